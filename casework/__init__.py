@@ -1,0 +1,1 @@
+"""The domain of wx110: incidents, their progress, evidence, chat and complaints."""

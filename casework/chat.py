@@ -1,0 +1,64 @@
+"""The two-way chat between a reporter and the dispatcher, attached to one incident."""
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from casework import audit, clock, outbox, settings
+from casework.access import require_officer, require_owner
+from casework.db import db
+from casework.errors import InvalidInput
+from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind
+
+
+def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: str | None = None) -> ChatMessage:
+    """Add one chat message; officers' messages are pushed to the citizen, citizens' reach the console."""
+    if isinstance(actor, Citizen):
+        require_owner(incident, actor)
+        sender = SenderKind.CITIZEN
+    else:
+        require_officer(actor, Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
+        sender = SenderKind.OFFICER
+    if source_msg_id:
+        existing = db.session.scalar(select(ChatMessage).where(ChatMessage.source_msg_id == source_msg_id))
+        if existing is not None:
+            return existing
+    body = (body or "").strip() if isinstance(body, str) or body is None else None
+    if not body:
+        raise InvalidInput("消息内容不能为空")
+    limit = settings.get("CHAT_MESSAGE_MAX")
+    if len(body) > limit:
+        raise InvalidInput(f"消息过长(最多{limit}字)")
+    now = clock.now()
+    message = ChatMessage(incident=incident, sender_kind=sender.value, sender_id=actor.id, body=body,
+                          source_msg_id=source_msg_id, at=now)
+    db.session.add(message)
+    incident.updated_at = now
+    db.session.flush()
+    audit.record(actor=actor, action="chat.message_added", subject=message, at=now,
+                 detail={"incident_id": incident.id, "sender": sender.value, "length": len(body)})
+    outbox.publish("chat.message_added", chat_message_id=message.id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(ChatMessage).where(ChatMessage.source_msg_id == source_msg_id))
+        if existing is None:
+            raise
+        return existing
+    return message
+
+
+def messages(*, incident: Incident, viewer: Actor, after_id: int = 0, limit: int = 100) -> list[ChatMessage]:
+    """The chat of one incident, oldest first, after a given message id (for polling)."""
+    if isinstance(viewer, Citizen):
+        require_owner(incident, viewer)
+    else:
+        require_officer(viewer)
+    return list(
+        db.session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.incident_id == incident.id, ChatMessage.id > after_id)
+            .order_by(ChatMessage.id)
+            .limit(min(max(limit, 1), 500))
+        )
+    )

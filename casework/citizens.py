@@ -1,0 +1,76 @@
+"""Knowing who a WeChat user is: one Citizen per person across the official account and the mini-program."""
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from casework import audit, clock
+from casework.db import db
+from casework.errors import InvalidInput
+from casework.models import Citizen, Complaint, Incident
+
+
+def identify(*, oa_openid: str | None = None, miniapp_openid: str | None = None,
+             unionid: str | None = None) -> Citizen:
+    """The citizen behind these WeChat ids, created on first contact and joined across channels by unionid."""
+    if not (oa_openid or miniapp_openid):
+        raise InvalidInput("缺少微信用户标识")
+    for attempt in range(2):
+        try:
+            return _identify_once(oa_openid, miniapp_openid, unionid)
+        except IntegrityError:
+            # A concurrent first contact by the same person created the row first; look again.
+            db.session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _identify_once(oa_openid, miniapp_openid, unionid) -> Citizen:
+    clauses = []
+    if oa_openid:
+        clauses.append(Citizen.oa_openid == oa_openid)
+    if miniapp_openid:
+        clauses.append(Citizen.miniapp_openid == miniapp_openid)
+    if unionid:
+        clauses.append(Citizen.unionid == unionid)
+    found = list(db.session.scalars(select(Citizen).where(or_(*clauses)).order_by(Citizen.id)))
+    if not found:
+        citizen = Citizen(oa_openid=oa_openid, miniapp_openid=miniapp_openid, unionid=unionid, created_at=clock.now())
+        db.session.add(citizen)
+        db.session.flush()
+        audit.record(actor=citizen, action="citizen.registered", subject=citizen,
+                     detail={"channel": "oa" if oa_openid else "miniapp", "unionid_known": bool(unionid)})
+        db.session.commit()
+        return citizen
+    citizen = found[0]
+    changed = {}
+    if len(found) > 1:
+        # The unionid reveals that two channel-only records are one person: keep the older, merge the newer.
+        changed["merged_from"] = [other.id for other in found[1:]]
+        _merge(citizen, found[1:])
+    for attr, value in (("oa_openid", oa_openid), ("miniapp_openid", miniapp_openid), ("unionid", unionid)):
+        if value and getattr(citizen, attr) != value:
+            if getattr(citizen, attr):
+                raise InvalidInput("微信用户标识冲突,请联系管理员")
+            setattr(citizen, attr, value)
+            changed[attr] = True
+    if changed:
+        audit.record(actor=citizen, action="citizen.joined", subject=citizen, detail=changed)
+        db.session.commit()
+    return citizen
+
+
+def _merge(keep: Citizen, others: list[Citizen]) -> None:
+    for other in others:
+        for model in (Incident, Complaint):
+            for row in db.session.scalars(select(model).where(model.citizen_id == other.id)):
+                row.citizen_id = keep.id
+        for attr in ("oa_openid", "miniapp_openid", "unionid", "phone", "real_name", "id_number", "nickname"):
+            value = getattr(other, attr)
+            if value and not getattr(keep, attr):
+                setattr(other, attr, None)
+                db.session.flush()
+                setattr(keep, attr, value)
+            else:
+                setattr(other, attr, None)
+        db.session.flush()

@@ -1,0 +1,100 @@
+"""Filing a complaint about how an incident was handled, and routing it to the unit and to supervision.
+
+The two routing jobs run from the outbox; each is idempotent, so a complaint reaches each place exactly once
+however often the relay or the queue delivers the job.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from casework import audit, clock, notes, numbering, outbox, settings
+from casework.access import require_owner
+from casework.db import db
+from casework.errors import InvalidInput
+from casework.models import Citizen, Complaint, ComplaintStatus, Incident, Officer, System, TimelineEntry
+
+
+def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Officer | None = None,
+         source_msg_id: str | None = None) -> Complaint:
+    """File a complaint against one of the citizen's incidents; committed before this returns."""
+    require_owner(incident, citizen)
+    if source_msg_id:
+        existing = db.session.scalar(select(Complaint).where(Complaint.source_msg_id == source_msg_id))
+        if existing is not None:
+            return existing
+    body = (body or "").strip() if isinstance(body, str) or body is None else None
+    if not body:
+        raise InvalidInput("请写明投诉内容")
+    limit = settings.get("COMPLAINT_BODY_MAX")
+    if len(body) > limit:
+        raise InvalidInput(f"投诉内容过长(最多{limit}字)")
+    now = clock.now()
+    complaint = Complaint(
+        number=numbering.next_number("TS", now),
+        incident=incident,
+        citizen=citizen,
+        against_officer=against_officer,
+        handling_unit_id=incident.unit_id,
+        body=body,
+        source_msg_id=source_msg_id,
+        status=ComplaintStatus.SUBMITTED.value,
+        filed_at=now,
+        due_at=now + timedelta(days=settings.get("COMPLAINT_ANSWER_DAYS")),
+    )
+    db.session.add(complaint)
+    db.session.flush()
+    db.session.add(TimelineEntry(incident=incident, at=now, kind="complaint", actor_kind=citizen.kind,
+                                 actor_id=citizen.id, public_note=notes.COMPLAINT_FILED.format(number=complaint.number),
+                                 internal_note=f"投诉 {complaint.number}"))
+    audit.record(actor=citizen, action="complaint.filed", subject=complaint, at=now,
+                 detail={"number": complaint.number, "incident_id": incident.id,
+                         "against_officer_id": against_officer.id if against_officer else None})
+    outbox.add("complaint.route_to_unit", complaint_id=complaint.id)
+    outbox.add("complaint.route_to_supervision", complaint_id=complaint.id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(Complaint).where(Complaint.source_msg_id == source_msg_id)) \
+            if source_msg_id else None
+        if existing is None:
+            raise
+        return existing
+    return complaint
+
+
+@outbox.handler("complaint.route_to_unit")
+def route_to_unit(complaint_id: int) -> None:
+    """Put the complaint in the handling unit's queue (once)."""
+    _route(complaint_id, "routed_to_unit_at", "complaint.routed_to_unit")
+
+
+@outbox.handler("complaint.route_to_supervision")
+def route_to_supervision(complaint_id: int) -> None:
+    """Put the complaint in the supervision (督察) queue (once)."""
+    _route(complaint_id, "routed_to_supervision_at", "complaint.routed_to_supervision")
+
+
+def _route(complaint_id: int, column: str, action: str) -> None:
+    complaint = db.session.get(Complaint, complaint_id, with_for_update=True, populate_existing=True)
+    if complaint is None or getattr(complaint, column) is not None:
+        db.session.rollback()
+        return
+    now = clock.now()
+    setattr(complaint, column, now)
+    if complaint.routed_to_unit_at and complaint.routed_to_supervision_at \
+            and complaint.status == ComplaintStatus.SUBMITTED.value:
+        complaint.status = ComplaintStatus.ROUTED.value
+    if complaint.handling_unit_id is None and complaint.incident.unit_id is not None:
+        complaint.handling_unit_id = complaint.incident.unit_id
+    audit.record(actor=System("outbox"), action=action, subject=complaint, at=now,
+                 detail={"handling_unit_id": complaint.handling_unit_id, "status": complaint.status})
+    db.session.commit()
+
+
+def of_citizen(citizen: Citizen) -> list[Complaint]:
+    """A citizen's complaints, newest first."""
+    return list(db.session.scalars(
+        select(Complaint).where(Complaint.citizen_id == citizen.id).order_by(Complaint.id.desc())))

@@ -1,0 +1,265 @@
+"""Use cases on an incident: report it, locate it, attach evidence, move it along, recategorise, rate it.
+
+Each function validates first, changes state, writes the timeline and the audit entry, schedules follow-up work
+in the outbox, and commits, so that a caller may tell the citizen "received" as soon as it returns.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from casework import audit, clock, notes, numbering, outbox, settings
+from casework.access import require_officer, require_owner
+from casework.db import db
+from casework.errors import Conflict, InvalidInput
+from casework.models import (
+    Actor,
+    Attachment,
+    AttachmentKind,
+    AttachmentState,
+    Category,
+    Citizen,
+    Doorplate,
+    Incident,
+    Officer,
+    Role,
+    TimelineEntry,
+)
+from casework.status import FINISHED, Channel, IncidentStatus, check_transition
+
+HANDLING_ROLES = (Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
+
+
+def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_id: str | None = None,
+           category: Category | None = None, doorplate: Doorplate | None = None,
+           latitude: float | None = None, longitude: float | None = None, address: str | None = None) -> Incident:
+    """Record a citizen's report; once this returns the caller may tell the citizen it was received.
+
+    A repeated `source_msg_id` (a channel's retry) returns the incident it first created and changes nothing.
+    """
+    if source_msg_id:
+        existing = _by_source(source_msg_id)
+        if existing is not None:
+            return existing
+    description = _clean_text(description, "请描述发生了什么", settings.get("INCIDENT_DESCRIPTION_MAX"))
+    _check_coordinates(latitude, longitude)
+    if doorplate is not None and not doorplate.is_active:
+        raise InvalidInput("该门牌二维码已停用,请描述您的位置")
+    if category is not None and not category.active:
+        raise InvalidInput("警情类别无效")
+    now = clock.now()
+    incident = Incident(
+        number=numbering.next_number("JQ", now),
+        citizen=citizen,
+        channel=Channel(channel).value,
+        source_msg_id=source_msg_id,
+        category=category,
+        description=description,
+        status=IncidentStatus.RECEIVED.value,
+        doorplate=doorplate,
+        unit_id=doorplate.unit_id if doorplate else None,
+        address=(doorplate.address if doorplate else address),
+        latitude=(doorplate.latitude if doorplate else latitude),
+        longitude=(doorplate.longitude if doorplate else longitude),
+        reported_at=now,
+        updated_at=now,
+    )
+    db.session.add(incident)
+    db.session.flush()
+    _timeline(incident, citizen, "reported", now, status=IncidentStatus.RECEIVED,
+              public=notes.REPORTED.format(number=incident.number))
+    audit.record(actor=citizen, action="incident.reported", subject=incident, at=now,
+                 detail={"number": incident.number, "channel": incident.channel,
+                         "doorplate_id": incident.doorplate_id, "source_msg_id": source_msg_id})
+    outbox.add("incident.route", incident_id=incident.id)
+    outbox.publish("incident.reported", incident_id=incident.id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _by_source(source_msg_id) if source_msg_id else None
+        if existing is None:
+            raise
+        return existing
+    return incident
+
+
+def set_location(*, incident: Incident, actor: Actor, latitude: float | None = None,
+                 longitude: float | None = None, address: str | None = None,
+                 doorplate: Doorplate | None = None) -> Incident:
+    """Set where the incident is: a doorplate (which also fixes the jurisdiction) or coordinates and an address."""
+    _require_actor(incident, actor)
+    if doorplate is None and (latitude is None or longitude is None) and not address:
+        raise InvalidInput("请提供位置")
+    _check_coordinates(latitude, longitude)
+    if doorplate is not None and not doorplate.is_active:
+        raise InvalidInput("该门牌二维码已停用")
+    now = clock.now()
+    before = {"address": incident.address, "latitude": incident.latitude, "longitude": incident.longitude,
+              "doorplate_id": incident.doorplate_id, "unit_id": incident.unit_id}
+    if doorplate is not None:
+        incident.doorplate = doorplate
+        incident.unit_id = doorplate.unit_id
+        incident.address = doorplate.address
+        incident.latitude, incident.longitude = doorplate.latitude, doorplate.longitude
+    else:
+        if latitude is not None:
+            incident.latitude, incident.longitude = latitude, longitude
+        if address:
+            incident.address = address.strip()[:256]
+    incident.updated_at = now
+    shown = incident.address or f"{incident.latitude:.5f}, {incident.longitude:.5f}"
+    _timeline(incident, actor, "located", now, public=notes.LOCATED.format(address=shown))
+    audit.record(actor=actor, action="incident.located", subject=incident, at=now,
+                 detail={"before": before, "doorplate_id": incident.doorplate_id, "address": incident.address,
+                         "latitude": incident.latitude, "longitude": incident.longitude})
+    if incident.unit_id is None:
+        outbox.add("incident.route", incident_id=incident.id)
+    db.session.commit()
+    return incident
+
+
+def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, source_ref: str,
+                    wechat_media_id: str | None = None, storage_key: str | None = None,
+                    sha256: str | None = None, size: int | None = None, content_type: str | None = None,
+                    original_name: str | None = None, meta: str | None = None) -> Attachment:
+    """Bind a piece of evidence to an incident: already stored (an upload) or to be fetched (a WeChat media id).
+
+    The same `source_ref` attaches once; a retry returns the first attachment.
+    """
+    _require_actor(incident, actor)
+    kind = AttachmentKind(kind)
+    existing = db.session.scalar(select(Attachment).where(Attachment.source_ref == source_ref))
+    if existing is not None:
+        return existing
+    if storage_key is None and wechat_media_id is None:
+        raise InvalidInput("证据材料缺少文件")
+    now = clock.now()
+    attachment = Attachment(
+        incident=incident, kind=kind.value, source_ref=source_ref, wechat_media_id=wechat_media_id,
+        storage_key=storage_key, sha256=sha256, size=size, content_type=content_type,
+        original_name=original_name, meta=meta, created_at=now,
+        state=(AttachmentState.STORED if storage_key else AttachmentState.PENDING).value,
+        stored_at=now if storage_key else None,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    incident.updated_at = now
+    _timeline(incident, actor, "evidence", now, public=notes.EVIDENCE.format(kind=kind.label),
+              internal=f"附件 #{attachment.id} {kind.value} {sha256 or '待下载'}")
+    audit.record(actor=actor, action="attachment.added", subject=attachment, at=now,
+                 detail={"incident_id": incident.id, "kind": kind.value, "sha256": sha256, "size": size,
+                         "source_ref": source_ref})
+    outbox.publish("attachment.added", attachment_id=attachment.id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(Attachment).where(Attachment.source_ref == source_ref))
+        if existing is None:
+            raise
+        return existing
+    return attachment
+
+
+def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus, public_note: str | None = None,
+                  internal_note: str | None = None) -> TimelineEntry:
+    """Move an incident one legal step along; the citizen sees the status and the public note."""
+    require_officer(actor, *HANDLING_ROLES)
+    target = IncidentStatus(status)
+    incident = _locked(incident)
+    check_transition(incident.state, target)
+    now = clock.now()
+    before = incident.status
+    incident.status = target.value
+    incident.updated_at = now
+    if target in FINISHED:
+        incident.finished_at = now
+    entry = _timeline(incident, actor, "status", now, status=target, public=notes.status_note(target, public_note),
+                      internal=(internal_note or "").strip() or None)
+    audit.record(actor=actor, action="incident.status_changed", subject=incident, at=now,
+                 detail={"from": before, "to": target.value, "timeline_entry_id": entry.id})
+    outbox.publish("incident.progressed", incident_id=incident.id, timeline_entry_id=entry.id)
+    db.session.commit()
+    return entry
+
+
+def recategorise(*, incident: Incident, actor: Officer, category: Category, reason: str) -> TimelineEntry:
+    """Change an incident's category; the reason is kept for the supervision rules that watch reclassification."""
+    require_officer(actor, *HANDLING_ROLES)
+    reason = _clean_text(reason, "请说明调整类别的原因", 500)
+    if not category.active:
+        raise InvalidInput("警情类别无效")
+    incident = _locked(incident)
+    if incident.category_id == category.id:
+        raise Conflict("类别未变化")
+    now = clock.now()
+    before = incident.category.code if incident.category else None
+    incident.category = category
+    incident.updated_at = now
+    entry = _timeline(incident, actor, "recategorised", now,
+                      internal=f"类别由 {before or '未分类'} 调整为 {category.code}:{reason}")
+    audit.record(actor=actor, action="incident.recategorised", subject=incident, at=now,
+                 detail={"from": before, "to": category.code, "reason": reason, "status": incident.status})
+    db.session.commit()
+    return entry
+
+
+def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | None = None) -> Incident:
+    """Record the reporter's satisfaction (1-5) once the incident is finished; only once."""
+    require_owner(incident, citizen)
+    if incident.state not in FINISHED:
+        raise Conflict("警情办结后才能评价")
+    if incident.rating is not None:
+        raise Conflict("您已评价过该警情")
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise InvalidInput("评价须为1到5分")
+    now = clock.now()
+    incident.rating = rating
+    incident.rating_comment = (comment or "").strip()[:500] or None
+    audit.record(actor=citizen, action="incident.rated", subject=incident, at=now,
+                 detail={"rating": rating, "comment": incident.rating_comment})
+    db.session.commit()
+    return incident
+
+
+def _by_source(source_msg_id: str) -> Incident | None:
+    return db.session.scalar(select(Incident).where(Incident.source_msg_id == source_msg_id))
+
+
+def _locked(incident: Incident) -> Incident:
+    """Re-read the incident under a row lock so two officers cannot both move it from the same status."""
+    return db.session.get(Incident, incident.id, with_for_update=True, populate_existing=True)
+
+
+def _require_actor(incident: Incident, actor: Actor) -> None:
+    if isinstance(actor, Citizen):
+        require_owner(incident, actor)
+    else:
+        require_officer(actor, *HANDLING_ROLES)
+
+
+def _timeline(incident: Incident, actor: Actor, kind: str, at, *, status: IncidentStatus | None = None,
+              public: str | None = None, internal: str | None = None) -> TimelineEntry:
+    entry = TimelineEntry(incident=incident, at=at, kind=kind, status=status.value if status else None,
+                          public_note=public, internal_note=internal, actor_kind=actor.kind, actor_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _clean_text(value, missing: str, limit: int) -> str:
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if value is None:
+        raise InvalidInput("内容格式不正确")
+    if not value:
+        raise InvalidInput(missing)
+    if len(value) > limit:
+        raise InvalidInput(f"内容过长(最多{limit}字)")
+    return value
+
+
+def _check_coordinates(latitude, longitude) -> None:
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput("经纬度须同时提供")
+    if latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidInput("经纬度超出范围")

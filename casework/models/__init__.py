@@ -1,0 +1,41 @@
+"""Every table of the domain core, importable from one place."""
+
+from casework.models.complaint import Complaint, ComplaintStatus
+from casework.models.incident import (
+    Attachment,
+    AttachmentKind,
+    AttachmentState,
+    ChatMessage,
+    Incident,
+    SenderKind,
+    TimelineEntry,
+)
+from casework.models.people import LEVEL_ORDER, Actor, Citizen, Officer, Role, System, Unit, UnitLevel
+from casework.models.records import AuditEntry, NumberSequence, OutboxMessage
+from casework.models.reference import Category, Doorplate, DoorplateStatus
+
+__all__ = [
+    "LEVEL_ORDER",
+    "Actor",
+    "Attachment",
+    "AttachmentKind",
+    "AttachmentState",
+    "AuditEntry",
+    "Category",
+    "ChatMessage",
+    "Citizen",
+    "Complaint",
+    "ComplaintStatus",
+    "Doorplate",
+    "DoorplateStatus",
+    "Incident",
+    "NumberSequence",
+    "Officer",
+    "OutboxMessage",
+    "Role",
+    "SenderKind",
+    "System",
+    "TimelineEntry",
+    "Unit",
+    "UnitLevel",
+]

@@ -1,0 +1,141 @@
+"""An incident (警情) and what hangs off it: its timeline, its evidence and its chat."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.db import UTCDateTime, db, utcnow
+from casework.models.people import Citizen, Unit
+from casework.models.reference import Category, Doorplate
+from casework.status import Channel, IncidentStatus
+
+
+class Incident(db.Model):
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    citizen: Mapped[Citizen] = relationship()
+    channel: Mapped[str] = mapped_column(String(16))
+    # The channel's own id for the message that created this incident ("wechat:<MsgId>"); a retry finds it.
+    source_msg_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    category: Mapped[Category | None] = relationship()
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.RECEIVED.value, index=True)
+    doorplate_id: Mapped[int | None] = mapped_column(ForeignKey("doorplate.id"), index=True)
+    doorplate: Mapped[Doorplate | None] = relationship()
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit: Mapped[Unit | None] = relationship()
+    address: Mapped[str | None] = mapped_column(String(256))
+    longitude: Mapped[float | None] = mapped_column(Numeric(10, 6, asdecimal=False))
+    latitude: Mapped[float | None] = mapped_column(Numeric(10, 6, asdecimal=False))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column()
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+
+    timeline: Mapped[list["TimelineEntry"]] = relationship(
+        back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="incident", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def state(self) -> IncidentStatus:
+        return IncidentStatus(self.status)
+
+    @property
+    def channel_enum(self) -> Channel:
+        return Channel(self.channel)
+
+    def __repr__(self) -> str:
+        return f"<Incident {self.number} {self.status}>"
+
+
+class TimelineEntry(db.Model):
+    """One step of progress: what the citizen is told (`public_note`) and what stays inside (`internal_note`)."""
+
+    __tablename__ = "timeline_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident: Mapped[Incident] = relationship(back_populates="timeline")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # reported / status / recategorised / located / evidence
+    status: Mapped[str | None] = mapped_column(String(16))
+    public_note: Mapped[str | None] = mapped_column(Text)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column()
+
+
+class AttachmentKind(StrEnum):
+    VIDEO = "video"
+    IMAGE = "image"
+    VOICE = "voice"
+
+    @property
+    def label(self) -> str:
+        return {"video": "视频", "image": "图片", "voice": "语音"}[self.value]
+
+
+class AttachmentState(StrEnum):
+    PENDING = "pending"  # known (e.g. a WeChat media id) but not yet in evidence storage
+    STORED = "stored"
+    FAILED = "failed"
+
+
+class Attachment(db.Model):
+    """A piece of evidence bound to an incident; its stored bytes are hashed once and never altered."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("source_ref", name="uq_attachment_source_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident: Mapped[Incident] = relationship(back_populates="attachments")
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=AttachmentState.PENDING.value)
+    # Where it came from: "wechat:<MsgId>", "upload:<id>"; unique so a retried message attaches once.
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+    wechat_media_id: Mapped[str | None] = mapped_column(String(256))
+    storage_key: Mapped[str | None] = mapped_column(String(256))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    original_name: Mapped[str | None] = mapped_column(String(256))
+    meta: Mapped[str | None] = mapped_column(Text)  # JSON from probing (duration, codec, dimensions)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SenderKind(StrEnum):
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+    SYSTEM = "system"
+
+
+class ChatMessage(db.Model):
+    """One message of the two-way chat between a citizen and the dispatcher about an incident."""
+
+    __tablename__ = "chat_message"
+    __table_args__ = (Index("ix_chat_message_incident_at", "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    incident: Mapped[Incident] = relationship()
+    sender_kind: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[int | None] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    source_msg_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

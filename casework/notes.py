@@ -1,0 +1,24 @@
+"""The citizen-visible sentences the domain writes into an incident's public timeline."""
+
+from casework.status import IncidentStatus
+
+REPORTED = "您的报警已收到,警情编号 {number}。民警将尽快处理,紧急情况请直接拨打110。"
+STATUS = {
+    IncidentStatus.DISPATCHED: "已指派民警前往处置。",
+    IncidentStatus.ON_SCENE: "民警已到达现场。",
+    IncidentStatus.HANDLED: "现场处置完毕。",
+    IncidentStatus.CLOSED: "警情已处理完毕,结束出警。",
+    IncidentStatus.ACCEPTED: "已受理为案件。",
+    IncidentStatus.FILED: "已立案侦查(调查)。",
+    IncidentStatus.NOT_FILED: "经审查决定不予立案。",
+    IncidentStatus.CONCLUDED: "案件已办结。",
+}
+LOCATED = "已记录报警位置:{address}"
+EVIDENCE = "已收到您提交的{kind}材料。"
+COMPLAINT_FILED = "您的投诉(编号 {number})已提交,将同时转交办案单位和督察部门,请留意答复。"
+
+
+def status_note(status: IncidentStatus, extra: str | None) -> str:
+    """The public note for a status change: the standard sentence, then the officer's words if any."""
+    base = STATUS[status]
+    return f"{base}{extra.strip()}" if extra and extra.strip() else base

@@ -1,0 +1,30 @@
+"""Public numbers (警情编号 JQ20261126000001, 投诉编号 TS...): one counter row per prefix and day."""
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from casework import clock
+from casework.db import db
+from casework.models import NumberSequence
+
+
+def next_number(prefix: str, now: datetime) -> str:
+    """The next number in `prefix`'s sequence for the local day of `now`; unique under concurrent callers.
+
+    The counter row is locked by the UPDATE until the caller's transaction ends, so numbers are never reused;
+    a rolled-back transaction gives its number back.
+    """
+    scope = f"{prefix}{clock.local(now):%Y%m%d}"
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(NumberSequence).values(scope=scope, last_value=0).on_conflict_do_nothing())
+    value = session.execute(
+        update(NumberSequence)
+        .where(NumberSequence.scope == scope)
+        .values(last_value=NumberSequence.last_value + 1)
+        .returning(NumberSequence.last_value)
+    ).scalar_one()
+    return f"{scope}{value:06d}"

@@ -1,0 +1,170 @@
+"""The transactional outbox: jobs are rows written in the business transaction, relayed to the queue after it
+commits (and again by the periodic relay if the queue was unreachable), and executed at most once to completion.
+
+A handler is registered under a job name with `@handler("name", events=[...])`. `add(name, **payload)` schedules
+one job; `publish(event, **payload)` schedules every handler subscribed to an event (channels subscribe to
+domain events such as "incident.progressed" without the domain knowing them). Handlers take plain ids, load fresh
+state, and must be idempotent: delivery is at least once.
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from casework import clock, settings
+from casework.db import db
+from casework.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "wx110.outbox.pending"
+
+
+@dataclass
+class Handler:
+    name: str
+    func: Callable
+    queue: str = "default"
+    events: tuple[str, ...] = field(default_factory=tuple)
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(name: str, *, events: tuple[str, ...] | list[str] = (), queue: str = "default"):
+    """Register `func` as the job `name`, optionally subscribed to domain events."""
+
+    def register(func: Callable) -> Callable:
+        HANDLERS[name] = Handler(name=name, func=func, queue=queue, events=tuple(events))
+        return func
+
+    return register
+
+
+def add(job: str, **payload) -> OutboxMessage:
+    """Schedule job `job` in the current transaction; it is relayed once the transaction commits."""
+    if job not in HANDLERS:
+        raise KeyError(f"no outbox handler named {job!r}")
+    message = OutboxMessage(job=job, payload=json.dumps(payload, sort_keys=True), created_at=clock.now())
+    db.session.add(message)
+    db.session.flush()
+    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    return message
+
+
+def publish(event_name: str, **payload) -> list[OutboxMessage]:
+    """Schedule every handler subscribed to `event_name`."""
+    return [add(h.name, **payload) for h in HANDLERS.values() if event_name in h.events]
+
+
+@event.listens_for(Session, "after_commit")
+def _relay_after_commit(session: Session) -> None:
+    ids = session.info.pop(PENDING_KEY, None)
+    if ids and has_app_context():
+        dispatcher = current_app.extensions.get("wx110.dispatcher")
+        if dispatcher is not None:
+            dispatcher.dispatch(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def queue_of(message: OutboxMessage) -> str:
+    entry = HANDLERS.get(message.job)
+    return entry.queue if entry else "default"
+
+
+def claim_for_relay(limit: int = 500) -> list[OutboxMessage]:
+    """Lock and return messages that need (re)sending: never dispatched, or dispatched long ago and not done.
+
+    Rows are locked with SKIP LOCKED so two relays running at once never pick the same row.
+    """
+    now = clock.now()
+    stale = now - timedelta(seconds=settings.get("OUTBOX_STALE_SECONDS"))
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.done_at.is_(None),
+            OutboxMessage.attempts < settings.get("OUTBOX_MAX_ATTEMPTS"),
+            or_(OutboxMessage.dispatched_at.is_(None), OutboxMessage.dispatched_at < stale),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(db.session.scalars(query))
+
+
+def mark_dispatched(ids: list[int]) -> None:
+    """Record that these messages are in the queue (in the current transaction)."""
+    if ids:
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=clock.now())
+        )
+
+
+def execute(message_id: int) -> bool:
+    """Run one outbox message's handler unless it already completed; return whether it ran.
+
+    On failure the error is recorded and re-raised, so the queue's retry policy applies.
+    """
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.done_at is not None:
+        db.session.rollback()
+        return False
+    entry = HANDLERS.get(message.job)
+    payload = json.loads(message.payload)
+    db.session.commit()  # end the read transaction before a handler that may do slow I/O
+    try:
+        if entry is None:
+            raise LookupError(f"no outbox handler named {message.job!r}")
+        entry.func(**payload)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(attempts=OutboxMessage.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        )
+        db.session.commit()
+        raise
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.done_at.is_(None))
+        .values(done_at=clock.now(), attempts=OutboxMessage.attempts + 1, last_error=None)
+    )
+    db.session.commit()
+    return True
+
+
+def pending_count() -> int:
+    return len(db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.done_at.is_(None))).all())
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: Callable
+    interval: int  # seconds
+
+
+PERIODIC: dict[str, Periodic] = {}
+
+
+def periodic(name: str, *, every: int):
+    """Register a sweep the scheduler runs every `every` seconds (rq cron, or a timer in-process)."""
+
+    def register(func: Callable) -> Callable:
+        PERIODIC[name] = Periodic(name=name, func=func, interval=every)
+        return func
+
+    return register

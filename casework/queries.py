@@ -1,0 +1,53 @@
+"""Read-side questions the channels ask: a citizen's incidents, one incident's public progress."""
+
+from sqlalchemy import select
+
+from casework.access import require_owner
+from casework.db import db
+from casework.errors import NotFound
+from casework.models import Citizen, Incident, TimelineEntry
+from casework.status import FINISHED
+
+
+def incidents_of(citizen: Citizen, *, limit: int = 20, before_id: int | None = None) -> list[Incident]:
+    """A citizen's incidents, newest first, a page at a time (`before_id` is the last id of the previous page)."""
+    query = select(Incident).where(Incident.citizen_id == citizen.id)
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 100))))
+
+
+def incident_of(citizen: Citizen, *, incident_id: int | None = None, number: str | None = None) -> Incident:
+    """One of the citizen's incidents by id or public number; anyone else's answers NotFound, as a missing one."""
+    if incident_id is not None:
+        incident = db.session.get(Incident, incident_id)
+    elif number:
+        incident = db.session.scalar(select(Incident).where(Incident.number == number.strip().upper()))
+    else:
+        incident = None
+    if incident is None:
+        raise NotFound("未找到该警情")
+    require_owner(incident, citizen)
+    return incident
+
+
+def public_timeline(incident: Incident) -> list[TimelineEntry]:
+    """The steps a citizen may see, oldest first (internal notes are never part of them)."""
+    return list(
+        db.session.scalars(
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == incident.id, TimelineEntry.public_note.is_not(None))
+            .order_by(TimelineEntry.id)
+        )
+    )
+
+
+def open_incident_of(citizen: Citizen) -> Incident | None:
+    """The citizen's most recent incident that is not finished, if any (where follow-up messages belong)."""
+    finished = [s.value for s in FINISHED]
+    return db.session.scalar(
+        select(Incident)
+        .where(Incident.citizen_id == citizen.id, Incident.status.not_in(finished))
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,34 @@
+"""Wiring: build the app from configuration and attach every package to it."""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+
+import casework.complaints
+import casework.routing  # noqa: F401 - registers the incident routing job
+from server import cli, config, errors, extensions, health, jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a wx110 app from the environment, overridden by `test_config`."""
+    app = Flask("wx110", instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    if test_config is None:
+        load_dotenv(ROOT / ".env")
+    app.config.from_mapping(config.from_env(os.environ, app.instance_path))
+    app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+
+    extensions.init_db(app)
+    jobs.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(health.bp)
+    jobs.start_timer_on_first_request(app)
+    return app
+

@@ -1,0 +1,115 @@
+"""Operator commands: `flask demo`, `flask seed`, `flask audit verify`, `flask outbox ...`, `flask worker`,
+`flask scheduler`."""
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+from sqlalchemy import func, select
+
+from casework import audit, outbox, seed
+from casework.db import db
+from casework.models import OutboxMessage
+from server import jobs, worker
+from server.extensions import worker_redis
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+
+
+@click.command("seed")
+def seed_command():
+    """Load the category taxonomy (idempotent)."""
+    changed = seed.load_categories()
+    click.echo(f"categories: {changed} changed")
+
+
+@click.command("demo")
+def demo_command():
+    """Seed the demo world: units, officers, categories, doorplates and incidents (idempotent)."""
+    counts = seed.load_demo()
+    _drain()
+    click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    click.echo(f"console officers: badge 100001 (接警员), 100002 (民警), 100005 (督察), password {seed.DEMO_PASSWORD}")
+
+
+audit_cli = AppGroup("audit", help="The audit chain.")
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Walk the whole chain; exit 1 and name the first broken entry if any."""
+    checked, broken = audit.verify()
+    if broken is not None:
+        click.echo(f"BROKEN after {checked} good entries: {broken}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {checked} entries")
+
+
+outbox_cli = AppGroup("outbox", help="The job outbox.")
+
+
+@outbox_cli.command("relay")
+@click.option("--grace", default=0, show_default=True, help="Skip messages younger than this many seconds.")
+def outbox_relay(grace: int):
+    """Send pending outbox messages to the queue now."""
+    sent = jobs.relay_pending(grace_seconds=grace)
+    _drain()
+    click.echo(f"relayed {sent} message(s)")
+
+
+@outbox_cli.command("status")
+def outbox_status():
+    """Count pending, dispatched-not-done and failed messages."""
+    def count(*where):
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(*where))
+
+    not_done = OutboxMessage.done_at.is_(None)
+    click.echo(f"pending (not yet queued): {count(OutboxMessage.dispatched_at.is_(None), not_done)}")
+    click.echo(f"queued, not done:        {count(OutboxMessage.dispatched_at.is_not(None), not_done)}")
+    click.echo(f"with errors:             {count(OutboxMessage.last_error.is_not(None), not_done)}")
+    click.echo(f"done:                    {count(OutboxMessage.done_at.is_not(None))}")
+
+
+@click.command("worker")
+@click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues: str, burst: bool):
+    """Run an rq worker (with rq's scheduler, so that retries with backoff happen)."""
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        raise click.UsageError("REDIS_URL is not set: in-process mode runs jobs inside the web process")
+    worker.use_app(app)
+    connection = worker_redis(app)
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    Worker([Queue(name, connection=connection) for name in names], connection=connection).work(
+        with_scheduler=True, burst=burst
+    )
+
+
+@click.command("scheduler")
+def scheduler_command():
+    """Run rq's cron scheduler for the periodic sweeps (outbox relay, deadline sweeps)."""
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        raise click.UsageError("REDIS_URL is not set: in-process mode runs sweeps on a timer")
+    cron = CronScheduler(connection=worker_redis(app), name="wx110")
+    for sweep in outbox.PERIODIC.values():
+        cron.register(worker.run_periodic, queue_name="default", args=(sweep.name,), interval=sweep.interval)
+    cron.start()
+
+
+def _drain() -> None:
+    dispatcher = current_app.extensions["wx110.dispatcher"]
+    if isinstance(dispatcher, jobs.InlineDispatcher):
+        db.session.commit()  # end our transaction first: on SQLite it holds the lock the jobs need
+        dispatcher.drain()

@@ -1,0 +1,42 @@
+"""Configuration from the environment (a `.env` file is read in development)."""
+
+import os
+from pathlib import Path
+
+
+def database_uri(url: str | None, instance_path: str) -> str:
+    """SQLAlchemy URI for DATABASE_URL; a SQLite file under `instance/` when unset."""
+    if not url:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{Path(instance_path) / 'wx110.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
+    """Every setting the app reads, with development defaults."""
+    get = environ.get
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_uri(get("DATABASE_URL"), instance_path),
+        "REDIS_URL": get("REDIS_URL") or None,
+        "SECRET_KEY": get("SECRET_KEY", "dev-only-not-secret"),
+        "WECHAT_TOKEN": get("WECHAT_TOKEN", ""),
+        "WECHAT_AES_KEY": get("WECHAT_AES_KEY", ""),
+        "WECHAT_APPID": get("WECHAT_APPID", ""),
+        "WECHAT_SECRET": get("WECHAT_SECRET", ""),
+        "MINIAPP_APPID": get("MINIAPP_APPID", ""),
+        "MINIAPP_SECRET": get("MINIAPP_SECRET", ""),
+        "WECHAT_API_BASE": get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "QR_KEYS": get("QR_KEYS", ""),
+        "MEDIA_ROOT": get("MEDIA_ROOT") or str(Path(instance_path) / "media"),
+        "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "COMPLAINT_ANSWER_DAYS": int(get("COMPLAINT_ANSWER_DAYS", "7")),
+        # Redis on a request path must fail fast: WeChat allows 5 seconds for the whole answer.
+        "REDIS_CONNECT_TIMEOUT": float(get("REDIS_CONNECT_TIMEOUT", "0.3")),
+        "REDIS_SOCKET_TIMEOUT": float(get("REDIS_SOCKET_TIMEOUT", "0.5")),
+        "OUTBOX_RELAY_SECONDS": int(get("OUTBOX_RELAY_SECONDS", "30")),
+        "OUTBOX_STALE_SECONDS": int(get("OUTBOX_STALE_SECONDS", "600")),
+        "INLINE_TIMER": get("INLINE_TIMER", "1") not in ("0", "false", "no"),
+    }

@@ -1,0 +1,207 @@
+"""Getting outbox messages onto a queue: rq when REDIS_URL is set, an in-process thread when it is not.
+
+The dispatcher is called after a business transaction commits. It never raises: if Redis is unreachable the
+message stays pending in the database and the periodic relay sends it later.
+"""
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from flask import Flask, current_app
+from rq import Queue
+from rq import Retry as JobRetry
+from sqlalchemy import and_, update
+
+from casework import clock, outbox
+from casework.db import db
+from casework.models import OutboxMessage
+from server.extensions import make_redis
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("default", "media", "notify")
+RETRY_INTERVALS = [10, 30, 60, 180, 600]
+RELAY_GRACE_SECONDS = 5  # leave a just-committed message to its own after-commit dispatch
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("REDIS_URL")
+    if url:
+        client = make_redis(url, connect_timeout=app.config["REDIS_CONNECT_TIMEOUT"],
+                            socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"])
+        app.extensions["wx110.redis"] = client
+        app.extensions["wx110.dispatcher"] = RqDispatcher(app, client)
+    else:
+        app.extensions["wx110.redis"] = None
+        app.extensions["wx110.dispatcher"] = InlineDispatcher(app)
+
+
+class RqDispatcher:
+    def __init__(self, app: Flask, connection):
+        self.app = app
+        self.connection = connection
+
+    def queue(self, name: str) -> Queue:
+        return Queue(name, connection=self.connection)
+
+    def enqueue(self, messages: list[tuple[int, str]]) -> list[int]:
+        """Push (message id, queue name) pairs; return the ids that reached Redis."""
+        sent = []
+        try:
+            for message_id, queue_name in messages:
+                self.queue(queue_name).enqueue_call(
+                    "server.worker.run_outbox_message",
+                    args=(message_id,),
+                    job_id=f"outbox-{message_id}-{uuid.uuid4().hex[:12]}",
+                    retry=JobRetry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                    result_ttl=3600,
+                    failure_ttl=30 * 86400,
+                    timeout=600,
+                )
+                sent.append(message_id)
+        except Exception as exc:  # noqa: BLE001 - Redis down: the relay will send what is left
+            log.warning("outbox: redis unreachable, %d message(s) left for the relay: %s",
+                        len(messages) - len(sent), type(exc).__name__)
+        return sent
+
+    def dispatch(self, ids: list[int]) -> None:
+        with self.app.app_context():
+            pairs = _queues_of(ids)
+            _mark(self.enqueue(pairs))
+
+
+class InlineDispatcher:
+    """In-process mode: one background thread runs outbox jobs in order, in its own app context."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.pending: queue.Queue[int] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def enqueue(self, messages: list[tuple[int, str]]) -> list[int]:
+        self._ensure_thread()
+        for message_id, _queue_name in messages:
+            self.pending.put(message_id)
+        return [message_id for message_id, _ in messages]
+
+    def dispatch(self, ids: list[int]) -> None:
+        self.enqueue([(i, "default") for i in ids])
+
+    def drain(self) -> None:
+        """Wait until every job handed over so far has run (CLI commands and tests)."""
+        self.pending.join()
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="wx110-inline-jobs", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            message_id = self.pending.get()
+            try:
+                with self.app.app_context():
+                    try:
+                        _mark([message_id])
+                        outbox.execute(message_id)
+                    finally:
+                        db.session.remove()
+            except Exception:
+                log.exception("outbox: inline job %s failed", message_id)
+            finally:
+                self.pending.task_done()
+
+
+def _queues_of(ids: list[int]) -> list[tuple[int, str]]:
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            OutboxMessage.__table__.select().with_only_columns(OutboxMessage.id, OutboxMessage.job)
+            .where(OutboxMessage.id.in_(ids))
+        ).all()
+    names = {row.id: outbox.HANDLERS[row.job].queue if row.job in outbox.HANDLERS else "default" for row in rows}
+    return [(i, names.get(i, "default")) for i in ids]
+
+
+def _mark(ids: list[int]) -> None:
+    """Mark messages dispatched on a connection of its own (the business session has already committed)."""
+    if not ids:
+        return
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(and_(OutboxMessage.id.in_(ids), OutboxMessage.dispatched_at.is_(None)))
+            .values(dispatched_at=clock.now())
+        )
+
+
+def relay_pending(grace_seconds: int = RELAY_GRACE_SECONDS) -> int:
+    """Send every message that is still pending (or dispatched long ago and not done); return how many."""
+    dispatcher = current_app.extensions["wx110.dispatcher"]
+    cutoff = clock.now() - timedelta(seconds=grace_seconds)
+    rows = [row for row in outbox.claim_for_relay() if row.created_at <= cutoff]
+    if not rows:
+        db.session.rollback()
+        return 0
+    sent = dispatcher.enqueue([(row.id, outbox.queue_of(row)) for row in rows])
+    outbox.mark_dispatched(sent)
+    db.session.commit()
+    if len(sent) < len(rows):
+        log.warning("outbox relay: %d of %d message(s) could not be queued", len(rows) - len(sent), len(rows))
+    return len(sent)
+
+
+@outbox.periodic("outbox.relay", every=30)
+def periodic_relay() -> None:
+    relay_pending()
+
+
+class Timer:
+    """In-process mode's stand-in for the rq scheduler: runs the periodic sweeps in a daemon thread."""
+
+    def __init__(self, app: Flask, tick: float = 5.0):
+        self.app = app
+        self.tick = tick
+        self.stop = threading.Event()
+        self.last_run: dict[str, float] = {}
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="wx110-timer", daemon=True)
+        thread.start()
+        return thread
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.tick):
+            for sweep in list(outbox.PERIODIC.values()):
+                if time.monotonic() - self.last_run.get(sweep.name, 0) < sweep.interval:
+                    continue
+                self.last_run[sweep.name] = time.monotonic()
+                with self.app.app_context():
+                    try:
+                        sweep.func()
+                    except Exception:
+                        log.exception("periodic %s failed", sweep.name)
+                    finally:
+                        db.session.remove()
+
+
+def start_timer_on_first_request(app: Flask) -> None:
+    """In-process mode: start the sweep timer when the app first serves (never in CLI commands or tests)."""
+    if app.config.get("REDIS_URL") or not app.config.get("INLINE_TIMER") or app.config.get("TESTING"):
+        return
+    started = threading.Event()
+    lock = threading.Lock()
+
+    @app.before_request
+    def _start_timer() -> None:
+        if started.is_set():
+            return
+        with lock:
+            if not started.is_set():
+                Timer(app).start()
+                started.set()
