@@ -1,0 +1,49 @@
+"""Doorplate token signing and verification (no I/O)."""
+
+import pytest
+
+from qr.tokens import InvalidToken, KeyRing, sign, token_from_text, verify
+
+RING = KeyRing.parse("b:second-key-0123456789,a:first-key-0123456789")
+
+
+def test_round_trip_and_length_fits_miniapp_scene():
+    token = sign(RING, 123456)
+    assert len(token) == 23 <= 32 and token[0] == "b"
+    assert verify(RING, token) == 123456
+
+
+def test_previous_key_still_verifies_until_retired():
+    old = sign(KeyRing.parse("a:first-key-0123456789"), 7)
+    assert verify(RING, old) == 7
+    with pytest.raises(InvalidToken):
+        verify(KeyRing.parse("b:second-key-0123456789"), old)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda t: t[:-1],
+    lambda t: t + "A",
+    lambda t: "z" + t[1:],
+    lambda t: t[:5] + ("A" if t[5] != "A" else "B") + t[6:],
+    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+    lambda t: "",
+    lambda t: "b" + "=" * 22,
+])
+def test_tampered_tokens_are_refused(mutate):
+    token = sign(RING, 42)
+    with pytest.raises(InvalidToken):
+        verify(RING, mutate(token))
+
+
+def test_forged_token_for_another_id_is_refused():
+    other_ring = KeyRing.parse("b:attacker-guess-012345")
+    with pytest.raises(InvalidToken):
+        verify(RING, sign(other_ring, 42))
+
+
+def test_token_from_scanned_url():
+    token = sign(RING, 9)
+    assert token_from_text(f"https://wx110.example.cn/d/{token}", "https://wx110.example.cn") == token
+    assert token_from_text(token, "https://wx110.example.cn") == token
+    assert token_from_text(f"https://evil.example.com/d/{token}", "https://wx110.example.cn") is None
+    assert token_from_text("https://wx110.example.cn/other", "https://wx110.example.cn") is None
