@@ -54,7 +54,7 @@ def add(job: str, **payload) -> OutboxMessage:
     message = OutboxMessage(job=job, payload=json.dumps(payload, sort_keys=True), created_at=clock.now())
     db.session.add(message)
     db.session.flush()
-    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    db.session.info.setdefault(PENDING_KEY, []).append((message.id, HANDLERS[job].queue))
     return message
 
 
@@ -65,11 +65,11 @@ def publish(event_name: str, **payload) -> list[OutboxMessage]:
 
 @event.listens_for(Session, "after_commit")
 def _relay_after_commit(session: Session) -> None:
-    ids = session.info.pop(PENDING_KEY, None)
-    if ids and has_app_context():
+    messages = session.info.pop(PENDING_KEY, None)
+    if messages and has_app_context():
         dispatcher = current_app.extensions.get("wx110.dispatcher")
         if dispatcher is not None:
-            dispatcher.dispatch(ids)
+            dispatcher.dispatch(messages)
 
 
 @event.listens_for(Session, "after_rollback")

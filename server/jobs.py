@@ -67,10 +67,10 @@ class RqDispatcher:
                         len(messages) - len(sent), type(exc).__name__)
         return sent
 
-    def dispatch(self, ids: list[int]) -> None:
+    def dispatch(self, messages: list[tuple[int, str]]) -> None:
+        """After commit: push the transaction's messages; whatever fails stays pending for the relay."""
         with self.app.app_context():
-            pairs = _queues_of(ids)
-            _mark(self.enqueue(pairs))
+            _mark(self.enqueue(messages))
 
 
 class InlineDispatcher:
@@ -88,8 +88,8 @@ class InlineDispatcher:
             self.pending.put(message_id)
         return [message_id for message_id, _ in messages]
 
-    def dispatch(self, ids: list[int]) -> None:
-        self.enqueue([(i, "default") for i in ids])
+    def dispatch(self, messages: list[tuple[int, str]]) -> None:
+        self.enqueue(messages)
 
     def drain(self) -> None:
         """Wait until every job handed over so far has run (CLI commands and tests)."""
@@ -115,16 +115,6 @@ class InlineDispatcher:
                 log.exception("outbox: inline job %s failed", message_id)
             finally:
                 self.pending.task_done()
-
-
-def _queues_of(ids: list[int]) -> list[tuple[int, str]]:
-    with db.engine.connect() as connection:
-        rows = connection.execute(
-            OutboxMessage.__table__.select().with_only_columns(OutboxMessage.id, OutboxMessage.job)
-            .where(OutboxMessage.id.in_(ids))
-        ).all()
-    names = {row.id: outbox.HANDLERS[row.job].queue if row.job in outbox.HANDLERS else "default" for row in rows}
-    return [(i, names.get(i, "default")) for i in ids]
 
 
 def _mark(ids: list[int]) -> None:

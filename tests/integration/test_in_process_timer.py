@@ -48,7 +48,7 @@ class _Forgetful:
     def __init__(self, inner):
         self.inner = inner
 
-    def dispatch(self, ids):
+    def dispatch(self, messages):
         pass
 
     def enqueue(self, messages):
