@@ -15,6 +15,7 @@ from casework.db import db
 from casework.models import OutboxMessage
 from server import jobs, worker
 from server.extensions import worker_redis
+from wechat.cli import wechat_cli
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(wechat_cli)
 
 
 @click.command("seed")

@@ -1,0 +1,169 @@
+"""A loopback stand-in for WeChat's API servers, for tests and the demo: a real HTTP server that answers the
+calls wx110 makes, enforces access tokens, and records every request so a test can see what was sent.
+
+Behaviour can be steered: `media` maps media ids to (content type, bytes); `outside_window` holds openids for
+which customer-service messages fail with 45015; `consents_exhausted` those for which subscribe messages fail
+with 43101; `codes` maps wx.login codes to sessions (any "code-<openid>" works by default).
+"""
+
+import io
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+import qrcode
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    params: dict
+    body: dict | None
+    at: float = field(default_factory=time.time)
+
+
+class FakeWeChat:
+    def __init__(self, appids: dict[str, str] | None = None):
+        self.appids = appids or {}  # appid -> secret; empty accepts any
+        self.calls: list[Call] = []
+        self.tokens: dict[str, str] = {}  # token -> appid
+        self.token_fetches = 0
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self.outside_window: set[str] = set()
+        self.consents_exhausted: set[str] = set()
+        self.codes: dict[str, dict] = {}
+        self.unionids: dict[str, str] = {}  # openid -> unionid
+        self.fail_next: list[tuple[str, int]] = []  # (path, errcode) to answer once
+        self.lock = threading.Lock()
+        self.server = None
+        self.thread = None
+        self.app = self._build()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> "FakeWeChat":
+        self.server = make_server(host, port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-wechat", daemon=True)
+        self.thread.start()
+        return self
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def sent(self, path: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.path == path]
+
+    # -- the fake API -------------------------------------------------------------------------------------
+
+    def _build(self) -> Flask:
+        app = Flask("fake_wechat")
+        fake = self
+
+        @app.before_request
+        def record():
+            body = request.get_json(silent=True) if request.data else None
+            with fake.lock:
+                fake.calls.append(Call(request.method, request.path, request.args.to_dict(), body))
+                for index, (path, errcode) in enumerate(fake.fail_next):
+                    if path == request.path:
+                        fake.fail_next.pop(index)
+                        return jsonify(errcode=errcode, errmsg="injected failure")
+            if request.path.startswith(("/cgi-bin/token", "/cgi-bin/stable_token", "/sns/", "/fake-media/")):
+                return None
+            if request.args.get("access_token") not in fake.tokens:
+                return jsonify(errcode=40001, errmsg="invalid credential, access_token is invalid or not latest")
+            return None
+
+        @app.route("/cgi-bin/token", methods=["GET"])
+        @app.route("/cgi-bin/stable_token", methods=["POST"])
+        def token():
+            data = request.get_json(silent=True) or request.args
+            appid, secret = data.get("appid", ""), data.get("secret", "")
+            if fake.appids and fake.appids.get(appid) != secret:
+                return jsonify(errcode=40125, errmsg="invalid appsecret")
+            with fake.lock:
+                fake.token_fetches += 1
+                value = "FAKE_" + secrets.token_urlsafe(24)
+                fake.tokens[value] = appid
+            return jsonify(access_token=value, expires_in=7200)
+
+        @app.post("/cgi-bin/message/custom/send")
+        def custom_send():
+            if (request.get_json(silent=True) or {}).get("touser") in fake.outside_window:
+                return jsonify(errcode=45015, errmsg="response out of time limit or subscription is canceled")
+            return jsonify(errcode=0, errmsg="ok")
+
+        @app.post("/cgi-bin/message/template/send")
+        def template_send():
+            return jsonify(errcode=0, errmsg="ok", msgid=int(time.time() * 1000))
+
+        @app.post("/cgi-bin/message/subscribe/send")
+        def subscribe_send():
+            if (request.get_json(silent=True) or {}).get("touser") in fake.consents_exhausted:
+                return jsonify(errcode=43101, errmsg="user refuse to accept the msg")
+            return jsonify(errcode=0, errmsg="ok")
+
+        @app.post("/cgi-bin/qrcode/create")
+        def qrcode_create():
+            scene = ((request.get_json(silent=True) or {}).get("action_info") or {}).get("scene") or {}
+            ticket = "TICKET_" + secrets.token_urlsafe(12)
+            return jsonify(ticket=ticket, url=f"http://weixin.qq.com/q/{ticket}", scene=scene)
+
+        @app.get("/cgi-bin/media/get")
+        def media_get():
+            media_id = request.args.get("media_id", "")
+            if media_id not in fake.media:
+                return jsonify(errcode=40007, errmsg="invalid media_id")
+            content_type, _ = fake.media[media_id]
+            if content_type.startswith("video/"):
+                return jsonify(video_url=f"{request.host_url.rstrip('/')}/fake-media/{media_id}")
+            return _media_response(media_id)
+
+        @app.get("/fake-media/<media_id>")
+        def media_file(media_id):
+            if media_id not in fake.media:
+                return Response("not found", status=404)
+            return _media_response(media_id)
+
+        def _media_response(media_id):
+            content_type, payload = fake.media[media_id]
+            chunks = (payload[i:i + 65536] for i in range(0, len(payload), 65536))
+            return Response(chunks, content_type=content_type, headers={"Content-Length": str(len(payload))})
+
+        @app.get("/sns/jscode2session")
+        def jscode2session():
+            code = request.args.get("js_code", "")
+            if code in fake.codes:
+                return jsonify(fake.codes[code])
+            if code.startswith("code-") and len(code) > 5:
+                openid = code[5:]
+                answer = {"openid": openid, "session_key": secrets.token_urlsafe(16)}
+                if openid in fake.unionids:
+                    answer["unionid"] = fake.unionids[openid]
+                return jsonify(answer)
+            return jsonify(errcode=40029, errmsg="invalid code")
+
+        @app.post("/wxa/getwxacodeunlimit")
+        def wxacode():
+            body = request.get_json(silent=True) or {}
+            scene = body.get("scene", "")
+            if not scene or len(scene) > 32:
+                return jsonify(errcode=40169, errmsg="invalid length for scene")
+            image = qrcode.make(f"wxacode:{body.get('page', '')}?scene={scene}")
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            return Response(buffer.getvalue(), content_type="image/png")
+
+        return app
