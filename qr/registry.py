@@ -20,7 +20,8 @@ from casework import audit, clock
 from casework.access import require_officer
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
-from casework.models import Actor, Doorplate, DoorplateStatus, Officer, Role, Unit, UnitLevel
+from casework.models import Actor, Doorplate, DoorplateStatus, Role, System, Unit, UnitLevel
+from qr import wxacode
 
 COLUMNS = {
     "code": "code", "门牌编码": "code", "编码": "code",
@@ -201,34 +202,41 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
         raise ImportRefused(sorted(errors, key=lambda e: e.line), len(rows))
     result = ImportResult(lines=len(rows), sha256=hashlib.sha256(data).hexdigest())
     now = clock.now()
+    new_plates = []
     for start in range(0, len(rows), _CHUNK):
         for row in rows[start:start + _CHUNK]:
-            _apply(row, existing.get(row.code), units[row.unit_code], actor, now, result)
+            created = _apply(row, existing.get(row.code), units[row.unit_code], actor, now, result)
+            if created is not None:
+                new_plates.append(created)
         db.session.flush()
         tick(min(_CHUNK, len(rows) - start))
     if result.created or result.updated:
         audit.record(actor=actor, action="doorplates.imported", at=now,
                      detail={"sha256": result.sha256, "lines": result.lines, "created": result.created,
                              "updated": result.updated, "unchanged": result.unchanged})
+    wxacode.schedule([plate.id for plate in new_plates])
     db.session.commit()
     return result
 
 
-def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Actor, now, result) -> None:
+def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Actor, now,
+           result: ImportResult) -> Doorplate | None:
     values = {"address": row.address, "longitude": row.longitude, "latitude": row.latitude, "unit_id": unit.id}
     if doorplate is None:
-        db.session.add(Doorplate(code=row.code, status=DoorplateStatus.ACTIVE.value, created_at=now, **values))
+        created = Doorplate(code=row.code, status=DoorplateStatus.ACTIVE.value, created_at=now, **values)
+        db.session.add(created)
         result.created.append(row.code)
-        return
+        return created
     before = {key: getattr(doorplate, key) for key in values}
     if before == values:
         result.unchanged += 1
-        return
+        return None
     for key, value in values.items():
         setattr(doorplate, key, value)
     result.updated.append(row.code)
     audit.record(actor=actor, action="doorplate.updated", subject=doorplate, at=now,
                  detail={"before": before, "after": values, "source": "import", "line": row.line})
+    return None
 
 
 def by_code(code: str) -> Doorplate:
@@ -273,5 +281,5 @@ def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "")
 
 def _require_admin(actor: Actor) -> None:
     # Operator commands act as the system; in the console only an administrator manages the registry.
-    if isinstance(actor, Officer):
+    if not isinstance(actor, System):
         require_officer(actor, Role.ADMIN)
