@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from rq import Queue, Worker
 from rq.cron import CronScheduler
 from sqlalchemy import func, select
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command():
     """Load the category taxonomy (idempotent)."""
     changed = seed.load_categories()
@@ -36,6 +37,7 @@ def seed_command():
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command():
     """Seed the demo world: units, officers, categories, doorplates and incidents (idempotent)."""
     counts = seed.load_demo()
@@ -83,6 +85,7 @@ def outbox_status():
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: str, burst: bool):
@@ -99,6 +102,7 @@ def worker_command(queues: str, burst: bool):
 
 
 @click.command("scheduler")
+@with_appcontext
 def scheduler_command():
     """Run rq's cron scheduler for the periodic sweeps (outbox relay, deadline sweeps)."""
     app = current_app._get_current_object()

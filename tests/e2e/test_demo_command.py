@@ -1,0 +1,46 @@
+"""The README's demo command, run as written, serves the demo (on a SQLite file of its own)."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
+    port, fake_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media")}
+    for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline, ready = time.monotonic() + 120, None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        assert ready is not None, process.stdout.read() if process.poll() is not None else "server never answered"
+        assert ready.status_code == 200
+        assert ready.json()["redis"]["mode"] == "in-process"
+        token = requests.post(f"http://127.0.0.1:{fake_port}/cgi-bin/stable_token", timeout=2,
+                              json={"appid": "wx-demo-oa", "secret": "demo-secret"})
+        assert "access_token" in token.json()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert "incidents=3" in output

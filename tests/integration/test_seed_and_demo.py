@@ -1,0 +1,36 @@
+"""Reference data and the demo world."""
+
+from sqlalchemy import func, select
+
+from casework import audit, seed
+from casework.db import db
+from casework.models import Category, Incident, Officer, Unit
+
+MAJOR_TYPES = {"常见案件类", "群体性事件类", "纠纷类", "意外事件类", "求助类", "事故类", "特殊对象类"}
+
+
+def test_categories_cover_every_major_type_with_guidance(ctx):
+    assert seed.load_categories() > 0
+    majors = db.session.scalars(select(Category).where(Category.parent_id.is_(None))).all()
+    assert {m.name for m in majors} == MAJOR_TYPES
+    for major in majors:
+        assert len(major.children) >= 3, major.name
+        for sub in major.children:
+            assert sub.guide and sub.equipment and sub.legal_refs, sub.code
+    assert seed.load_categories() == 0  # idempotent
+
+
+def test_demo_world_is_complete_and_idempotent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 3
+        levels = set(db.session.scalars(select(Unit.level)))
+        assert levels == {"province", "city", "county", "station"}
+        roles = {r for o in db.session.scalars(select(Officer)) for r in o.roles}
+        assert {"dispatcher", "officer", "legal_officer", "supervisor", "admin"} <= roles
+        assert audit.verify()[1] is None
+    assert "incidents=3" in second.output
