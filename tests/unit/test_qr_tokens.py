@@ -47,3 +47,11 @@ def test_token_from_scanned_url():
     assert token_from_text(token, "https://wx110.example.cn") == token
     assert token_from_text(f"https://evil.example.com/d/{token}", "https://wx110.example.cn") is None
     assert token_from_text("https://wx110.example.cn/other", "https://wx110.example.cn") is None
+
+
+def test_official_account_scene_carries_the_token():
+    token = sign(RING, 9)
+    assert token_from_text(f"dp:{token}", "https://wx110.example.cn") == token
+    assert token_from_text(f"qrscene_dp:{token}", "https://wx110.example.cn") == token
+    assert token_from_text("dp:short", "https://wx110.example.cn") is None
+    assert token_from_text(None, "https://wx110.example.cn") is None
