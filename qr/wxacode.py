@@ -89,3 +89,9 @@ def _store(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def official_account_qrcode(doorplate: Doorplate) -> dict:
+    """A permanent parametric official-account QR for a doorplate (ticket and url; its scene is read back by
+    `keys.doorplate_from_scan`); for the bot's "follow us" labels, where a plain URL QR is not wanted."""
+    return client("oa").create_scene_qrcode(keys.scene_for_doorplate(doorplate))
