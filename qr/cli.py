@@ -76,7 +76,7 @@ def sheet_command(out: Path, unit_code: str | None, codes: tuple[str, ...]):
     specs = (sheet.LabelSpec(url=keys.url_for_doorplate(p), address=p.address, code=p.code) for p in plates)
     with click.progressbar(length=len(plates), label="生成门牌标签", file=sys.stderr) as bar:
         pages = _run(lambda: sheet.write(specs, out, font=font, progress=bar.update))
-    click.echo(f"{len(plates)} 张标签,{pages} 页 -> {out}")
+    click.echo(f"{len(plates)} 张标签，{pages} 页 -> {out}")
 
 
 @doorplates_cli.command("label")
@@ -115,7 +115,7 @@ def _select(codes: tuple[str, ...], unit_code: str | None) -> list[Doorplate]:
     for code in codes:
         plate = registry.by_code(code)
         if not plate.is_active:
-            raise DomainError(f"门牌 {code} 已停用,不能打印")
+            raise DomainError(f"门牌 {code} 已停用，不能打印")
         plates.append(plate)
     return plates
 

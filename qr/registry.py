@@ -53,7 +53,7 @@ class LineError:
     message: str
 
     def __str__(self) -> str:
-        return f"第{self.line}行:{self.message}"
+        return f"第{self.line}行：{self.message}"
 
 
 class ImportRefused(InvalidInput):
@@ -63,7 +63,7 @@ class ImportRefused(InvalidInput):
 
     def __init__(self, errors: list[LineError], total: int):
         shown = errors[:MAX_ERRORS_SHOWN]
-        super().__init__(f"门牌导入失败:{len(errors)}处错误,未导入任何数据", errors=[str(e) for e in shown],
+        super().__init__(f"门牌导入失败：{len(errors)}处错误，未导入任何数据", errors=[str(e) for e in shown],
                          error_count=len(errors), lines=total)
         self.errors = errors
 
@@ -77,7 +77,7 @@ class ImportResult:
     sha256: str = ""
 
     def __str__(self) -> str:
-        return (f"{self.lines}行:新增{len(self.created)},更新{len(self.updated)},未变{self.unchanged}"
+        return (f"{self.lines}行：新增{len(self.created)}，更新{len(self.updated)}，未变{self.unchanged}"
                 f"(sha256 {self.sha256[:12]})")
 
 
@@ -104,7 +104,7 @@ def parse(text: str) -> tuple[list[DoorplateRow], list[LineError]]:
     except StopIteration:
         return [], [LineError(1, "文件为空")]
     except csv.Error as exc:
-        return [], [LineError(1, f"CSV格式错误:{exc}")]
+        return [], [LineError(1, f"CSV格式错误：{exc}")]
     names = [COLUMNS.get(h.strip().lower().lstrip("\ufeff")) for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
@@ -117,13 +117,13 @@ def parse(text: str) -> tuple[list[DoorplateRow], list[LineError]]:
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(LineError(reader.line_num, f"CSV格式错误:{exc}"))
+            errors.append(LineError(reader.line_num, f"CSV格式错误：{exc}"))
             break
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            errors.append(LineError(line, f"应有{len(header)}列,实有{len(cells)}列"))
+            errors.append(LineError(line, f"应有{len(header)}列，实有{len(cells)}列"))
             continue
         row, problems = _row(line, {name: cells[i].strip() for name, i in index.items()})
         if row is not None and row.code in seen:
@@ -140,7 +140,7 @@ def _row(line: int, cell: dict[str, str]) -> tuple[DoorplateRow | None, list[str
     problems = []
     code = cell["code"]
     if not CODE_PATTERN.match(code):
-        problems.append(f"门牌编码「{code[:70]}」无效(字母、数字、点、横线、下划线,最长64位)")
+        problems.append(f"门牌编码「{code[:70]}」无效(字母、数字、点、横线、下划线，最长64位)")
     address = re.sub(r"\s+", " ", cell["address"])
     if not address:
         problems.append("地址为空")

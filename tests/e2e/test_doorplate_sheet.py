@@ -42,7 +42,7 @@ def test_every_label_of_a_sheet_decodes_to_its_url_also_scaled_to_30_percent_as_
     out = tmp_path / "sheet.pdf"
     result = app.test_cli_runner().invoke(args=["doorplates", "sheet", "--out", str(out), *codes])
     assert result.exit_code == 0, result.output
-    assert "17 张标签,2 页" in result.output
+    assert "17 张标签，2 页" in result.output
     pages = render_pages(out)
     layout = sheet.DEFAULT_LAYOUT
     assert len(pages) == 2 and layout.per_page == 16
@@ -67,7 +67,7 @@ def test_sheet_refuses_revoked_and_unknown_doorplates(app, tmp_path):
     assert result.exit_code != 0 and "不存在" in result.output
     assert not (tmp_path / "a.pdf").exists()
     result = runner.invoke(args=["doorplates", "sheet", "--out", str(tmp_path / "c.pdf"), "--unit", "33010201"])
-    assert result.exit_code == 0 and "2 张标签,1 页" in result.output  # DH-0002 and DH-0003 are still active
+    assert result.exit_code == 0 and "2 张标签，1 页" in result.output  # DH-0002 and DH-0003 are still active
 
 
 def test_label_command_writes_a_300_dpi_png(app, tmp_path):

@@ -18,7 +18,7 @@ def test_import_reports_counts_then_refuses_a_bad_file_naming_lines(app, tmp_pat
     result = runner.invoke(args=["doorplates", "import", str(good)])
     assert result.exit_code == 0, result.output
     assert "新增1" in result.output
-    assert "新增0,更新0,未变1" in runner.invoke(args=["doorplates", "import", str(good)]).output
+    assert "新增0，更新0，未变1" in runner.invoke(args=["doorplates", "import", str(good)]).output
 
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "CLI-2,示范市东湖区命令路2号,120.1,30.2,33010201\n"
@@ -26,7 +26,7 @@ def test_import_reports_counts_then_refuses_a_bad_file_naming_lines(app, tmp_pat
                    "CLI-4,示范市东湖区命令路4号,200,30.2,33010201\n", encoding="utf-8")
     result = runner.invoke(args=["doorplates", "import", str(bad)])
     assert result.exit_code != 0
-    assert "第3行:地址含标签字体没有的字" in result.output and "第4行:经度" in result.output
+    assert "第3行：地址含标签字体没有的字" in result.output and "第4行：经度" in result.output
     assert "未导入任何数据" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Doorplate).where(Doorplate.code.like("CLI-%"))) == 1

@@ -70,7 +70,7 @@ def test_extra_checks_refuse_lines_too(world):
     with pytest.raises(registry.ImportRefused) as refused:
         registry.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM,
                             check=[lambda row: "不行" if row.code == "NEW-1" else None])
-    assert str(refused.value.errors[0]) == "第2行:不行"
+    assert str(refused.value.errors[0]) == "第2行：不行"
 
 
 def test_large_import_in_batches(world):

@@ -31,7 +31,7 @@ def test_every_bad_line_is_reported_with_its_number():
     assert "门牌编码" in by_line[3] and "地址为空" in by_line[4] and "中文" in by_line[5]
     assert "经度" in by_line[6] and "纬度" in by_line[7] and "第2行重复" in by_line[8]
     assert "列" in by_line[9] and "单位代码" in by_line[10]
-    assert str(errors[0]).startswith("第3行:")
+    assert str(errors[0]).startswith("第3行：")
 
 
 def test_missing_columns_and_empty_file():
