@@ -94,9 +94,9 @@ def qr_matrix(url: str) -> list[list[bool]]:
     return code.get_matrix()
 
 
-def qr_image(url: str, module_px: int) -> Image.Image:
+def qr_image(url: str, module_px: int, matrix: list[list[bool]] | None = None) -> Image.Image:
     """The QR code with its quiet zone, `module_px` pixels per module, black on white, mode "L"."""
-    matrix = qr_matrix(url)
+    matrix = matrix or qr_matrix(url)
     side = len(matrix) + 2 * QUIET_MODULES
     pad = bytes([255]) * QUIET_MODULES
     rows = [bytes([255]) * side] * QUIET_MODULES
@@ -117,9 +117,9 @@ def render(url: str, address: str, code: str, *, size: LabelSize = DEFAULT_SIZE,
     label = Image.new("L", (size.width, size.height), 255)
     margin = mm(size.margin_mm)
     inner = size.width - 2 * margin
-    modules = len(qr_matrix(url)) + 2 * QUIET_MODULES
-    module_px = max(1, inner // modules)
-    qr = qr_image(url, module_px)
+    matrix = qr_matrix(url)
+    module_px = max(1, inner // (len(matrix) + 2 * QUIET_MODULES))
+    qr = qr_image(url, module_px, matrix)
     label.paste(qr, ((size.width - qr.width) // 2, margin))
     draw = ImageDraw.Draw(label)
     top = margin + qr.height
@@ -142,7 +142,8 @@ def render(url: str, address: str, code: str, *, size: LabelSize = DEFAULT_SIZE,
 def png(image: Image.Image) -> bytes:
     """A label as PNG bytes that carry the 300 dpi resolution."""
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", dpi=(DPI, DPI), optimize=False)
+    # Level 1 compresses a black-and-white label nearly as well as the default, in a quarter of the time.
+    image.save(buffer, "PNG", dpi=(DPI, DPI), compress_level=1)
     return buffer.getvalue()
 
 

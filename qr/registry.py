@@ -34,6 +34,7 @@ REQUIRED = ("code", "address", "longitude", "latitude", "unit")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_ERRORS_SHOWN = 200
+AUDIT_CODES = 1000
 _CHUNK = 500
 
 
@@ -212,8 +213,11 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
         tick(min(_CHUNK, len(rows) - start))
     if result.created or result.updated:
         audit.record(actor=actor, action="doorplates.imported", at=now,
-                     detail={"sha256": result.sha256, "lines": result.lines, "created": result.created,
-                             "updated": result.updated, "unchanged": result.unchanged})
+                     detail={"sha256": result.sha256, "lines": result.lines, "created_count": len(result.created),
+                             # The file's hash identifies the rest of a very large import; each update has its
+                             # own entry with the values before.
+                             "created": result.created[:AUDIT_CODES], "updated": result.updated[:AUDIT_CODES],
+                             "updated_count": len(result.updated), "unchanged": result.unchanged})
     wxacode.schedule([plate.id for plate in new_plates])
     db.session.commit()
     return result

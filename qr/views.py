@@ -53,7 +53,7 @@ def font():
     return response
 
 
-@pages.get("/d/<token>")
+@pages.get("/d/<path:token>")
 def landing(token: str):
     """What a plain scan of a doorplate's QR opens."""
     doorplate = _doorplate_or_none(token)
@@ -62,7 +62,7 @@ def landing(token: str):
     return _form(doorplate, token)
 
 
-@pages.post("/d/<token>")
+@pages.post("/d/<path:token>")
 def web_report(token: str):
     """The landing page's form: a report from outside WeChat, bound to the doorplate."""
     doorplate = _doorplate_or_none(token)

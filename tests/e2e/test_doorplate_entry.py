@@ -68,6 +68,8 @@ def bad_tokens() -> dict[str, str]:
         "unknown key id": sign(KeyRing.parse("z:some-other-key-0123456789"), plate_id),
         "truncated": good[:-1],
         "garbage": "not-a-token<script>",
+        "with a slash": good[:10] + "/" + good[11:],
+        "very long": good * 200,
     }
 
 
