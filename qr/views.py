@@ -87,7 +87,7 @@ def web_report(token: str):
     return render_template("qr/received.html", texts=texts, doorplate=doorplate, incident=incident)
 
 
-@api.get("/doorplates/<token>")
+@api.get("/doorplates/<path:token>")
 def doorplate_json(token: str):
     """The doorplate behind a mini-program scene value; 404 (JSON) when the code is bad or withdrawn."""
     doorplate = keys.doorplate_from_token(token)
