@@ -8,6 +8,7 @@ from qr.tokens import SCENE_PREFIX, KeyRing, resolve, sign, token_from_text
 
 
 def ring() -> KeyRing:
+    """The app's key ring (the first key of QR_KEYS signs, all verify)."""
     cached = current_app.extensions.get("wx110.qr_keys")
     if cached is None:
         cached = current_app.extensions["wx110.qr_keys"] = KeyRing.parse(current_app.config.get("QR_KEYS", ""))
@@ -15,6 +16,7 @@ def ring() -> KeyRing:
 
 
 def token_for(doorplate) -> str:
+    """The doorplate's token under the current signing key."""
     return sign(ring(), doorplate.id)
 
 
@@ -44,6 +46,7 @@ def miniapp_scheme_url(doorplate) -> str | None:
 
 
 def doorplate_from_token(token: str):
+    """The active doorplate behind a token; InvalidToken (a NotFound) otherwise."""
     return resolve(ring(), token)
 
 

@@ -14,7 +14,7 @@ _lock = threading.Lock()
 
 
 def allow(key: str) -> bool:
-    """Whether one more attempt under `key` fits QR_WEB_REPORT_LIMIT ("count/seconds", default 5 per 10 min)."""
+    """Whether one more attempt under `key` fits QR_WEB_REPORT_LIMIT ("count/seconds", default 10 per 10 min)."""
     count, window = _limit()
     redis = current_app.extensions.get("wx110.redis")
     name = f"wx110:qr:rate:{key}"
@@ -38,6 +38,6 @@ def allow(key: str) -> bool:
 
 
 def _limit() -> tuple[int, int]:
-    spec = str(current_app.config.get("QR_WEB_REPORT_LIMIT") or "5/600")
+    spec = str(current_app.config.get("QR_WEB_REPORT_LIMIT") or "10/600")
     count, _, seconds = spec.partition("/")
     return int(count), int(seconds or 600)

@@ -75,7 +75,9 @@ def web_report(token: str):
     if form.get("website"):  # a field people never see: only a bot fills it
         log.info("web report honeypot hit at doorplate %s", doorplate.code)
         return _form(doorplate, token, error=texts.FORM_EXPIRED, status=400)
-    if not allow(f"web-report:{request.remote_addr}"):
+    # Keyed by doorplate as well as address: behind a proxy without ProxyFix every citizen shares one address,
+    # and a city-wide bucket would turn real reports away.
+    if not allow(f"web-report:{doorplate.id}:{request.remote_addr}"):
         return _form(doorplate, token, error=texts.TOO_MANY, status=429)
     try:
         citizen = citizens.identify_by_phone(form.get("phone", ""))
