@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -149,6 +150,8 @@ def _row(line: int, cell: dict[str, str]) -> tuple[DoorplateRow | None, list[str
         problems.append("地址过长(最多256字)")
     elif not CJK.search(address):
         problems.append("地址应为中文完整地址")
+    elif any(unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs") for char in address):
+        problems.append("地址含不可见的控制字符")
     longitude = _number(cell["longitude"], -180, 180, "经度", problems)
     latitude = _number(cell["latitude"], -90, 90, "纬度", problems)
     if not cell["unit"]:

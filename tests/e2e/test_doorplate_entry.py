@@ -151,6 +151,13 @@ def test_landing_page_and_web_report_bound_to_the_doorplate(live):
     before = counts()
     again = post(f"{base_url}/d/{token}", data=fields)  # a double tap or a resend
     assert number in again.text and counts() == before
+    hostile = form_fields(get(f"{base_url}/d/{token}").text) | {"description": "有人\x00砸车\x1b",
+                                                                 "phone": "13800138000"}
+    answer = post(f"{base_url}/d/{token}", data=hostile)
+    assert answer.status_code == 200
+    stored = db.session.scalar(select(Incident).where(
+        Incident.number == re.search(r'id="incident-number">([^<]+)<', answer.text).group(1)))
+    assert stored.description == "有人砸车"
 
 
 def test_web_form_refuses_forged_form_token_honeypot_and_bad_phone(live):

@@ -43,3 +43,13 @@ def test_gbk_file_is_read():
     data = (HEADER + "DH-1,示范市东湖区东湖路1号,120.1,30.2,33010201\n").encode("gbk")
     rows, errors = parse(decode(data))
     assert errors == [] and rows[0].address == "示范市东湖区东湖路1号"
+
+
+def test_hostile_cells_are_errors_not_crashes():
+    rows, errors = parse(HEADER + "DH-1,示范市东湖区\x00东湖路1号,120.1,30.2,33010201\n"
+                         "DH-2,示范市东湖区\u202e东湖路2号,nan,inf,33010201\n"
+                         'DH-3,"' + "x" * 200_000 + '",120.1,30.2,33010201\n')
+    assert rows == []
+    messages = {(e.line, e.message) for e in errors}
+    assert (2, "地址含不可见的控制字符") in messages and (3, "地址含不可见的控制字符") in messages
+    assert any(line == 3 and "经度" in m for line, m in messages) and any(line == 4 for line, _ in messages)
