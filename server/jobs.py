@@ -16,7 +16,7 @@ from rq import Queue
 from rq import Retry as JobRetry
 from sqlalchemy import and_, update
 
-from casework import clock, outbox
+from casework import clock, outbox, settings
 from casework.db import db
 from casework.models import OutboxMessage
 from server.extensions import make_redis
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("default", "media", "notify")
 RETRY_INTERVALS = [10, 30, 60, 180, 600]
-RELAY_GRACE_SECONDS = 5  # leave a just-committed message to its own after-commit dispatch
 
 
 def init_app(app: Flask) -> None:
@@ -140,9 +139,14 @@ def _mark(ids: list[int]) -> None:
         )
 
 
-def relay_pending(grace_seconds: int = RELAY_GRACE_SECONDS) -> int:
-    """Send every message that is still pending (or dispatched long ago and not done); return how many."""
+def relay_pending(grace_seconds: int | None = None) -> int:
+    """Send every message that is still pending (or dispatched long ago and not done); return how many.
+
+    Messages younger than the grace period are left to their own after-commit dispatch.
+    """
     dispatcher = current_app.extensions["wx110.dispatcher"]
+    if grace_seconds is None:
+        grace_seconds = settings.get("OUTBOX_RELAY_GRACE_SECONDS")
     cutoff = clock.now() - timedelta(seconds=grace_seconds)
     rows = [row for row in outbox.claim_for_relay() if row.created_at <= cutoff]
     if not rows:

@@ -102,6 +102,9 @@ def make_app(backend):
 
     yield build
     for app in built:
+        dispatcher = app.extensions.get("wx110.dispatcher")
+        if hasattr(dispatcher, "drain"):
+            dispatcher.drain()  # no in-process job may outlive its test and touch the next one's tables
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

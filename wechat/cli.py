@@ -3,7 +3,7 @@
 import time
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 
 from wechat.fake import FakeWeChat
 

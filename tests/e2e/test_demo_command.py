@@ -12,6 +12,16 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def wait_for(url: str, process: subprocess.Popen, *, method: str = "get", **kwargs) -> requests.Response:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            return requests.request(method, url, timeout=2, **kwargs)
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    raise AssertionError(process.stdout.read() if process.poll() is not None else f"{url} never answered")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -27,18 +37,11 @@ def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
     process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        deadline, ready = time.monotonic() + 120, None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        assert ready is not None, process.stdout.read() if process.poll() is not None else "server never answered"
+        ready = wait_for(f"http://127.0.0.1:{port}/readyz", process)
         assert ready.status_code == 200
         assert ready.json()["redis"]["mode"] == "in-process"
-        token = requests.post(f"http://127.0.0.1:{fake_port}/cgi-bin/stable_token", timeout=2,
-                              json={"appid": "wx-demo-oa", "secret": "demo-secret"})
+        token = wait_for(f"http://127.0.0.1:{fake_port}/cgi-bin/stable_token", process, method="post",
+                         json={"appid": "wx-demo-oa", "secret": "demo-secret"})
         assert "access_token" in token.json()
     finally:
         os.killpg(process.pid, signal.SIGTERM)

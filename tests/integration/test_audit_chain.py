@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -42,7 +43,7 @@ def test_concurrent_writers_keep_one_chain(app):
     with app.app_context():
         entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
         assert [e.seq for e in entries] == list(range(1, writers * per_writer + 1))
-        assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+        assert all(b.prev_hash == a.hash for a, b in pairwise(entries))
         assert audit.verify() == (writers * per_writer, None)
 
 
