@@ -55,30 +55,35 @@ class MissingGlyphs(InvalidInput):
     code = "missing_glyphs"
 
 
-@cache
-def _font_path(configured: str | None) -> Path:
-    return Path(configured) if configured else VENDORED_FONT
+@dataclass(frozen=True)
+class FontSource:
+    """A font file and, for a collection (.ttc), which face in it."""
+
+    path: Path
+    index: int = 0
 
 
 @cache
-def _covered(path: Path) -> frozenset[int]:
-    font = TTFont(str(path), lazy=True, fontNumber=0)
-    return frozenset(font.getBestCmap())
+def _covered(source: FontSource) -> frozenset[int]:
+    return frozenset(TTFont(str(source.path), lazy=True, fontNumber=source.index).getBestCmap())
 
 
 @cache
-def _font(path: Path, pixels: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), pixels)
+def _font(source: FontSource, pixels: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(source.path), pixels, index=source.index)
 
 
-def font_path(configured: str | None = None) -> Path:
-    """The label font: LABEL_FONT if set, else the vendored one."""
-    return _font_path(configured or None)
+def font_source(configured: str | None = None) -> FontSource:
+    """The label font: LABEL_FONT ("file" or "collection.ttc#face-index") if set, else the vendored one."""
+    if not configured:
+        return FontSource(VENDORED_FONT)
+    path, _, index = configured.partition("#")
+    return FontSource(Path(path), int(index or 0))
 
 
 def missing_glyphs(text: str, configured: str | None = None) -> str:
     """The characters of `text` that the label font cannot draw (whitespace aside), in order, once each."""
-    covered = _covered(font_path(configured))
+    covered = _covered(font_source(configured))
     seen = []
     for char in text:
         if not char.isspace() and ord(char) not in covered and char not in seen:
@@ -113,7 +118,7 @@ def render(url: str, address: str, code: str, *, size: LabelSize = DEFAULT_SIZE,
     missing = missing_glyphs(address + texts.LABEL_FOOTER.format(code=code), font)
     if missing:
         raise MissingGlyphs(texts.MISSING_GLYPHS.format(code=code, chars=missing))
-    path = font_path(font)
+    source = font_source(font)
     label = Image.new("L", (size.width, size.height), 255)
     margin = mm(size.margin_mm)
     inner = size.width - 2 * margin
@@ -123,10 +128,10 @@ def render(url: str, address: str, code: str, *, size: LabelSize = DEFAULT_SIZE,
     label.paste(qr, ((size.width - qr.width) // 2, margin))
     draw = ImageDraw.Draw(label)
     top = margin + qr.height
-    code_font = _font(path, _pt(size.min_text_pt))
+    code_font = _font(source, _pt(size.min_text_pt))
     code_height = _line_height(code_font)
     room = size.height - margin - top - code_height
-    lines, text_font = _fit(address, inner, room, size, path)
+    lines, text_font = _fit(address, inner, room, size, source)
     line_height = _line_height(text_font)
     y = top
     for line in lines:
@@ -156,11 +161,11 @@ def _line_height(font: ImageFont.FreeTypeFont) -> int:
     return round((ascent + descent) * 1.1)
 
 
-def _fit(text: str, width: int, height: int, size: LabelSize, path: Path):
+def _fit(text: str, width: int, height: int, size: LabelSize, source: FontSource):
     """The largest text size from `text_pt` down to `min_text_pt` at which the wrapped address fits."""
     points = size.text_pt
     while True:
-        font = _font(path, _pt(points))
+        font = _font(source, _pt(points))
         lines = _wrap(text, width, font)
         if len(lines) * _line_height(font) <= height or points <= size.min_text_pt:
             if len(lines) * _line_height(font) > height:

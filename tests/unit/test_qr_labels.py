@@ -71,3 +71,15 @@ def test_wrap_keeps_latin_runs_whole():
     assert all(font.getlength(line) <= 300 for line in lines)
     assert not any(line.startswith(("201", "01")) for line in lines)
     assert "".join(lines).replace(" ", "") == ("东湖路A座1201室" * 4)
+
+
+def test_label_font_can_be_a_face_of_a_collection(tmp_path):
+    from fontTools.ttLib import TTCollection, TTFont
+
+    collection = TTCollection()
+    collection.fonts = [TTFont(str(labels.VENDORED_FONT)), TTFont(str(labels.VENDORED_FONT))]
+    path = tmp_path / "two.ttc"
+    collection.save(str(path))
+    assert labels.font_source(f"{path}#1") == labels.FontSource(path, 1)
+    image = labels.render(URL, "示范市东湖区东湖路1号", "DH-1", font=f"{path}#1")
+    assert zxingcpp.read_barcodes(image)[0].text == URL
