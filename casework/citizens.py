@@ -1,5 +1,7 @@
 """Knowing who a WeChat user is: one Citizen per person across the official account and the mini-program."""
 
+import re
+
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -7,6 +9,9 @@ from casework import audit, clock
 from casework.db import db
 from casework.errors import InvalidInput
 from casework.models import Citizen, Complaint, Incident
+from casework.privacy import mask_phone
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def identify(*, oa_openid: str | None = None, miniapp_openid: str | None = None,
@@ -74,3 +79,35 @@ def _merge(keep: Citizen, others: list[Citizen]) -> None:
             else:
                 setattr(other, attr, None)
         db.session.flush()
+
+
+def identify_by_phone(phone: str) -> Citizen:
+    """A reporter outside WeChat (the doorplate web form), known only by the mobile number they typed.
+
+    The number is not verified, so such a citizen is never joined to a WeChat identity: it only lets the police
+    call back and groups one number's web reports together.
+    """
+    phone = normalise_mobile(phone)
+    web_only = (Citizen.phone == phone, Citizen.oa_openid.is_(None), Citizen.miniapp_openid.is_(None),
+                Citizen.unionid.is_(None))
+    citizen = db.session.scalar(select(Citizen).where(*web_only).order_by(Citizen.id).limit(1))
+    if citizen is not None:
+        return citizen
+    citizen = Citizen(phone=phone, created_at=clock.now())
+    db.session.add(citizen)
+    db.session.flush()
+    audit.record(actor=citizen, action="citizen.registered", subject=citizen,
+                 detail={"channel": "web", "phone": mask_phone(phone), "verified": False})
+    db.session.commit()
+    return citizen
+
+
+def normalise_mobile(phone) -> str:
+    """A mainland mobile number as 11 digits (spaces, dashes and a +86 / 86 prefix are dropped)."""
+    digits = re.sub(r"[\s-]", "", phone) if isinstance(phone, str) else ""
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            digits = digits[len(prefix):]
+    if not MOBILE.match(digits):
+        raise InvalidInput("请填写正确的11位手机号码")
+    return digits

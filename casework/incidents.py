@@ -4,6 +4,8 @@ Each function validates first, changes state, writes the timeline and the audit 
 in the outbox, and commits, so that a caller may tell the citizen "received" as soon as it returns.
 """
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +29,7 @@ from casework.models import (
 from casework.status import FINISHED, Channel, IncidentStatus, check_transition
 
 HANDLING_ROLES = (Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_id: str | None = None,
@@ -249,6 +252,9 @@ def _timeline(incident: Incident, actor: Actor, kind: str, at, *, status: Incide
 
 def _clean_text(value, missing: str, limit: int) -> str:
     value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if value is not None:
+        # Control characters (NUL above all, which PostgreSQL refuses in text) never belong in a report.
+        value = _CONTROL.sub("", value).strip()
     if value is None:
         raise InvalidInput("内容格式不正确")
     if not value:

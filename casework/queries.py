@@ -1,11 +1,12 @@
-"""Read-side questions the channels ask: a citizen's incidents, one incident's public progress."""
+"""Read-side questions the channels ask: a citizen's incidents, one incident's public progress, a doorplate's
+history."""
 
 from sqlalchemy import select
 
-from casework.access import require_owner
+from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import NotFound
-from casework.models import Citizen, Incident, TimelineEntry
+from casework.models import Citizen, Doorplate, Incident, Officer, TimelineEntry
 from casework.status import FINISHED
 
 
@@ -51,3 +52,13 @@ def open_incident_of(citizen: Citizen) -> Incident | None:
         .order_by(Incident.id.desc())
         .limit(1)
     )
+
+
+def incidents_at(doorplate: Doorplate, *, officer: Officer, limit: int = 50,
+                 before_id: int | None = None) -> list[Incident]:
+    """Every report made at one doorplate, newest first, a page at a time; for officers (any role)."""
+    require_officer(officer)
+    query = select(Incident).where(Incident.doorplate_id == doorplate.id)
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))

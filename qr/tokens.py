@@ -95,9 +95,16 @@ def resolve(ring: KeyRing, token: str) -> Doorplate:
     return doorplate
 
 
+SCENE_PREFIX = "dp:"
+
+
 def token_from_text(text: str, public_base_url: str) -> str | None:
-    """The token in a scanned URL of ours (".../d/<token>") or a bare token; None if it is neither."""
-    text = (text or "").strip()
+    """The token in a scanned URL of ours (".../d/<token>"), an official-account scene ("dp:<token>", also as
+    "qrscene_dp:<token>") or a bare token; None if it is none of these."""
+    text = (text or "").strip() if isinstance(text, str) else ""
+    text = text.removeprefix("qrscene_")
+    if text.startswith(SCENE_PREFIX):
+        text = text[len(SCENE_PREFIX):]
     if len(text) == TOKEN_LENGTH and _BODY.match(text[1:]):
         return text
     parts = urlsplit(text)

@@ -8,6 +8,9 @@ from flask import Flask
 
 import casework.complaints
 import casework.routing  # noqa: F401 - registers the incident routing job
+import qr.wxacode  # noqa: F401 - registers the wxacode fetch job
+from qr import cli as qr_cli
+from qr import views as qr_views
 from server import cli, config, errors, extensions, health, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
+    qr_views.init_app(app)
+    app.cli.add_command(qr_cli.doorplates_cli)
     jobs.start_timer_on_first_request(app)
     return app
 

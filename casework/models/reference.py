@@ -59,6 +59,9 @@ class Doorplate(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     unit: Mapped[Unit] = relationship()
     status: Mapped[str] = mapped_column(String(16), default=DoorplateStatus.ACTIVE.value)
+    # A moved doorplate (renumbered building) points at the doorplate that replaced it.
+    moved_to_id: Mapped[int | None] = mapped_column(ForeignKey("doorplate.id"))
+    moved_to: Mapped["Doorplate | None"] = relationship(remote_side=[id])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property

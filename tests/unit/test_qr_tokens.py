@@ -47,3 +47,46 @@ def test_token_from_scanned_url():
     assert token_from_text(token, "https://wx110.example.cn") == token
     assert token_from_text(f"https://evil.example.com/d/{token}", "https://wx110.example.cn") is None
     assert token_from_text("https://wx110.example.cn/other", "https://wx110.example.cn") is None
+
+
+def test_official_account_scene_carries_the_token():
+    token = sign(RING, 9)
+    assert token_from_text(f"dp:{token}", "https://wx110.example.cn") == token
+    assert token_from_text(f"qrscene_dp:{token}", "https://wx110.example.cn") == token
+    assert token_from_text("dp:short", "https://wx110.example.cn") is None
+    assert token_from_text(None, "https://wx110.example.cn") is None
+
+
+@pytest.mark.parametrize("token", [
+    sign(RING, 42),
+    sign(RING, 42)[:-1] + ("A" if sign(RING, 42)[-1] != "A" else "B"),
+    "z" + sign(RING, 42)[1:],
+    sign(RING, 42)[:-3],
+    "",
+    "b" + "*" * 22,
+    None,
+])
+def test_every_path_does_the_same_work(monkeypatch, token):
+    """One HMAC and one constant-time comparison whatever is wrong, so timing tells nothing (structural check)."""
+    import hmac as real_hmac
+
+    import qr.tokens as tokens
+
+    calls = {"new": 0, "compare": 0}
+    original_new, original_compare = real_hmac.new, real_hmac.compare_digest
+
+    def counting_new(*args, **kwargs):
+        calls["new"] += 1
+        return original_new(*args, **kwargs)
+
+    def counting_compare(a, b):
+        calls["compare"] += 1
+        return original_compare(a, b)
+
+    monkeypatch.setattr(tokens.hmac, "new", counting_new)
+    monkeypatch.setattr(tokens.hmac, "compare_digest", counting_compare)
+    try:
+        verify(RING, token)
+    except InvalidToken:
+        pass
+    assert calls == {"new": 1, "compare": 1}

@@ -1,0 +1,15 @@
+"""Every sentence the doorplate channel shows a citizen or an officer, in one place."""
+
+LABEL_FOOTER = "{code} · 扫码报警 · 紧急请拨110"
+MISSING_GLYPHS = "门牌 {code} 的地址含打印字体没有的字「{chars}」，请设置 LABEL_FONT 为包含这些字的字体"
+ADDRESS_TOO_LONG = "地址过长，标签上放不下"
+
+PAGE_TITLE = "门牌扫码报警"
+INVALID_TITLE = "二维码无效"
+INVALID_BODY = "这个门牌二维码无法识别，可能已停用、已更换或被篡改。"
+INVALID_HINT = "如需报警，请在微信中搜索本地公安110公众号，或直接拨打110。"
+EMERGENCY = "紧急情况请直接拨打110"
+RECEIVED = "已收到您的报警，警情编号 {number}。民警会尽快处理，必要时会电话联系您。"
+FORM_EXPIRED = "页面已过期，请重新提交"
+PHONE_INVALID = "请填写正确的11位手机号码"
+TOO_MANY = "提交过于频繁，请稍后再试；紧急情况请直接拨打110"
