@@ -1,9 +1,8 @@
 """The two-way chat between a reporter and the dispatcher, attached to one incident."""
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from casework import audit, clock, outbox, settings
+from casework import audit, clock, idempotency, outbox, settings
 from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import InvalidInput
@@ -18,10 +17,9 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
     else:
         require_officer(actor, Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
         sender = SenderKind.OFFICER
-    if source_msg_id:
-        existing = db.session.scalar(select(ChatMessage).where(ChatMessage.source_msg_id == source_msg_id))
-        if existing is not None:
-            return existing
+    existing = idempotency.earlier(ChatMessage.source_msg_id, source_msg_id)
+    if existing is not None:
+        return existing
     body = (body or "").strip() if isinstance(body, str) or body is None else None
     if not body:
         raise InvalidInput("消息内容不能为空")
@@ -37,15 +35,7 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
     audit.record(actor=actor, action="chat.message_added", subject=message, at=now,
                  detail={"incident_id": incident.id, "sender": sender.value, "length": len(body)})
     outbox.publish("chat.message_added", chat_message_id=message.id)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(select(ChatMessage).where(ChatMessage.source_msg_id == source_msg_id))
-        if existing is None:
-            raise
-        return existing
-    return message
+    return idempotency.commit_or_earlier(ChatMessage.source_msg_id, source_msg_id) or message
 
 
 def messages(*, incident: Incident, viewer: Actor, after_id: int = 0, limit: int = 100) -> list[ChatMessage]:

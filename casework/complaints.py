@@ -7,9 +7,8 @@ however often the relay or the queue delivers the job.
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from casework import audit, clock, notes, numbering, outbox, settings
+from casework import audit, clock, idempotency, notes, numbering, outbox, settings
 from casework.access import require_owner
 from casework.db import db
 from casework.errors import InvalidInput
@@ -20,10 +19,9 @@ def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Of
          source_msg_id: str | None = None) -> Complaint:
     """File a complaint against one of the citizen's incidents; committed before this returns."""
     require_owner(incident, citizen)
-    if source_msg_id:
-        existing = db.session.scalar(select(Complaint).where(Complaint.source_msg_id == source_msg_id))
-        if existing is not None:
-            return existing
+    existing = idempotency.earlier(Complaint.source_msg_id, source_msg_id)
+    if existing is not None:
+        return existing
     body = (body or "").strip() if isinstance(body, str) or body is None else None
     if not body:
         raise InvalidInput("请写明投诉内容")
@@ -53,16 +51,7 @@ def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Of
                          "against_officer_id": against_officer.id if against_officer else None})
     outbox.add("complaint.route_to_unit", complaint_id=complaint.id)
     outbox.add("complaint.route_to_supervision", complaint_id=complaint.id)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(select(Complaint).where(Complaint.source_msg_id == source_msg_id)) \
-            if source_msg_id else None
-        if existing is None:
-            raise
-        return existing
-    return complaint
+    return idempotency.commit_or_earlier(Complaint.source_msg_id, source_msg_id) or complaint
 
 
 @outbox.handler("complaint.route_to_unit")

@@ -6,10 +6,7 @@ in the outbox, and commits, so that a caller may tell the citizen "received" as 
 
 import re
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from casework import audit, clock, notes, numbering, outbox, settings
+from casework import audit, clock, idempotency, notes, numbering, outbox, settings
 from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
@@ -39,10 +36,9 @@ def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_i
 
     A repeated `source_msg_id` (a channel's retry) returns the incident it first created and changes nothing.
     """
-    if source_msg_id:
-        existing = _by_source(source_msg_id)
-        if existing is not None:
-            return existing
+    existing = idempotency.earlier(Incident.source_msg_id, source_msg_id)
+    if existing is not None:
+        return existing
     description = _clean_text(description, "请描述发生了什么", settings.get("INCIDENT_DESCRIPTION_MAX"))
     _check_coordinates(latitude, longitude)
     if doorplate is not None and not doorplate.is_active:
@@ -75,15 +71,7 @@ def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_i
                          "doorplate_id": incident.doorplate_id, "source_msg_id": source_msg_id})
     outbox.add("incident.route", incident_id=incident.id)
     outbox.publish("incident.reported", incident_id=incident.id)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = _by_source(source_msg_id) if source_msg_id else None
-        if existing is None:
-            raise
-        return existing
-    return incident
+    return idempotency.commit_or_earlier(Incident.source_msg_id, source_msg_id) or incident
 
 
 def set_location(*, incident: Incident, actor: Actor, latitude: float | None = None,
@@ -131,7 +119,7 @@ def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, s
     """
     _require_actor(incident, actor)
     kind = AttachmentKind(kind)
-    existing = db.session.scalar(select(Attachment).where(Attachment.source_ref == source_ref))
+    existing = idempotency.earlier(Attachment.source_ref, source_ref)
     if existing is not None:
         return existing
     if storage_key is None and wechat_media_id is None:
@@ -153,15 +141,7 @@ def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, s
                  detail={"incident_id": incident.id, "kind": kind.value, "sha256": sha256, "size": size,
                          "source_ref": source_ref})
     outbox.publish("attachment.added", attachment_id=attachment.id)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(select(Attachment).where(Attachment.source_ref == source_ref))
-        if existing is None:
-            raise
-        return existing
-    return attachment
+    return idempotency.commit_or_earlier(Attachment.source_ref, source_ref) or attachment
 
 
 def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus, public_note: str | None = None,
@@ -223,10 +203,6 @@ def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | No
                  detail={"rating": rating, "comment": incident.rating_comment})
     db.session.commit()
     return incident
-
-
-def _by_source(source_msg_id: str) -> Incident | None:
-    return db.session.scalar(select(Incident).where(Incident.source_msg_id == source_msg_id))
 
 
 def _locked(incident: Incident) -> Incident:
