@@ -17,9 +17,11 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
     else:
         require_officer(actor, Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
         sender = SenderKind.OFFICER
-    existing = idempotency.earlier(ChatMessage.source_msg_id, source_msg_id)
-    if existing is not None:
-        return existing
+    return idempotency.once(ChatMessage.source_msg_id, source_msg_id,
+                            lambda: _add(incident, actor, sender, body, source_msg_id))
+
+
+def _add(incident: Incident, actor: Actor, sender: SenderKind, body, source_msg_id: str | None) -> ChatMessage:
     body = (body or "").strip() if isinstance(body, str) or body is None else None
     if not body:
         raise InvalidInput("消息内容不能为空")
@@ -35,7 +37,8 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
     audit.record(actor=actor, action="chat.message_added", subject=message, at=now,
                  detail={"incident_id": incident.id, "sender": sender.value, "length": len(body)})
     outbox.publish("chat.message_added", chat_message_id=message.id)
-    return idempotency.commit_or_earlier(ChatMessage.source_msg_id, source_msg_id) or message
+    db.session.commit()
+    return message
 
 
 def messages(*, incident: Incident, viewer: Actor, after_id: int = 0, limit: int = 100) -> list[ChatMessage]:

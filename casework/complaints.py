@@ -19,9 +19,12 @@ def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Of
          source_msg_id: str | None = None) -> Complaint:
     """File a complaint against one of the citizen's incidents; committed before this returns."""
     require_owner(incident, citizen)
-    existing = idempotency.earlier(Complaint.source_msg_id, source_msg_id)
-    if existing is not None:
-        return existing
+    return idempotency.once(Complaint.source_msg_id, source_msg_id,
+                            lambda: _file(citizen, incident, body, against_officer, source_msg_id))
+
+
+def _file(citizen: Citizen, incident: Incident, body, against_officer: Officer | None,
+          source_msg_id: str | None) -> Complaint:
     body = (body or "").strip() if isinstance(body, str) or body is None else None
     if not body:
         raise InvalidInput("请写明投诉内容")
@@ -51,7 +54,8 @@ def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Of
                          "against_officer_id": against_officer.id if against_officer else None})
     outbox.add("complaint.route_to_unit", complaint_id=complaint.id)
     outbox.add("complaint.route_to_supervision", complaint_id=complaint.id)
-    return idempotency.commit_or_earlier(Complaint.source_msg_id, source_msg_id) or complaint
+    db.session.commit()
+    return complaint
 
 
 @outbox.handler("complaint.route_to_unit")

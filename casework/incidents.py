@@ -36,9 +36,13 @@ def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_i
 
     A repeated `source_msg_id` (a channel's retry) returns the incident it first created and changes nothing.
     """
-    existing = idempotency.earlier(Incident.source_msg_id, source_msg_id)
-    if existing is not None:
-        return existing
+    return idempotency.once(Incident.source_msg_id, source_msg_id, lambda: _open(
+        citizen=citizen, channel=channel, description=description, source_msg_id=source_msg_id, category=category,
+        doorplate=doorplate, latitude=latitude, longitude=longitude, address=address))
+
+
+def _open(*, citizen, channel, description, source_msg_id, category, doorplate, latitude, longitude,
+          address) -> Incident:
     description = _clean_text(description, "请描述发生了什么", settings.get("INCIDENT_DESCRIPTION_MAX"))
     _check_coordinates(latitude, longitude)
     if doorplate is not None and not doorplate.is_active:
@@ -71,7 +75,8 @@ def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_i
                          "doorplate_id": incident.doorplate_id, "source_msg_id": source_msg_id})
     outbox.add("incident.route", incident_id=incident.id)
     outbox.publish("incident.reported", incident_id=incident.id)
-    return idempotency.commit_or_earlier(Incident.source_msg_id, source_msg_id) or incident
+    db.session.commit()
+    return incident
 
 
 def set_location(*, incident: Incident, actor: Actor, latitude: float | None = None,
@@ -119,9 +124,14 @@ def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, s
     """
     _require_actor(incident, actor)
     kind = AttachmentKind(kind)
-    existing = idempotency.earlier(Attachment.source_ref, source_ref)
-    if existing is not None:
-        return existing
+    return idempotency.once(Attachment.source_ref, source_ref, lambda: _attach(
+        incident=incident, actor=actor, kind=kind, source_ref=source_ref, wechat_media_id=wechat_media_id,
+        storage_key=storage_key, sha256=sha256, size=size, content_type=content_type, original_name=original_name,
+        meta=meta))
+
+
+def _attach(*, incident, actor, kind, source_ref, wechat_media_id, storage_key, sha256, size, content_type,
+            original_name, meta) -> Attachment:
     if storage_key is None and wechat_media_id is None:
         raise InvalidInput("证据材料缺少文件")
     now = clock.now()
@@ -141,7 +151,8 @@ def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, s
                  detail={"incident_id": incident.id, "kind": kind.value, "sha256": sha256, "size": size,
                          "source_ref": source_ref})
     outbox.publish("attachment.added", attachment_id=attachment.id)
-    return idempotency.commit_or_earlier(Attachment.source_ref, source_ref) or attachment
+    db.session.commit()
+    return attachment
 
 
 def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus, public_note: str | None = None,

@@ -58,6 +58,7 @@ def test_concurrent_deliveries_of_one_message_make_one_incident(app):
         with app.app_context():
             try:
                 citizen = db.session.get(Citizen, citizen_id)
+                db.session.commit()  # hold no transaction (on SQLite: no lock) while waiting for the others
                 barrier.wait(timeout=30)
                 incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="重复投递",
                                             source_msg_id="wechat:6054768590064713728")
