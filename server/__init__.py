@@ -6,6 +6,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
+import bot
 import casework.complaints
 import casework.routing  # noqa: F401 - registers the incident routing job
 from server import cli, config, errors, extensions, health, jobs
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
+    bot.init_app(app)
     jobs.start_timer_on_first_request(app)
     return app
 
