@@ -5,6 +5,8 @@ claimant runs the handler, then stores the reply in the row and in Redis. A retr
 delivery, finds the reply (Redis first, then the database) instead of acting again.
 """
 
+import hashlib
+import json
 import logging
 import time
 
@@ -26,13 +28,16 @@ BUSY = object()  # the handler failed: answer BUSY, store nothing, so a retry ca
 
 
 def dedupe_key(data: dict) -> str:
-    """ "msg:<MsgId>" for messages; events (which have no MsgId) by sender, CreateTime and Event."""
+    """ "msg:<MsgId>" for messages; events (which have no MsgId) by sender, CreateTime, Event and content."""
     openid, created = data["FromUserName"], data["CreateTime"]
     msg_id = str(data.get("MsgId") or data.get("MsgID") or "")
     if str(data.get("MsgType", "")).lower() != "event" and msg_id.isdigit() and int(msg_id):
         return f"msg:{msg_id}"
-    kind = registry.kind_of(data)
-    return f"evt:{openid}:{created}:{kind.removeprefix('event:')}"[:160]
+    kind = registry.kind_of(data).removeprefix("event:")
+    # Events have no id: sender + CreateTime + Event, plus a digest of all fields (a retry repeats them exactly)
+    # so that two different menu clicks or scans within one second are not taken for one.
+    digest = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"evt:{openid}:{created}:{kind}:{digest}"[:160]
 
 
 def answer(msg, data: dict) -> str | object:
@@ -66,13 +71,14 @@ def answer(msg, data: dict) -> str | object:
 def _claim(key: str, openid: str, kind: str) -> bool:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = db.session.execute(
+    claimed = db.session.execute(
         insert(InboundMessage)
         .values(key=key, openid=openid[:64], msg_type=kind[:48], received_at=clock.now())
         .on_conflict_do_nothing()
-    )
+        .returning(InboundMessage.key)
+    ).scalar()
     db.session.commit()
-    return result.rowcount == 1
+    return claimed is not None
 
 
 def _store_reply(key: str, reply: str) -> None:
