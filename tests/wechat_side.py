@@ -27,7 +27,7 @@ def wechat_config(fake, **overrides) -> dict:
 def serving(app):
     """Serve `app` on a free loopback port in a thread (a real HTTP server); yields its /wechat URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/wechat"
