@@ -36,6 +36,8 @@ class MemoryStore:
             return self._live(key)
 
     def set(self, key: str, value: str, ttl: int) -> None:
+        if ttl <= 0:  # a zero window means "do not remember"
+            return self.delete(key)
         with self.lock:
             self.data[key] = (value, time.monotonic() + ttl)
 
@@ -65,6 +67,8 @@ class RedisStore:
         return value.decode() if value is not None else None
 
     def set(self, key: str, value: str, ttl: int) -> None:
+        if ttl <= 0:
+            return self.delete(key)
         try:
             self.redis.set(PREFIX + key, value, ex=ttl)
         except RedisError as exc:
