@@ -50,3 +50,15 @@ def test_200_messages_delivered_3_times_concurrently_make_200_incidents(make_app
         assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == MESSAGES
         sources = db.session.scalars(select(Incident.source_msg_id)).all()
         assert sorted(sources) == sorted(f"wechat:{7 * 10**17 + i}" for i in range(MESSAGES))
+
+
+def test_a_dead_redis_slows_nothing_down_to_failure(make_app, fake):
+    """Redis unreachable: the report is still taken and acknowledged; the database guards retries alone."""
+    app = make_app(**wechat_config(fake, REDIS_URL="redis://127.0.0.1:1/0"))
+    message = simulate.message("text", "o-no-redis", "店里有人闹事", msg_id=555)
+    with serving(app) as url:
+        sender = Sender(url, "safe")
+        first = sender.reply(message)
+        assert "警情编号" in first and sender.reply(message) == first
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
