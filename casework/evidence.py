@@ -6,7 +6,7 @@ calls one of these. Both are idempotent: a stored attachment is never changed ag
 
 from casework import audit, clock
 from casework.db import db
-from casework.models import Attachment, AttachmentState, System
+from casework.models import Attachment, AttachmentState, System, TimelineEntry
 
 FETCHER = System("media")
 
@@ -45,8 +45,13 @@ def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int) 
     now = clock.now()
     attachment.attempts = (attachment.attempts or 0) + 1
     attachment.error = error[:2000]
-    if attachment.attempts >= give_up_after:
+    if attachment.attempts >= give_up_after and attachment.state != AttachmentState.FAILED.value:
         attachment.state = AttachmentState.FAILED.value
+        # On the case page, so the officer knows to ask the citizen to send the file again.
+        db.session.add(TimelineEntry(incident_id=attachment.incident_id, at=now, kind="evidence_failed",
+                                     actor_kind=FETCHER.kind, actor_id=None,
+                                     internal_note=f"附件 #{attachment.id} 下载失败(已尝试{attachment.attempts}次):"
+                                                   f"{attachment.error[:200]}"))
     audit.record(actor=FETCHER, action="attachment.fetch_failed", subject=attachment, at=now,
                  detail={"incident_id": attachment.incident_id, "attempts": attachment.attempts,
                          "error": attachment.error, "state": attachment.state})

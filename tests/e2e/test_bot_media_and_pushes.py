@@ -87,6 +87,8 @@ def test_failed_downloads_are_counted_and_visible(make_app, fake):
         attachment = db.session.get(Attachment, attachment_id)
         assert attachment.attempts == FETCH_ATTEMPTS
         assert attachment.state == AttachmentState.FAILED.value and "40007" in attachment.error
+        notes = [e.internal_note for e in attachment.incident.timeline if e.kind == "evidence_failed"]
+        assert len(notes) == 1 and "下载失败" in notes[0]
 
 
 def test_officer_messages_and_progress_reach_the_citizen(make_app, fake, world, dispatcher):
