@@ -16,11 +16,9 @@ from casework.models import Attachment, AttachmentState, ChatMessage, Incident, 
 from casework.outbox import handler
 from casework.status import Channel
 from media.storage import storage
-from server.jobs import RETRY_INTERVALS
 from wechat.client import OUT_OF_WINDOW, WeChatError
 
 log = logging.getLogger(__name__)
-FETCH_ATTEMPTS = len(RETRY_INTERVALS) + 1  # rq's first run plus its retries
 CHUNK = 256 * 1024
 
 
@@ -43,7 +41,7 @@ def fetch_media(attachment_id: int) -> None:
     except Exception as exc:
         db.session.rollback()
         evidence.record_fetch_failure(attachment_id=attachment_id, error=f"{type(exc).__name__}: {exc}",
-                                      give_up_after=FETCH_ATTEMPTS)
+                                      give_up_after=current_app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"])
         raise
     evidence.mark_stored(attachment_id=attachment_id, storage_key=stored.key, sha256=stored.sha256,
                          size=stored.size, content_type=content_type)

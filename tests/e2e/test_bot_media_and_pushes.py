@@ -10,7 +10,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from bot import simulate
-from bot.outbound import FETCH_ATTEMPTS, fetch_media
+from bot.outbound import fetch_media
 from casework import chat, citizens, incidents
 from casework.db import db
 from casework.models import Attachment, AttachmentKind, AttachmentState, AuditEntry, ChatMessage, Incident, Officer
@@ -81,11 +81,12 @@ def test_failed_downloads_are_counted_and_visible(make_app, fake):
         attachment_id = attachment.id
         db.session.commit()
         app.extensions["wx110.dispatcher"].drain()  # the job ran once already, in the background
-        for _ in range(FETCH_ATTEMPTS - 1):
+        attempts = app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"]
+        for _ in range(attempts - 1):
             with pytest.raises(Exception, match="40007"):
                 fetch_media(attachment_id)
         attachment = db.session.get(Attachment, attachment_id)
-        assert attachment.attempts == FETCH_ATTEMPTS
+        assert attachment.attempts == attempts
         assert attachment.state == AttachmentState.FAILED.value and "40007" in attachment.error
         notes = [e.internal_note for e in attachment.incident.timeline if e.kind == "evidence_failed"]
         assert len(notes) == 1 and "下载失败" in notes[0]
