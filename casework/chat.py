@@ -6,7 +6,7 @@ from casework import audit, clock, idempotency, outbox, settings
 from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import InvalidInput
-from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind
+from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind, System
 
 
 def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: str | None = None) -> ChatMessage:
@@ -37,6 +37,20 @@ def _add(incident: Incident, actor: Actor, sender: SenderKind, body, source_msg_
     audit.record(actor=actor, action="chat.message_added", subject=message, at=now,
                  detail={"incident_id": incident.id, "sender": sender.value, "length": len(body)})
     outbox.publish("chat.message_added", chat_message_id=message.id)
+    db.session.commit()
+    return message
+
+
+def mark_delivered(*, message_id: int, via: str) -> ChatMessage | None:
+    """Record that an officer's message reached the citizen (once); None when it already had."""
+    message = db.session.get(ChatMessage, message_id, with_for_update=True, populate_existing=True)
+    if message is None or message.delivered_at is not None:
+        db.session.rollback()
+        return None
+    now = clock.now()
+    message.delivered_at = now
+    audit.record(actor=System("notify"), action="chat.message_delivered", subject=message, at=now,
+                 detail={"incident_id": message.incident_id, "via": via})
     db.session.commit()
     return message
 

@@ -30,6 +30,17 @@ def identify(*, oa_openid: str | None = None, miniapp_openid: str | None = None,
     raise AssertionError("unreachable")
 
 
+def set_subscribed(citizen: Citizen, subscribed: bool) -> Citizen:
+    """Record that the citizen followed or unfollowed the official account (only a change is recorded)."""
+    if citizen.subscribed == subscribed:
+        return citizen
+    citizen.subscribed = subscribed
+    audit.record(actor=citizen, action="citizen.subscribed" if subscribed else "citizen.unsubscribed",
+                 subject=citizen, detail={})
+    db.session.commit()
+    return citizen
+
+
 def _identify_once(oa_openid, miniapp_openid, unionid) -> Citizen:
     clauses = []
     if oa_openid:

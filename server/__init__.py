@@ -6,6 +6,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
+import bot
 import casework.complaints
 import casework.routing  # noqa: F401 - registers the incident routing job
 import qr.wxacode  # noqa: F401 - registers the wxacode fetch job
@@ -34,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     qr_views.init_app(app)
     app.cli.add_command(qr_cli.doorplates_cli)
+    bot.init_app(app)
     jobs.start_timer_on_first_request(app)
     return app
 

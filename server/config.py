@@ -41,5 +41,16 @@ def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
         "REDIS_SOCKET_TIMEOUT": float(get("REDIS_SOCKET_TIMEOUT", "0.5")),
         "OUTBOX_RELAY_SECONDS": int(get("OUTBOX_RELAY_SECONDS", "30")),
         "OUTBOX_STALE_SECONDS": int(get("OUTBOX_STALE_SECONDS", "600")),
+        # WeChat official-account callback (bot/)
+        "WECHAT_REPLAY_WINDOW": int(get("WECHAT_REPLAY_WINDOW", "300")),  # seconds a signed timestamp is fresh
+        "WECHAT_MAX_BODY": int(get("WECHAT_MAX_BODY", str(64 * 1024))),
+        "WECHAT_CONVERSATION_TTL": int(get("WECHAT_CONVERSATION_TTL", "900")),
+        "WECHAT_FOLLOWUP_WINDOW": int(get("WECHAT_FOLLOWUP_WINDOW", "1800")),
+        "WECHAT_DUPLICATE_WAIT": float(get("WECHAT_DUPLICATE_WAIT", "4.0")),
+        "WECHAT_MEDIA_MAX_BYTES": int(get("WECHAT_MEDIA_MAX_BYTES", str(200 * 1024 * 1024))),
+        # After this many failed downloads an attachment is marked failed (rq's first run + 5 retries in jobs.py).
+        "WECHAT_MEDIA_FETCH_ATTEMPTS": int(get("WECHAT_MEDIA_FETCH_ATTEMPTS", "6")),
+        "WECHAT_PROGRESS_TEMPLATE_ID": get("WECHAT_PROGRESS_TEMPLATE_ID", ""),
+        "WECHAT_CHAT_TEMPLATE_ID": get("WECHAT_CHAT_TEMPLATE_ID") or get("WECHAT_PROGRESS_TEMPLATE_ID", ""),
         "INLINE_TIMER": get("INLINE_TIMER", "1") not in ("0", "false", "no"),
     }

@@ -1,0 +1,219 @@
+"""Callback throughput and p99 latency for a safe-mode text report, against two baselines in the same run.
+
+Three apps are served by gunicorn with identical settings on PostgreSQL (and Redis for the real one):
+  real     the wx110 app: verify, decrypt, dedupe claim, identify, report (incident, timeline, audit, outbox),
+           stored reply, encrypted answer, jobs relayed to rq;
+  minimal  decrypt, one INSERT + COMMIT, encrypted answer (benchmarks/callback_baselines.py);
+  bare     a Flask endpoint answering `success`.
+Each is measured twice: closed-loop throughput (CONCURRENCY clients sending as fast as answers come back) and
+open-loop latency at a fixed RATE (requests are sent on schedule; latency counts from the scheduled time, so
+a slow server cannot hide queueing). Every request is a distinct, pre-signed message from a distinct citizen.
+
+Targets: real throughput >= 0.5 x minimal; real p99 < 100 ms at 150 requests/s.
+
+Usage: python benchmarks/wechat_callback.py   (env: BENCH_PG_ADMIN_URL, BENCH_REDIS_URL, BENCH_REQUESTS, ...)
+"""
+
+import http.client
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import simulate  # noqa: E402 - after the path is set
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+DATABASE = os.environ.get("BENCH_DATABASE", "wx110_bench")
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+RATE = float(os.environ.get("BENCH_RATE", "150"))
+RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "10"))
+GUNICORN = os.environ.get("BENCH_GUNICORN", "--workers 2 --worker-class gthread --threads 8").split()
+KEYS = simulate.Keys("bench-token", "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA", "wxbench0000000001")
+
+
+def database_url() -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{DATABASE}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(db_url: str) -> dict:
+    return {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "WECHAT_TOKEN": KEYS.token,
+            "WECHAT_AES_KEY": KEYS.aes_key, "WECHAT_APPID": KEYS.appid, "WECHAT_API_BASE": "http://127.0.0.1:9",
+            "PYTHONPATH": str(ROOT), "INLINE_TIMER": "0"}
+
+
+def prepare(env: dict, openids: list[str]) -> None:
+    """Migrate the benchmark database and register the citizens (reports usually come from known followers)."""
+    script = (
+        "import sys\nfrom flask_migrate import upgrade\nfrom server import create_app\nfrom casework import citizens\n"
+        "from casework.db import db\napp = create_app()\n"
+        "with app.app_context():\n    upgrade()\n"
+        "    for openid in sys.stdin.read().split():\n        citizens.identify(oa_openid=openid)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], input="\n".join(openids), text=True, env=env, check=True,
+                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Served:
+    def __init__(self, target: str, env: dict):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{self.port}", "--log-level",
+             "warning", target], env=env, cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{target} did not start")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def build_requests(first_msg_id: int, openids: list[str], mode: str) -> list[tuple[str, bytes]]:
+    built = []
+    for index, openid in enumerate(openids):
+        fields = simulate.message("text", openid, f"压测报警 {index}:小区门口有人争吵", msg_id=first_msg_id + index)
+        query, body = simulate.signed(fields, KEYS, mode=mode)
+        built.append((f"/wechat?{urlencode(query)}", body))
+    return built
+
+
+def _send(connection: http.client.HTTPConnection, path: str, body: bytes) -> int:
+    connection.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def closed_loop(port: int, prepared: list[tuple[str, bytes]]) -> tuple[float, int]:
+    """Requests per second with CONCURRENCY clients; and how many answers were not 200."""
+    work: queue.Queue = queue.Queue()
+    for item in prepared:
+        work.put(item)
+    failures = [0]
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            try:
+                path, body = work.get_nowait()
+            except queue.Empty:
+                return
+            if _send(connection, path, body) != 200:
+                failures[0] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(prepared) / (time.perf_counter() - started), failures[0]
+
+
+def open_loop(port: int, prepared: list[tuple[str, bytes]]) -> tuple[float, float, int]:
+    """(p50, p99) latency in ms at RATE requests/s, measured from each request's scheduled send time."""
+    work: queue.Queue = queue.Queue()
+    latencies, failures = [], [0]
+    lock = threading.Lock()
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while (item := work.get()) is not None:
+            scheduled, path, body = item
+            status = _send(connection, path, body)
+            with lock:
+                latencies.append(time.perf_counter() - scheduled)
+                failures[0] += status != 200
+
+    threads = [threading.Thread(target=client) for _ in range(64)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter() + 0.05
+    for index, (path, body) in enumerate(prepared):
+        scheduled = start + index / RATE
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        work.put((scheduled, path, body))
+    for _ in threads:
+        work.put(None)
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return (latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000, failures[0])
+
+
+def main() -> None:
+    from redis import Redis
+
+    db_url = database_url()
+    env = environment(db_url)
+    Redis.from_url(REDIS_URL).flushdb()
+    paced = int(RATE * RATE_SECONDS)
+    openids = [f"o-bench-{i:06d}" for i in range(100 + REQUESTS + paced)]
+    print(f"preparing: database {DATABASE}, {len(openids)} citizens ...", flush=True)
+    prepare(env, openids)
+    targets = {
+        "bare": "benchmarks.callback_baselines:bare()",
+        "minimal": "benchmarks.callback_baselines:minimal()",
+        "real": "server:create_app()",
+    }
+    results = {}
+    # Every target gets the same citizens; only the real app looks them up (the baselines ignore them).
+    warm_ids, loaded_ids, timed_ids = openids[:100], openids[100:100 + REQUESTS], openids[100 + REQUESTS:]
+    for offset, (name, target) in enumerate(targets.items()):
+        base = 10**15 * (offset + 1)
+        warm = build_requests(base, warm_ids, "safe")
+        loaded = build_requests(base + 10**6, loaded_ids, "safe")
+        timed = build_requests(base + 2 * 10**6, timed_ids, "safe")
+        served = Served(target, env)
+        try:
+            closed_loop(served.port, warm)
+            throughput, failed = closed_loop(served.port, loaded)
+            p50, p99, late_failed = open_loop(served.port, timed)
+        finally:
+            served.stop()
+        results[name] = (throughput, p50, p99, failed + late_failed)
+        print(f"{name:8s} {throughput:8.1f} req/s   at {RATE:.0f} req/s: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+              f"   non-200: {failed + late_failed}", flush=True)
+    real, minimal, bare = results["real"], results["minimal"], results["bare"]
+    with psycopg.connect(db_url) as connection:
+        incidents = connection.execute("SELECT count(*) FROM incident").fetchone()[0]
+    print()
+    print(f"settings: gunicorn {' '.join(GUNICORN)}; {REQUESTS} requests, {CONCURRENCY} clients; "
+          f"{paced} paced requests; {os.cpu_count()} CPUs")
+    print(f"incidents created by the real app: {incidents} (expected {REQUESTS + paced + 100})")
+    print(f"throughput ratio real / minimal: {real[0] / minimal[0]:.2f}  (target >= 0.50)")
+    print(f"throughput ratio real / bare:    {real[0] / bare[0]:.2f}")
+    print(f"real p99 at {RATE:.0f} req/s: {real[2]:.1f} ms  (target < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The transport side of the callback: size limits, signatures, freshness, nonce replay, decryption, sealing.
+
+WeChat signs plaintext requests with `signature` (over token, timestamp and nonce; not the body) and safe /
+compatible mode requests also with `msg_signature` (which covers the encrypted body). Every comparison is
+constant-time. Whatever is wrong, the caller gets a `Refused` with a 4xx status and a short reason.
+"""
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+import xmltodict
+from flask import Request, current_app
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+
+from bot.kv import store
+
+_FORBIDDEN_MARKUP = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
+
+
+class Refused(Exception):
+    """The request is not a genuine, fresh, well-formed WeChat callback; nothing was done."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class Opened:
+    """A verified inbound message: the parsed message, its raw fields, and how to answer."""
+
+    msg: object
+    data: dict
+    encrypted: bool
+    nonce: str
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: SHA-1 over the sorted parts concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def _same(expected: str, given: str | None) -> bool:
+    return hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+def check_query(args, *, token: str, window: int, now: float | None = None) -> tuple[str, str]:
+    """Check the query's freshness and, when present or required, its plain `signature`; return (timestamp, nonce)."""
+    if not token:
+        raise Refused(403, "callback not configured")
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    if not (timestamp.isdigit() and len(timestamp) <= 12) or not nonce or len(nonce) > 64:
+        raise Refused(400, "missing or malformed timestamp/nonce")
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > window:
+        raise Refused(403, "stale timestamp")
+    signature = args.get("signature")
+    required = args.get("encrypt_type", "raw") != "aes"
+    if (required or signature is not None) and not _same(sign(token, timestamp, nonce), signature):
+        raise Refused(403, "bad signature")
+    return timestamp, nonce
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing anything over `limit` bytes whether or not Content-Length says so."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise Refused(413, "body too large")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise Refused(413, "body too large")
+    if not body.strip():
+        raise Refused(400, "empty body")
+    return body
+
+
+def _guard_markup(xml: bytes) -> None:
+    lowered = xml.lower()
+    if any(marker in lowered for marker in _FORBIDDEN_MARKUP):
+        raise Refused(400, "DTDs and entity declarations are not accepted")
+
+
+def _parse_envelope(body: bytes) -> dict:
+    try:
+        parsed = xmltodict.parse(body, disable_entities=True)
+    except Exception as exc:  # expat and xmltodict raise many types on bad input
+        raise Refused(400, "malformed XML") from exc
+    root = parsed.get("xml") if isinstance(parsed, dict) else None
+    if not isinstance(root, dict):
+        raise Refused(400, "not a WeChat message")
+    return root
+
+
+def crypto() -> WeChatCrypto:
+    config = current_app.config
+    if len(config.get("WECHAT_AES_KEY") or "") != 43:
+        raise Refused(400, "safe mode is not configured")
+    return WeChatCrypto(config["WECHAT_TOKEN"], config["WECHAT_AES_KEY"], config["WECHAT_APPID"])
+
+
+def open_message(request: Request, *, now: float | None = None) -> Opened:
+    """Verify and decode one POSTed callback; raise Refused for anything not genuine, fresh and well-formed."""
+    config = current_app.config
+    token, window = config["WECHAT_TOKEN"], config["WECHAT_REPLAY_WINDOW"]
+    timestamp, nonce = check_query(request.args, token=token, window=window, now=now)
+    body = read_body(request, config["WECHAT_MAX_BODY"])
+    _guard_markup(body)
+    encrypted = request.args.get("encrypt_type", "raw") == "aes"
+    if encrypted:
+        envelope = _parse_envelope(body)
+        cipher_text = envelope.get("Encrypt")
+        if not isinstance(cipher_text, str) or not cipher_text:
+            raise Refused(400, "no Encrypt element")
+        if not _same(sign(token, timestamp, nonce, cipher_text), request.args.get("msg_signature")):
+            raise Refused(403, "bad msg_signature")
+        try:
+            xml = crypto().decrypt_message({"Encrypt": cipher_text}, request.args["msg_signature"], timestamp, nonce)
+        except InvalidAppIdException as exc:
+            raise Refused(403, "wrong AppID") from exc
+        except InvalidSignatureException as exc:
+            raise Refused(403, "bad msg_signature") from exc
+        except Refused:
+            raise
+        except Exception as exc:  # bad base64, padding or UTF-8 in a correctly signed body
+            raise Refused(400, "undecryptable body") from exc
+        xml = xml.encode() if isinstance(xml, str) else xml
+        _guard_markup(xml)
+    else:
+        xml = body
+    _refuse_replayed_nonce(timestamp, nonce, body, window)
+    return _parse(xml, encrypted, nonce)
+
+
+def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int) -> None:
+    """An identical replay passes (it will get the stored answer); a different body under a used nonce does not."""
+    digest = hashlib.sha256(body).hexdigest()
+    ttl = min(2 * window + 60, 2 * 86400)
+    seen = store().add(f"nonce:{timestamp}:{nonce}", digest, ttl)
+    if seen is not None and not hmac.compare_digest(seen, digest):
+        raise Refused(403, "nonce already used for another message")
+
+
+def _parse(xml: bytes, encrypted: bool, nonce: str) -> Opened:
+    try:
+        msg = parse_message(xml.decode("utf-8"))
+    except Exception as exc:  # parse_message raises ExpatError, KeyError, TypeError, ...
+        raise Refused(400, "malformed message") from exc
+    data = getattr(msg, "_data", None)
+    if msg is None or not isinstance(data, dict):
+        raise Refused(400, "malformed message")
+    for field in ("FromUserName", "MsgType", "CreateTime"):
+        value = data.get(field)
+        if not isinstance(value, str) or not value.strip() or len(value) > 64:
+            raise Refused(400, f"missing or malformed {field}")
+    if not data["CreateTime"].isdigit():
+        raise Refused(400, "malformed CreateTime")
+    for name, value in data.items():
+        if isinstance(value, list):  # a repeated element: ambiguous, so refused
+            raise Refused(400, f"repeated element {name}")
+    return Opened(msg=msg, data=data, encrypted=encrypted, nonce=nonce)
+
+
+def seal(reply_xml: str, opened: Opened) -> str:
+    """Encrypt a reply when the request was encrypted (answer in the mode WeChat used)."""
+    if not opened.encrypted:
+        return reply_xml
+    return crypto().encrypt_message(reply_xml, opened.nonce, str(int(time.time())))

@@ -1,0 +1,129 @@
+"""Handling each inbound message exactly once, and answering every delivery of it the same way.
+
+A message is claimed by inserting its key into `wechat_inbound` (the primary key is the lasting guard); only the
+claimant runs the handler, then stores the reply in the row and in Redis. A retry, or a concurrent duplicate
+delivery, finds the reply (Redis first, then the database) instead of acting again.
+"""
+
+import hashlib
+import json
+import logging
+import time
+
+from flask import current_app
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot import registry
+from bot.kv import store
+from bot.models import InboundMessage
+from bot.registry import Turn
+from casework import citizens, clock
+from casework.db import db
+from casework.errors import DomainError
+
+log = logging.getLogger(__name__)
+REPLY_TTL = 3600
+BUSY = object()  # the handler failed: answer BUSY, store nothing, so a retry can try again
+
+
+def dedupe_key(data: dict) -> str:
+    """ "msg:<MsgId>" for messages; events (which have no MsgId) by sender, CreateTime, Event and content."""
+    openid, created = data["FromUserName"], data["CreateTime"]
+    msg_id = str(data.get("MsgId") or data.get("MsgID") or "")
+    if str(data.get("MsgType", "")).lower() != "event" and msg_id.isdigit() and int(msg_id):
+        return f"msg:{msg_id}"
+    kind = registry.kind_of(data).removeprefix("event:")
+    # Events have no id: sender + CreateTime + Event, plus a digest of all fields (a retry repeats them exactly)
+    # so that two different menu clicks or scans within one second are not taken for one.
+    digest = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"evt:{openid}:{created}:{kind}:{digest}"[:160]
+
+
+def answer(msg, data: dict) -> str | object:
+    """The reply text for this message ("" means plain success), acting on it only the first time."""
+    key = dedupe_key(data)
+    kv = store()
+    cached = kv.get(f"reply:{key}")
+    if cached is not None:
+        return cached
+    kind = registry.kind_of(data)
+    if not _claim(key, data["FromUserName"], kind):
+        return _wait_for_reply(key)
+    try:
+        citizen = citizens.identify(oa_openid=data["FromUserName"])
+        turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
+        try:
+            reply = registry.handler_for(kind)(turn) or ""
+        except DomainError as error:
+            db.session.rollback()
+            reply = error.message
+        _store_reply(key, reply)
+    except Exception:
+        log.exception("bot: handling %s (%s) failed", key, kind)
+        db.session.rollback()
+        _release(key)
+        return BUSY
+    kv.set(f"reply:{key}", reply, REPLY_TTL)
+    return reply
+
+
+def _without_flush_wait(dialect: str) -> None:
+    """Commit this transaction without waiting for its WAL flush (PostgreSQL).
+
+    Safe here: a claim is made durable by the handler's own (synchronous) commit that follows it, since the WAL
+    is flushed in order; and a stored reply that a crash loses within that instant is still in Redis, or the
+    retry is answered `success`. Nothing a citizen was told depends on these two commits alone.
+    """
+    if dialect == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def _claim(key: str, openid: str, kind: str) -> bool:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    _without_flush_wait(dialect)
+    claimed = db.session.execute(
+        insert(InboundMessage)
+        .values(key=key, openid=openid[:64], msg_type=kind[:48], received_at=clock.now())
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.key)
+    ).scalar()
+    db.session.commit()
+    return claimed is not None
+
+
+def _store_reply(key: str, reply: str) -> None:
+    _without_flush_wait(db.session.get_bind().dialect.name)
+    db.session.execute(
+        update(InboundMessage).where(InboundMessage.key == key).values(reply=reply, replied_at=clock.now())
+    )
+    db.session.commit()
+
+
+def _release(key: str) -> None:
+    try:
+        db.session.execute(delete(InboundMessage).where(InboundMessage.key == key, InboundMessage.reply.is_(None)))
+        db.session.commit()
+    except Exception:  # the database itself may be what failed
+        log.exception("bot: could not release the claim on %s", key)
+        db.session.rollback()
+
+
+def _wait_for_reply(key: str) -> str:
+    """A concurrent delivery is being handled: wait (within WeChat's 5 seconds) for the reply it stores."""
+    deadline = time.monotonic() + current_app.config["WECHAT_DUPLICATE_WAIT"]
+    pause = 0.02
+    kv = store()
+    while True:
+        cached = kv.get(f"reply:{key}")
+        if cached is not None:
+            return cached
+        stored = db.session.scalar(select(InboundMessage.reply).where(InboundMessage.key == key))
+        db.session.rollback()  # a fresh snapshot next time round
+        if stored is not None:
+            return stored
+        if time.monotonic() >= deadline:
+            return ""  # still in progress elsewhere: that delivery answers, this one says success
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)

@@ -1,0 +1,25 @@
+"""What the bot keeps about inbound WeChat messages: one row per message, so none is handled twice."""
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casework.db import UTCDateTime, db, utcnow
+
+
+class InboundMessage(db.Model):
+    """One WeChat message or event, claimed before it is handled; `reply` is what every retry is answered.
+
+    `key` is "msg:<MsgId>" for messages and "evt:<openid>:<CreateTime>:<Event>" for events (which have no MsgId).
+    Its primary-key constraint is the lasting guarantee that a message acts once; Redis only answers faster.
+    """
+
+    __tablename__ = "wechat_inbound"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    msg_type: Mapped[str] = mapped_column(String(48))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reply: Mapped[str | None] = mapped_column(Text)  # the reply text; "" means the answer was plain "success"

@@ -1,0 +1,105 @@
+"""Every sentence the official account says to a citizen, in one place."""
+
+from casework import clock
+from casework.models import Complaint, Incident, TimelineEntry
+from casework.status import IncidentStatus
+
+EMERGENCY = "如遇紧急情况,请立即拨打110。"
+
+WELCOME = (
+    "您好,欢迎关注110微信报警服务。\n"
+    "· 直接发送文字、图片、语音、视频或位置即可报警;\n"
+    "· 扫描门牌二维码可按门牌地址报警;\n"
+    "· 回复「我的报警」查看报警记录,「进度」查看办理进度,「投诉」投诉举报,「取消」结束当前操作。\n"
+    + EMERGENCY
+)
+HELP = WELCOME
+GOODBYE = ""  # nothing can be sent to someone who unfollowed
+UNKNOWN = "抱歉,暂不支持这类消息。请发送文字、图片、语音、视频或位置报警。" + EMERGENCY
+BUSY = "系统繁忙,请稍后再发送一次。" + EMERGENCY
+CANCELLED = "已取消当前操作。"
+MENU_REPORT = "请直接发送文字描述发生了什么,也可以发送图片、语音、视频或位置。" + EMERGENCY
+
+DOORPLATE_SCANNED = "您扫描的门牌地址:{address}\n请发送文字描述发生了什么,我们将按该地址受理。" + EMERGENCY
+DOORPLATE_INVALID = "该门牌二维码无效或已停用,请直接描述您的位置和发生了什么。"
+NOT_OUR_CODE = "这不是本平台的门牌二维码。您可以直接发送文字报警。"
+
+LOCATION_REMEMBERED = "已记录您的位置。"
+FOLLOW_UP = "已收到,已转给处理警情 {number} 的民警。"
+MEDIA_KINDS = {"video": "视频", "shortvideo": "视频", "image": "图片", "voice": "语音"}
+MEDIA_REPORT = "{kind}报警"  # the description of a report made by media alone
+LOCATION_REPORT = "位置报警:{label}"
+LINK_TEXT = "分享链接:{title}\n{description}\n{url}"
+
+NO_INCIDENTS = "您还没有报警记录。"
+LIST_HEADER = "您的报警记录(最近{count}条):"
+LIST_LINE = "{index}. {number} {status} {time}"
+LIST_FOOTER = "回复序号查看办理进度。"
+TIMELINE_HEADER = "警情 {number}(当前状态:{status})办理进度:"
+TIMELINE_LINE = "{time} {note}"
+NOT_FOUND = "未找到该警情,请检查编号。"
+PICK_AGAIN = "请回复列表中的序号,或回复「取消」。"
+
+COMPLAIN_PICK = "请选择要投诉的警情,回复序号:\n{lines}"
+COMPLAIN_ASK_BODY = "您要投诉警情 {number}。请写明投诉的事实和诉求(回复「取消」放弃)。"
+COMPLAINT_FILED = "您的投诉已提交,投诉编号 {number}。将同时转交办案单位和督察部门,请留意答复。"
+
+PUSH_OFFICER_MESSAGE = "【警情 {number}】民警回复:{body}\n(直接回复本消息即可与民警对话)"
+PUSH_PROGRESS = "【警情 {number}】办理进度:{status}\n{note}"
+
+
+def received(incident: Incident) -> str:
+    address = f"\n地址:{incident.address}" if incident.address else ""
+    return (f"您的报警已收到,警情编号 {incident.number}。{address}\n"
+            f"民警将尽快处理,您可继续发送文字、图片、视频补充情况。" + EMERGENCY)
+
+
+def _time(value) -> str:
+    return f"{clock.local(value):%m-%d %H:%M}"
+
+
+def incident_list(incidents: list[Incident]) -> str:
+    if not incidents:
+        return NO_INCIDENTS
+    lines = [LIST_HEADER.format(count=len(incidents))]
+    lines += [LIST_LINE.format(index=i, number=x.number, status=x.state.label, time=_time(x.reported_at))
+              for i, x in enumerate(incidents, 1)]
+    lines.append(LIST_FOOTER)
+    return "\n".join(lines)
+
+
+def pick_lines(incidents: list[Incident]) -> str:
+    return "\n".join(LIST_LINE.format(index=i, number=x.number, status=x.state.label, time=_time(x.reported_at))
+                     for i, x in enumerate(incidents, 1))
+
+
+def timeline(incident: Incident, entries: list[TimelineEntry]) -> str:
+    lines = [TIMELINE_HEADER.format(number=incident.number, status=incident.state.label)]
+    lines += [TIMELINE_LINE.format(time=_time(e.at), note=e.public_note) for e in entries]
+    return "\n".join(lines)
+
+
+def complaint_filed(complaint: Complaint) -> str:
+    return COMPLAINT_FILED.format(number=complaint.number)
+
+
+def progress(incident: Incident, entry: TimelineEntry) -> str:
+    status = IncidentStatus(entry.status).label if entry.status else incident.state.label
+    return PUSH_PROGRESS.format(number=incident.number, status=status, note=entry.public_note or "")
+
+
+def progress_template(incident: Incident, entry: TimelineEntry) -> dict:
+    """Fields of the progress template message (used outside the 48-hour window)."""
+    status = IncidentStatus(entry.status).label if entry.status else incident.state.label
+    return {"first": f"您的警情 {incident.number} 有新进度", "keyword1": incident.number, "keyword2": status,
+            "keyword3": _time(entry.at), "remark": entry.public_note or ""}
+
+
+def officer_message_template(incident: Incident, body: str, at) -> dict:
+    return {"first": f"民警就警情 {incident.number} 给您留言", "keyword1": incident.number,
+            "keyword2": "民警留言", "keyword3": _time(at), "remark": body[:180]}
+
+EVIDENCE_ADDED = "已收到您补充的{kind},已附到警情 {number}。"
+BAD_LOCATION = "未能识别该位置,请重新发送位置或用文字描述地址。"
+LOCATED = "已为警情 {number} 记录位置:{address}"
+ASK_DETAILS = "\n请用文字补充发生了什么。"

@@ -1,0 +1,59 @@
+"""Fetching evidence into storage: recording that a pending attachment's bytes are stored, or that fetching failed.
+
+Channels that learn of a file by reference (a WeChat media id) attach it as pending; a job fetches the bytes and
+calls one of these. Both are idempotent: a stored attachment is never changed again.
+"""
+
+from casework import audit, clock
+from casework.db import db
+from casework.models import Attachment, AttachmentState, System, TimelineEntry
+
+FETCHER = System("media")
+
+
+def _locked(attachment_id: int) -> Attachment | None:
+    return db.session.get(Attachment, attachment_id, with_for_update=True, populate_existing=True)
+
+
+def mark_stored(*, attachment_id: int, storage_key: str, sha256: str, size: int,
+                content_type: str | None = None) -> Attachment | None:
+    """Bind stored bytes to a pending attachment; returns None when it was already stored (nothing changes)."""
+    attachment = _locked(attachment_id)
+    if attachment is None or attachment.state == AttachmentState.STORED.value:
+        db.session.rollback()
+        return None
+    now = clock.now()
+    attachment.storage_key, attachment.sha256, attachment.size = storage_key, sha256, size
+    attachment.content_type = content_type or attachment.content_type
+    attachment.state = AttachmentState.STORED.value
+    attachment.stored_at = now
+    attachment.attempts = (attachment.attempts or 0) + 1
+    attachment.error = None
+    audit.record(actor=FETCHER, action="attachment.stored", subject=attachment, at=now,
+                 detail={"incident_id": attachment.incident_id, "sha256": sha256, "size": size,
+                         "storage_key": storage_key, "attempts": attachment.attempts})
+    db.session.commit()
+    return attachment
+
+
+def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int) -> Attachment | None:
+    """Count a failed fetch and keep the reason for officers; after `give_up_after` attempts it is marked failed."""
+    attachment = _locked(attachment_id)
+    if attachment is None or attachment.state == AttachmentState.STORED.value:
+        db.session.rollback()
+        return None
+    now = clock.now()
+    attachment.attempts = (attachment.attempts or 0) + 1
+    attachment.error = error[:2000]
+    if attachment.attempts >= give_up_after and attachment.state != AttachmentState.FAILED.value:
+        attachment.state = AttachmentState.FAILED.value
+        # On the case page, so the officer knows to ask the citizen to send the file again.
+        db.session.add(TimelineEntry(incident_id=attachment.incident_id, at=now, kind="evidence_failed",
+                                     actor_kind=FETCHER.kind, actor_id=None,
+                                     internal_note=f"附件 #{attachment.id} 下载失败(已尝试{attachment.attempts}次):"
+                                                   f"{attachment.error[:200]}"))
+    audit.record(actor=FETCHER, action="attachment.fetch_failed", subject=attachment, at=now,
+                 detail={"incident_id": attachment.incident_id, "attempts": attachment.attempts,
+                         "error": attachment.error, "state": attachment.state})
+    db.session.commit()
+    return attachment

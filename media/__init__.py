@@ -1,0 +1,1 @@
+"""Evidence file storage: `media.storage.storage()` gives the configured backend."""

@@ -1,0 +1,150 @@
+"""Hostile or broken callbacks get a clear 4xx (or success), never a 500, and nothing is stored."""
+
+import socket
+import time
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from bot import simulate
+from bot.envelope import sign
+from bot.models import InboundMessage
+from casework.db import db
+from casework.models import AuditEntry, Citizen, Incident
+from tests.wechat_side import KEYS, TOKEN, Sender, serving, wechat_config
+from wechat.fake import FakeWeChat
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>'
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o-evil</FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>text</MsgType><Content>&lol2;</Content><MsgId>1</MsgId></xml>"
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    "<xml><FromUserName>o-evil</FromUserName><MsgType>text</MsgType><Content>&e;</Content></xml>"
+)
+
+
+@pytest.fixture
+def fake():
+    server = FakeWeChat().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(make_app, fake):
+    app = make_app(**wechat_config(fake))
+    with serving(app) as url, app.app_context():
+        yield url
+    app.extensions["wx110.dispatcher"].drain()
+
+
+def nothing_stored():
+    counts = [db.session.scalar(select(func.count()).select_from(m)) for m in (Incident, InboundMessage, Citizen,
+                                                                             AuditEntry)]
+    db.session.rollback()
+    return counts == [0, 0, 0, 0]
+
+
+def text_message(**overrides):
+    return {**simulate.message("text", "o-evil", "有人打架"), **overrides}
+
+
+def plain_query(body: bytes | None = None, *, timestamp=None, nonce="777"):
+    timestamp = str(timestamp or int(time.time()))
+    return {"signature": sign(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+
+
+CASES = {
+    "malformed xml": lambda: (plain_query(), b"<xml><FromUserName>o</FromUserName"),
+    "not xml": lambda: (plain_query(), b"hello"),
+    "empty body": lambda: (plain_query(), b""),
+    "entity declarations": lambda: (plain_query(), BILLION_LAUGHS.encode()),
+    "external entity": lambda: (plain_query(), EXTERNAL_ENTITY.encode()),
+    "doctype in safe mode ciphertext": lambda: simulate.signed(BILLION_LAUGHS, KEYS, mode="safe"),
+    "repeated content": lambda: (plain_query(), simulate.xml_of(text_message()).replace(
+        "</xml>", "<Content><![CDATA[again]]></Content></xml>").encode()),
+    "missing sender": lambda: (plain_query(), simulate.xml_of(
+        {k: v for k, v in text_message().items() if k != "FromUserName"}).encode()),
+    "non-utf8": lambda: (plain_query(), b"<xml><Content>\xff\xfe</Content></xml>"),
+    "wrong signature": lambda: ({**plain_query(), "signature": "0" * 40}, simulate.xml_of(text_message()).encode()),
+    "no signature": lambda: ({k: v for k, v in plain_query().items() if k != "signature"},
+                             simulate.xml_of(text_message()).encode()),
+    "stale timestamp": lambda: simulate.signed(text_message(), KEYS, timestamp=int(time.time()) - 3600),
+    "future timestamp": lambda: simulate.signed(text_message(), KEYS, timestamp=int(time.time()) + 3600),
+    "bad timestamp": lambda: ({**plain_query(), "timestamp": "yesterday"}, simulate.xml_of(text_message()).encode()),
+    "wrong msg_signature": lambda: _tamper(simulate.signed(text_message(), KEYS, mode="safe"), "msg_signature"),
+    "wrong appid": lambda: simulate.signed(text_message(), simulate.Keys(TOKEN, KEYS.aes_key, "wx-someone-else"),
+                                           mode="safe"),
+    "wrong aes key": lambda: simulate.signed(text_message(), simulate.Keys(TOKEN, "A" * 43, KEYS.appid),
+                                             mode="safe"),
+    "garbage ciphertext": lambda: _garbage_ciphertext(),
+    "oversized body": lambda: (plain_query(), simulate.xml_of(text_message(Content="很" * 30000)).encode()),
+}
+
+
+def _tamper(signed, field):
+    query, body = signed
+    return {**query, field: "f" * 40}, body
+
+
+def _garbage_ciphertext():
+    timestamp, nonce, cipher = str(int(time.time())), "99", "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
+    query = {"timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes",
+             "msg_signature": sign(TOKEN, timestamp, nonce, cipher)}
+    return query, f"<xml><Encrypt><![CDATA[{cipher}]]></Encrypt></xml>".encode()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_callbacks_are_refused_and_change_nothing(live, case):
+    query, body = CASES[case]()
+    response = requests.post(live, params=query, data=body, timeout=30)
+    assert 400 <= response.status_code < 500 or response.text == "success", (response.status_code, response.text)
+    assert response.status_code != 500
+    assert nothing_stored()
+
+
+def test_chunked_oversized_body_is_refused(live):
+    """No Content-Length: the limit is enforced on the bytes actually read."""
+    query, body = CASES["oversized body"]()
+
+    def chunks():
+        for start in range(0, len(body), 4096):
+            yield body[start:start + 4096]
+
+    response = requests.post(live, params=query, data=chunks(), timeout=30)
+    assert response.status_code == 413
+    assert nothing_stored()
+
+
+def test_lying_content_length_is_refused(live):
+    query, body = CASES["oversized body"]()
+    parts = urlsplit(live)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall((f"POST {parts.path}?{urlencode(query)} HTTP/1.1\r\nHost: x\r\n"
+                            f"Content-Length: {10**9}\r\nConnection: close\r\n\r\n").encode() + body[:1000])
+        status = connection.recv(64).split()[1]
+    assert status == b"413"
+    assert nothing_stored()
+
+
+def test_nonce_reuse_with_another_body_is_refused(live):
+    sender = Sender(live, "safe")
+    timestamp, nonce = int(time.time()), "5150"
+    query, body = simulate.signed(text_message(), KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
+    answers = [simulate.read_reply(requests.post(live, params=query, data=body, timeout=30).text, KEYS)["Content"]
+               for _ in range(2)]  # the request, then a byte-identical replay
+    assert "警情编号" in answers[0] and answers[1] == answers[0]
+    other = text_message(Content="另一条消息", MsgId=123456789)
+    assert sender.post(other, timestamp=timestamp, nonce=nonce).status_code == 403
+    count = db.session.scalar(select(func.count()).select_from(Incident))
+    db.session.rollback()
+    assert count == 1
+
+
+def test_get_with_bad_input_is_4xx(live):
+    assert requests.get(live, timeout=10).status_code in (400, 403)
+    assert requests.get(live, params={"timestamp": "x", "nonce": "1", "signature": "s"}, timeout=10).status_code == 400
