@@ -2,9 +2,14 @@
 
 from flask import Flask
 
-from bot import handlers, outbound  # noqa: F401 - registering handlers and outbox jobs
+from bot import handlers, outbound, queued  # noqa: F401 - registering handlers and outbox jobs
 from bot.callback import bp
+
+REPLY_MODES = ("inline", "queued")
 
 
 def init_app(app: Flask) -> None:
+    if app.config.get("WECHAT_REPLY_MODE", "inline") not in REPLY_MODES:
+        raise ValueError(f"WECHAT_REPLY_MODE must be one of {', '.join(REPLY_MODES)}")
+    app.config.setdefault("WECHAT_REPLY_MODE", "inline")
     app.register_blueprint(bp)

@@ -5,7 +5,7 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from wechatpy.replies import TextReply
 
-from bot import envelope, inbox
+from bot import envelope, inbox, queued
 from bot.replies import BUSY
 from casework.db import db
 
@@ -39,13 +39,19 @@ def verify_url():
 
 @bp.post("/wechat")
 def receive():
-    """One message or event from WeChat; answered with a passive reply or `success`."""
+    """One message or event from WeChat; answered with a passive reply, or `success` (queued mode)."""
     try:
         opened = envelope.open_message(request)
     except envelope.Refused as refusal:
         return _refused(refusal)
     try:
-        reply = inbox.answer(opened.msg, opened.data)
+        if current_app.config["WECHAT_REPLY_MODE"] == "queued":
+            # Captured for a job, which pushes the reply; a retry of a captured message also gets `success`
+            # (the pushed reply is on its way, and repeating it passively would say it twice).
+            queued.capture(opened.data, opened.xml)
+            reply = ""
+        else:
+            reply = inbox.answer(opened.msg, opened.data)
     except Exception:
         # The inbox already turns handler failures into BUSY; this is for the database being unreachable.
         log.exception("wechat callback failed")

@@ -38,6 +38,7 @@ class Opened:
     data: dict
     encrypted: bool
     nonce: str
+    xml: bytes = b""  # the plaintext message XML (decrypted in safe / compatible mode)
 
 
 def sign(*parts: str) -> str:
@@ -133,7 +134,7 @@ def open_message(request: Request, *, now: float | None = None) -> Opened:
     else:
         xml = body
     _refuse_replayed_nonce(timestamp, nonce, body, window)
-    return _parse(xml, encrypted, nonce)
+    return parse(xml, encrypted, nonce)
 
 
 def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int) -> None:
@@ -145,7 +146,8 @@ def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int)
         raise Refused(403, "nonce already used for another message")
 
 
-def _parse(xml: bytes, encrypted: bool, nonce: str) -> Opened:
+def parse(xml: bytes, encrypted: bool = False, nonce: str = "") -> Opened:
+    """Parse and check a plaintext message XML (also how a captured message is read back by its job)."""
     try:
         msg = parse_message(xml.decode("utf-8"))
     except Exception as exc:  # parse_message raises ExpatError, KeyError, TypeError, ...
@@ -162,7 +164,7 @@ def _parse(xml: bytes, encrypted: bool, nonce: str) -> Opened:
     for name, value in data.items():
         if isinstance(value, list):  # a repeated element: ambiguous, so refused
             raise Refused(400, f"repeated element {name}")
-    return Opened(msg=msg, data=data, encrypted=encrypted, nonce=nonce)
+    return Opened(msg=msg, data=data, encrypted=encrypted, nonce=nonce, xml=xml)
 
 
 def seal(reply_xml: str, opened: Opened) -> str:

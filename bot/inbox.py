@@ -51,13 +51,7 @@ def answer(msg, data: dict) -> str | object:
     if not _claim(key, data["FromUserName"], kind):
         return _wait_for_reply(key)
     try:
-        citizen = citizens.identify(oa_openid=data["FromUserName"])
-        turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
-        try:
-            reply = registry.handler_for(kind)(turn) or ""
-        except DomainError as error:
-            db.session.rollback()
-            reply = error.message
+        reply = run_handler(msg, data, key)
         _store_reply(key, reply)
     except Exception:
         log.exception("bot: handling %s (%s) failed", key, kind)
@@ -66,6 +60,17 @@ def answer(msg, data: dict) -> str | object:
         return BUSY
     kv.set(f"reply:{key}", reply, REPLY_TTL)
     return reply
+
+
+def run_handler(msg, data: dict, key: str) -> str:
+    """Identify the sender and run the registered handler (both reply modes); a refusal becomes the reply."""
+    citizen = citizens.identify(oa_openid=data["FromUserName"])
+    turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
+    try:
+        return registry.handler_for(registry.kind_of(data))(turn) or ""
+    except DomainError as error:
+        db.session.rollback()
+        return error.message
 
 
 def _without_flush_wait(dialect: str) -> None:

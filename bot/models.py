@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.db import UTCDateTime, db, utcnow
@@ -23,3 +23,9 @@ class InboundMessage(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reply: Mapped[str | None] = mapped_column(Text)  # the reply text; "" means the answer was plain "success"
+    # Queued reply mode: the decrypted message XML, the outbox job that handles it (its id also orders one
+    # citizen's messages), and when / how the reply was pushed ("custom", "template", "none"; "" = nothing to say).
+    payload: Mapped[str | None] = mapped_column(Text)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_via: Mapped[str | None] = mapped_column(String(16))

@@ -47,8 +47,9 @@ def fetch_media(attachment_id: int) -> None:
                          size=stored.size, content_type=content_type)
 
 
-def _push(openid: str, text: str, template_id: str, template_data: dict) -> str:
-    """Send `text` as a customer-service message, or the template outside the window; return how it went."""
+def push(openid: str, text: str, template_id: str, template_data: dict) -> str:
+    """Send `text` as a customer-service message, or the template outside the window; return how it went
+    ("custom", "template", or "none" when the citizen is outside the window and no template is configured)."""
     client = wechat.client("oa")
     try:
         client.send_text(openid, text)
@@ -85,7 +86,7 @@ def push_chat_message(chat_message_id: int) -> None:
     text = replies.PUSH_OFFICER_MESSAGE.format(number=incident.number, body=message.body)
     data = replies.officer_message_template(incident, message.body, message.at)
     db.session.rollback()
-    via = _push(openid, text, current_app.config["WECHAT_CHAT_TEMPLATE_ID"], data)
+    via = push(openid, text, current_app.config["WECHAT_CHAT_TEMPLATE_ID"], data)
     if via != "none":
         Conversation(openid).follow(incident.id)  # the citizen's answer goes back to this chat
         chat.mark_delivered(message_id=chat_message_id, via=via)
@@ -105,4 +106,4 @@ def push_progress(incident_id: int, timeline_entry_id: int) -> None:
         return
     text, data = replies.progress(incident, entry), replies.progress_template(incident, entry)
     db.session.rollback()
-    _push(openid, text, current_app.config["WECHAT_PROGRESS_TEMPLATE_ID"], data)
+    push(openid, text, current_app.config["WECHAT_PROGRESS_TEMPLATE_ID"], data)

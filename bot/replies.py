@@ -95,6 +95,12 @@ def progress_template(incident: Incident, entry: TimelineEntry) -> dict:
             "keyword3": _time(entry.at), "remark": entry.public_note or ""}
 
 
+def reply_template(text: str, at) -> dict:
+    """Fields of the template message that carries a queued reply when the 48-hour window has closed."""
+    return {"first": "110微信报警服务回复", "keyword1": "-", "keyword2": "消息回复", "keyword3": _time(at),
+            "remark": text[:180]}
+
+
 def officer_message_template(incident: Incident, body: str, at) -> dict:
     return {"first": f"民警就警情 {incident.number} 给您留言", "keyword1": incident.number,
             "keyword2": "民警留言", "keyword3": _time(at), "remark": body[:180]}

@@ -47,6 +47,9 @@ def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
         "WECHAT_CONVERSATION_TTL": int(get("WECHAT_CONVERSATION_TTL", "900")),
         "WECHAT_FOLLOWUP_WINDOW": int(get("WECHAT_FOLLOWUP_WINDOW", "1800")),
         "WECHAT_DUPLICATE_WAIT": float(get("WECHAT_DUPLICATE_WAIT", "4.0")),
+        # "inline": handle a message inside the callback and answer passively; "queued": capture it, answer
+        # `success`, and push the reply from a job (recommended in production: the callback stays fast).
+        "WECHAT_REPLY_MODE": get("WECHAT_REPLY_MODE", "inline"),
         "WECHAT_MEDIA_MAX_BYTES": int(get("WECHAT_MEDIA_MAX_BYTES", str(200 * 1024 * 1024))),
         # After this many failed downloads an attachment is marked failed (rq's first run + 5 retries in jobs.py).
         "WECHAT_MEDIA_FETCH_ATTEMPTS": int(get("WECHAT_MEDIA_FETCH_ATTEMPTS", "6")),

@@ -23,7 +23,7 @@ from server.extensions import make_redis
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("default", "media", "notify")
+QUEUES = ("inbound", "default", "media", "notify")  # a worker serves them in this order
 RETRY_INTERVALS = [10, 30, 60, 180, 600]
 
 

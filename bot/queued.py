@@ -1,0 +1,127 @@
+"""Queued reply mode: the callback only captures a message and answers `success`; a job handles it later.
+
+The callback's whole database work is one short transaction: the claim row in `wechat_inbound`, now carrying
+the decrypted message, and the outbox row of the job that will handle it. The job runs the same registry
+handler as inline mode and pushes the reply as a customer-service message (a template outside the 48-hour
+window). A citizen's messages are handled in the order they were captured, one at a time, so that a doorplate
+scan, a "投诉", or a report is seen before the text that follows it.
+"""
+
+import logging
+import threading
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot import envelope, inbox, outbound, registry, replies
+from bot.models import InboundMessage
+from casework import clock, outbox
+from casework.db import db
+
+log = logging.getLogger(__name__)
+LOCK_SPACE = 0x5758  # first key of the two-key advisory locks that serialise one citizen's queued messages
+_local_lock = threading.Lock()  # the same guard where there are no advisory locks (SQLite, one process)
+
+
+def capture(data: dict, xml: bytes) -> bool:
+    """Record the message and schedule its handling in one commit; False when an earlier delivery already did."""
+    key = inbox.dedupe_key(data)
+    job = outbox.add("bot.handle_inbound", key=key)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    claimed = db.session.execute(
+        insert(InboundMessage)
+        .values(key=key, openid=data["FromUserName"][:64], msg_type=registry.kind_of(data)[:48],
+                received_at=clock.now(), payload=xml.decode("utf-8"), outbox_id=job.id)
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.key)
+    ).scalar()
+    if claimed is None:
+        # A retry: the first delivery is captured and its job will push the reply. The new job row goes.
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
+
+
+@outbox.handler("bot.handle_inbound", queue="inbound")
+def handle_inbound(key: str) -> None:
+    """Handle a captured message and push its reply, after the same citizen's earlier captured messages."""
+    own = db.session.execute(
+        select(InboundMessage.openid, InboundMessage.outbox_id, InboundMessage.sent_at)
+        .where(InboundMessage.key == key, InboundMessage.payload.is_not(None))
+    ).first()
+    db.session.rollback()
+    if own is None or own.sent_at is not None:
+        return
+    with citizen_lock(own.openid):
+        for pending in _unsent_up_to(own.openid, own.outbox_id, key):
+            try:
+                _handle_and_push(pending)
+            except Exception:
+                db.session.rollback()
+                if pending == key:
+                    raise
+                # An earlier message failing must not hold this one up; its own job retries it.
+                log.exception("bot: queued message %s failed (retried by its own job)", pending)
+
+
+def _unsent_up_to(openid: str, outbox_id: int | None, key: str) -> list[str]:
+    if outbox_id is None:
+        return [key]
+    keys = db.session.scalars(
+        select(InboundMessage.key)
+        .where(InboundMessage.openid == openid, InboundMessage.payload.is_not(None),
+               InboundMessage.sent_at.is_(None), InboundMessage.outbox_id <= outbox_id)
+        .order_by(InboundMessage.outbox_id)
+    ).all()
+    db.session.rollback()
+    return list(keys)
+
+
+def _handle_and_push(key: str) -> None:
+    """Run the handler once (the stored reply says it ran), then push the reply once (sent_at says it went)."""
+    row = db.session.get(InboundMessage, key)
+    if row is None or row.sent_at is not None:
+        db.session.rollback()
+        return
+    openid, reply, payload = row.openid, row.reply, row.payload
+    db.session.rollback()
+    if reply is None:
+        opened = envelope.parse(payload.encode("utf-8"))
+        reply = inbox.run_handler(opened.msg, opened.data, key)
+        _update(key, reply=reply, replied_at=clock.now())
+    via = ""
+    if reply:
+        template = replies.reply_template(reply, clock.now())
+        via = outbound.push(openid, reply, current_app.config["WECHAT_CHAT_TEMPLATE_ID"], template)
+    _update(key, sent_at=clock.now(), sent_via=via)
+
+
+def _update(key: str, **values) -> None:
+    db.session.execute(update(InboundMessage).where(InboundMessage.key == key).values(**values))
+    db.session.commit()
+
+
+@contextmanager
+def citizen_lock(openid: str):
+    """Hold a lock for one citizen's queued messages across the handler's own commits."""
+    if db.engine.dialect.name != "postgresql":
+        with _local_lock:
+            yield
+        return
+    params = {"space": LOCK_SPACE, "openid": openid}
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:space, hashtext(:openid))"), params)
+        connection.commit()
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:space, hashtext(:openid))"), params)
+                connection.commit()
+            except Exception:
+                log.exception("bot: could not release the lock of a citizen's queued messages")
+                connection.invalidate()  # closing the session releases it; never pool a connection holding it
