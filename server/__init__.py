@@ -8,6 +8,7 @@ from flask import Flask
 
 import casework.complaints
 import casework.routing  # noqa: F401 - registers the incident routing job
+import miniapp_api
 from server import cli, config, errors, extensions, health, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
+    miniapp_api.init_app(app)
     jobs.start_timer_on_first_request(app)
     return app
 

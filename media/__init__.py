@@ -1,0 +1,1 @@
+"""Evidence media: storage behind a small interface, streaming uploads, type sniffing, probing, previews."""
