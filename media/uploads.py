@@ -23,7 +23,9 @@ from media import images, probe
 from media.sniff import Rejected, Sniffed, check_structure, sniff
 from media.storage import LocalStorage, StoredFile
 
-FORM_FIELD_MEMORY = 16 * 1024  # text fields of an upload are short; files never stay in memory
+# Bounds the decoder's buffer and each text field (Werkzeug applies it to every read of 64 KiB too);
+# file parts are written out as they arrive and never accumulate here.
+FORM_FIELD_MEMORY = 1024 * 1024
 MAX_PARTS = 8
 
 
