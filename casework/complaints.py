@@ -103,9 +103,8 @@ def of_citizen(citizen: Citizen) -> list[Complaint]:
 def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
     """One of the citizen's complaints; anyone else's answers NotFound, exactly as a missing one."""
     complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound("未找到该投诉")
-    require_owner(complaint, citizen)
+    if complaint is None or complaint.citizen_id != citizen.id:
+        raise NotFound("未找到该投诉")  # the same answer whether it is missing or someone else's
     return complaint
 
 
