@@ -32,7 +32,7 @@ def list_complaints():
     return [present.complaint(c) for c in complaints.of_citizen(g.citizen)]
 
 
-@bp.get("/complaints/<int:complaint_id>")
+@bp.get("/complaints/<int(max=2147483647):complaint_id>")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.response(200, ComplaintOut)
@@ -41,7 +41,7 @@ def get_complaint(complaint_id):
     return present.complaint(complaints.complaint_of(g.citizen, complaint_id))
 
 
-@bp.post("/complaints/<int:complaint_id>/rating")
+@bp.post("/complaints/<int(max=2147483647):complaint_id>/rating")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.arguments(ComplaintRatingIn)

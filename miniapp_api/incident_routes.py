@@ -69,7 +69,7 @@ def list_incidents(query):
     return {"items": [present.incident_summary(i) for i in items], "next_before_id": items[-1].id if more else None}
 
 
-@bp.get("/incidents/<int:incident_id>")
+@bp.get("/incidents/<int(max=2147483647):incident_id>")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.response(200, IncidentOut)
@@ -78,7 +78,7 @@ def get_incident(incident_id):
     return present.incident_detail(queries.incident_of(g.citizen, incident_id=incident_id))
 
 
-@bp.get("/incidents/<int:incident_id>/attachments/<int:attachment_id>/preview")
+@bp.get("/incidents/<int(max=2147483647):incident_id>/attachments/<int(max=2147483647):attachment_id>/preview")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.response(200, content_type="image/jpeg", description="不含 EXIF 的预览图(视频为封面帧)")
@@ -99,7 +99,7 @@ def attachment_preview(incident_id, attachment_id):
     return Response(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
 
 
-@bp.get("/incidents/<int:incident_id>/messages")
+@bp.get("/incidents/<int(max=2147483647):incident_id>/messages")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.arguments(MessagesQuery, location="query")
@@ -111,7 +111,7 @@ def list_messages(query, incident_id):
                                                        after_id=query["after_id"])]
 
 
-@bp.post("/incidents/<int:incident_id>/messages")
+@bp.post("/incidents/<int(max=2147483647):incident_id>/messages")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.arguments(MessageIn)
@@ -126,7 +126,7 @@ def send_message(body, incident_id):
                                             source_msg_id=source))
 
 
-@bp.post("/incidents/<int:incident_id>/rating")
+@bp.post("/incidents/<int(max=2147483647):incident_id>/rating")
 @citizen_required
 @bp.doc(security=BEARER)
 @bp.arguments(RatingIn)
