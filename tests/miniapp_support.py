@@ -5,6 +5,7 @@ import io
 import os
 import struct
 import threading
+import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def live_server(make_app, fake_wechat, tmp_path, request):
     """wx110 served by Werkzeug on a free loopback port, on the test database, with WeChat faked."""
     overrides = getattr(request, "param", {}) or {}
     media_root = tmp_path / "media"
-    app = make_app(WECHAT_API_BASE=fake_wechat.base_url, MINIAPP_APPID="wx-miniapp", MINIAPP_SECRET="s",
+    # A fresh app id per test: the WeChat client caches tokens per app id in-process; each test has its own fake.
+    app = make_app(WECHAT_API_BASE=fake_wechat.base_url,
+                   MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}", MINIAPP_SECRET="s",
                    MEDIA_ROOT=str(media_root), MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress", **overrides)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="wx110-live", daemon=True)
