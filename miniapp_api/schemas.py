@@ -27,6 +27,13 @@ class Int(mf.Integer):
         super().__init__(strict=True, **kwargs)
 
 
+class QueryInt(Int):
+    """An integer from a query string, where every value arrives as text."""
+
+    def __init__(self, **kwargs):
+        mf.Integer.__init__(self, strict=False, **kwargs)
+
+
 class Num(mf.Float):
     default_error_messages: ClassVar[dict] = {**_BASE, "invalid": texts.FIELD_INVALID_NUMBER,
                                               "special": texts.FIELD_INVALID_NUMBER,
@@ -109,8 +116,8 @@ class IncidentIn(Schema):
 
 
 class ListQuery(Schema):
-    limit = between(1, 50, load_default=20)
-    before_id = between(1, 2**31 - 1)
+    limit = between(1, 50, QueryInt, load_default=20)
+    before_id = between(1, 2**31 - 1, QueryInt)
 
 
 class AttachmentOut(Schema):
@@ -173,7 +180,7 @@ class MessageIn(Schema):
 
 
 class MessagesQuery(Schema):
-    after_id = between(0, 2**31 - 1, load_default=0)
+    after_id = between(0, 2**31 - 1, QueryInt, load_default=0)
 
 
 class MessageOut(Schema):

@@ -77,6 +77,8 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     assert sent.status_code == 201 and sent.json()["sender"] == "citizen"
     messages = citizen.get(live.api(f"/incidents/{incident['id']}/messages"))
     assert [m["body"] for m in messages.json()] == ["嫌疑人往北跑了"]
+    newer = citizen.get(live.api(f"/incidents/{incident['id']}/messages"), params={"after_id": sent.json()["id"]})
+    assert newer.status_code == 200 and newer.json() == []
 
     filed = citizen.post(live.api("/complaints"), json={"incident_id": incident["id"], "body": "出警太慢"})
     assert filed.status_code == 201, filed.text
