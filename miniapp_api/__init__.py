@@ -2,7 +2,14 @@
 
 from flask import Flask
 
-from miniapp_api import account_routes, complaint_routes, consents, incident_routes, upload_routes  # noqa: F401
+from miniapp_api import (  # noqa: F401 - importing registers routes, the outbox handler and the sweep
+    account_routes,
+    complaint_routes,
+    consents,
+    incident_routes,
+    upload_routes,
+    upload_sweep,
+)
 from miniapp_api.blueprint import PREFIX, MiniappApi, bp
 
 API_SETTINGS = {

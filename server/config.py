@@ -66,4 +66,5 @@ def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
         "MEDIA_MAX_PHOTOS": int(get("MEDIA_MAX_PHOTOS", "8")),
         "MEDIA_MAX_VIDEOS": int(get("MEDIA_MAX_VIDEOS", "1")),
         "MEDIA_MAX_PENDING_UPLOADS": int(get("MEDIA_MAX_PENDING_UPLOADS", "20")),
+        "MEDIA_UPLOAD_KEEP_HOURS": int(get("MEDIA_UPLOAD_KEEP_HOURS", "48")),
     }

@@ -7,10 +7,15 @@ import os
 import select
 import time
 import tracemalloc
+from datetime import timedelta
 
 import pytest
 from PIL import Image
 
+from casework import clock
+from casework.db import db
+from miniapp_api import upload_sweep
+from miniapp_api.models import Upload
 from tests.miniapp_support import ELF_HEADER, jpeg_with_gps, make_mp4, png_bomb, png_bytes, zip_bytes
 
 MB = 1024 * 1024
@@ -183,3 +188,19 @@ def test_a_report_takes_at_most_eight_photos_and_only_own_uploads(live_server):
     assert eight.status_code == 201 and len(eight.json()["attachments"]) == 8
     reused = owner.post(live.api("/incidents"), json={"description": "再报一次", "attachments": ids[:1]})
     assert reused.status_code == 422
+
+
+def test_abandoned_uploads_are_swept_but_evidence_stays(live_server):
+    live = live_server
+    session = live.login("openid-sweep")
+    kept = session.post(live.api("/uploads"), files={"file": ("a.png", png_bytes(), "image/png")}).json()
+    abandoned = session.post(live.api("/uploads"), files={"file": ("b.png", png_bytes((30, 30)), "image/png")})
+    assert session.post(live.api("/incidents"), json={"description": "证据", "attachments": [kept["id"]]}).ok
+    assert len(live.stored_files()) == 4  # two originals, two previews
+    with live.app.app_context():
+        clock.freeze(clock.now() + timedelta(hours=live.app.config["MEDIA_UPLOAD_KEEP_HOURS"] + 1))
+        assert upload_sweep.sweep_abandoned_uploads() == 1
+        assert db.session.get(Upload, abandoned.json()["id"]) is None
+    assert len(live.stored_files()) == 2
+    with live.app.app_context():
+        assert upload_sweep.sweep_abandoned_uploads() == 0
