@@ -15,7 +15,6 @@ from server.extensions import redis_client
 
 log = logging.getLogger(__name__)
 
-_memory: dict[str, tuple[int, float]] = {}
 _memory_lock = threading.Lock()
 
 
@@ -57,6 +56,8 @@ def hit(scope: str, subject: str | int) -> None:
 
 
 def _memory_hit(key: str, window: int) -> int:
+    """In-process mode's counter, kept per app (one process serves one app in that mode)."""
+    _memory = current_app.extensions.setdefault("wx110.ratelimit_memory", {})
     now = time.monotonic()
     with _memory_lock:
         for stale in [k for k, (_, expires) in _memory.items() if expires < now]:

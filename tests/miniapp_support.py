@@ -64,7 +64,8 @@ def live_server(make_app, fake_wechat, tmp_path, request):
                    MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}", MINIAPP_SECRET="s",
                    MEDIA_ROOT=str(media_root), MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress", **overrides)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="wx110-live", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wx110-live",
+                              daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     yield LiveServer(app=app, url=f"http://{host}:{port}", fake=fake_wechat, media_root=media_root)

@@ -134,3 +134,20 @@ def test_login_joins_the_official_account_citizen_and_never_reveals_session_key(
     after = requests.get(live.api("/incidents"), headers=headers, timeout=10)
     assert after.status_code == 401 and after.json()["message"] == "登录已过期,请重新登录"
     assert requests.get(live.api("/incidents"), timeout=10).status_code == 401
+
+
+def test_openapi_document_is_served_and_describes_the_contract(live_server):
+    document = requests.get(live_server.api("/openapi.json"), timeout=10)
+    assert document.status_code == 200
+    spec = document.json()
+    assert spec["openapi"].startswith("3.") and spec["info"]["version"] == "v1"
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "登录接口返回的 token"}
+    create = spec["paths"]["/api/miniapp/v1/incidents"]["post"]
+    assert create["security"] == [{"bearerAuth": []}]
+    body = spec["components"]["schemas"][create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                                         .rsplit("/", 1)[-1]]
+    assert body["required"] == ["description"] and body["additionalProperties"] is False
+    upload = spec["paths"]["/api/miniapp/v1/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert upload["schema"]["properties"]["file"]["format"] == "binary"
+    assert spec["paths"]["/api/miniapp/v1/session"]["post"]["summary"] == "用 wx.login 的 code 登录,换取接口令牌。"
