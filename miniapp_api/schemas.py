@@ -221,6 +221,7 @@ class ComplaintRatingIn(Schema):
 class ConsentIn(Schema):
     results = mf.Dict(keys=text(1, 128), values=Str(validate=validate.OneOf(
         ["accept", "reject", "ban", "filter"], error=texts.FIELD_CHOICE)), required=True,
+        validate=validate.Length(min=1, max=10, error=texts.FIELD_COUNT.format(min=1, max=10)),
         metadata={"description": "wx.requestSubscribeMessage 的结果:模板 id -> accept/reject/ban/filter"})
     incident_id = between(1, 2**31 - 1)
 

@@ -48,6 +48,7 @@ FIELD_INVALID_BODY = "请求体须为 JSON 对象"
 FIELD_TOO_LONG = "长度须在{min}到{max}个字符之间"
 FIELD_RANGE = "须在{min}到{max}之间"
 FIELD_TOO_MANY = "最多{max}项"
+FIELD_COUNT = "须有{min}到{max}项"
 FIELD_CHOICE = "取值无效"
 
 # Subscribe message for progress (template fields are configured; values are cut to WeChat's lengths).

@@ -76,3 +76,14 @@ def test_a_token_expires_after_its_ttl(live_server):
     assert expired.status_code == 401 and expired.json()["message"] == "登录已过期,请重新登录"
     forged = requests.get(live.api("/incidents"), headers={"Authorization": "Bearer forged"}, timeout=10)
     assert forged.status_code == 401
+
+
+def test_consent_results_are_validated_and_counted(live_server):
+    live = live_server
+    citizen = live.login("openid-consent")
+    recorded = citizen.post(live.api("/subscriptions"), json={"results": {"tmpl-progress": "accept", "t2": "reject"}})
+    assert recorded.status_code == 201 and recorded.json() == {"recorded": 1, "available": 1}
+    bad = citizen.post(live.api("/subscriptions"), json={"results": {"tmpl-progress": "maybe"}})
+    assert bad.status_code == 422 and bad.json()["fields"] == {"results": {"tmpl-progress": {"value": ["取值无效"]}}}
+    many = citizen.post(live.api("/subscriptions"), json={"results": {f"t{n}": "accept" for n in range(11)}})
+    assert many.status_code == 422 and many.json()["fields"] == {"results": ["须有1到10项"]}

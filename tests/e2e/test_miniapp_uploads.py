@@ -204,3 +204,22 @@ def test_abandoned_uploads_are_swept_but_evidence_stays(live_server):
     assert len(live.stored_files()) == 2
     with live.app.app_context():
         assert upload_sweep.sweep_abandoned_uploads() == 0
+
+
+def test_malformed_upload_requests_get_clear_errors(live_server):
+    live = live_server
+    session = live.login("openid-malformed")
+    url = live.api("/uploads")
+    two = session.post(url, files=[("file", ("a.png", png_bytes(), "image/png")),
+                                   ("file", ("b.png", png_bytes(), "image/png"))])
+    assert (two.status_code, two.json()["error"]) == (422, "upload_too_many_files")
+    other_field = session.post(url, files={"photo": ("a.png", png_bytes(), "image/png")})
+    assert (other_field.status_code, other_field.json()["error"]) == (422, "upload_no_file")
+    as_json = session.post(url, json={"file": "aGVsbG8="})
+    assert (as_json.status_code, as_json.json()["error"]) == (422, "upload_not_multipart")
+    no_boundary = session.post(url, data=b"--x\r\n", headers={"Content-Type": "multipart/form-data"})
+    assert no_boundary.status_code == 422 and no_boundary.json()["error"] == "upload_no_file"
+    cut = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n' + png_bytes()[:50])
+    truncated = session.post(url, data=cut, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert truncated.status_code == 422, truncated.text
+    assert live.stored_files() == []
