@@ -7,11 +7,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from casework import audit, citizens, clock
+from casework import audit, citizens, clock, outbox
 from casework.db import db
-from casework.models import Citizen
+from casework.models import Citizen, System
 from miniapp_api.models import MiniappSession
 
 
@@ -53,3 +53,14 @@ def close_session(token: str) -> None:
     session.revoked_at = now
     audit.record(actor=session.citizen, action="miniapp.logged_out", subject=session, at=now)
     db.session.commit()
+
+
+@outbox.periodic("miniapp.sweep_sessions", every=3600)
+def sweep_expired_sessions() -> int:
+    """Delete session rows a day past their expiry (they can no longer authenticate anyone)."""
+    cutoff = clock.now() - timedelta(days=1)
+    removed = db.session.execute(delete(MiniappSession).where(MiniappSession.expires_at < cutoff)).rowcount
+    if removed:
+        audit.record(actor=System("miniapp.sweep"), action="miniapp.sessions_expired", detail={"removed": removed})
+    db.session.commit()
+    return removed
