@@ -11,7 +11,7 @@ from casework.status import Channel
 from media.storage import storage
 from miniapp_api import present, texts
 from miniapp_api.blueprint import BEARER, FieldErrors, bp, citizen_required, limit
-from miniapp_api.models import Upload
+from miniapp_api.models import SOURCE_PREFIX, Upload
 from miniapp_api.schemas import (
     IncidentIn,
     IncidentOut,
@@ -49,7 +49,7 @@ def create_incident(body):
         # attach_evidence is idempotent on source_ref, so a retried request attaches each file once.
         attachment = incidents.attach_evidence(
             incident=incident, actor=citizen, kind=AttachmentKind(upload.kind),
-            source_ref=f"miniapp-upload:{upload.id}", storage_key=upload.storage_key, sha256=upload.sha256,
+            source_ref=f"{SOURCE_PREFIX}{upload.id}", storage_key=upload.storage_key, sha256=upload.sha256,
             size=upload.size, content_type=upload.content_type, original_name=upload.original_name, meta=upload.meta)
         if upload.attachment_id is None:
             upload.attachment_id = attachment.id

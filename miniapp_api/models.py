@@ -25,6 +25,9 @@ class MiniappSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+SOURCE_PREFIX = "miniapp-upload:"  # an attachment's source_ref for the upload it came from
+
+
 class Upload(db.Model):
     """A checked file in evidence storage, owned by a citizen, waiting to be bound to one of their incidents."""
 

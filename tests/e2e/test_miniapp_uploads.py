@@ -198,6 +198,9 @@ def test_abandoned_uploads_are_swept_but_evidence_stays(live_server):
     assert session.post(live.api("/incidents"), json={"description": "证据", "attachments": [kept["id"]]}).ok
     assert len(live.stored_files()) == 4  # two originals, two previews
     with live.app.app_context():
+        # As if the process died after attaching but before marking the upload used: still evidence, kept.
+        db.session.get(Upload, kept["id"]).attachment_id = None
+        db.session.commit()
         clock.freeze(clock.now() + timedelta(hours=live.app.config["MEDIA_UPLOAD_KEEP_HOURS"] + 1))
         assert upload_sweep.sweep_abandoned_uploads() == 1
         assert db.session.get(Upload, abandoned.json()["id"]) is None
