@@ -1,17 +1,15 @@
 """A citizen's incidents: report one (with uploaded evidence), list, read with timeline, chat, rate."""
 
-from flask import Response, current_app, g
-from sqlalchemy import select
+from flask import Response, g
 
 from casework import audit, chat, incidents, queries
 from casework.db import db
-from casework.errors import DomainError, NotFound
-from casework.models import Attachment, AttachmentKind, Category, Incident
+from casework.errors import NotFound
+from casework.models import Attachment
 from casework.status import Channel
 from media.storage import storage
-from miniapp_api import present, texts
-from miniapp_api.blueprint import BEARER, FieldErrors, bp, citizen_required, limit
-from miniapp_api.models import SOURCE_PREFIX, Upload
+from miniapp_api import present, report_input, texts
+from miniapp_api.blueprint import BEARER, bp, citizen_required, limit
 from miniapp_api.schemas import (
     IncidentIn,
     IncidentOut,
@@ -22,7 +20,6 @@ from miniapp_api.schemas import (
     MessagesQuery,
     RatingIn,
 )
-from qr import keys
 
 
 @bp.post("/incidents")
@@ -32,28 +29,10 @@ from qr import keys
 @bp.response(201, IncidentOut)
 def create_incident(body):
     """报警:描述、类别提示、位置或门牌令牌,以及已上传的照片和视频。"""
-    citizen = g.citizen
-    limit("report", citizen.id)
-    category = _category(body.get("category"))
-    doorplate = _doorplate(body.get("doorplate_token"))
-    if (body.get("latitude") is None) != (body.get("longitude") is None):
-        raise FieldErrors({"latitude": [texts.NEED_LOCATION], "longitude": [texts.NEED_LOCATION]})
-    client_id = body.get("client_id")
-    source = f"miniapp:{citizen.id}:{client_id}" if client_id else None
-    uploads = _uploads(citizen, body["attachments"], source)
-    incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description=body["description"],
-                                source_msg_id=source, category=category, doorplate=doorplate,
-                                latitude=body.get("latitude"), longitude=body.get("longitude"),
-                                address=body.get("address"))
-    for upload in uploads:
-        # attach_evidence is idempotent on source_ref, so a retried request attaches each file once.
-        attachment = incidents.attach_evidence(
-            incident=incident, actor=citizen, kind=AttachmentKind(upload.kind),
-            source_ref=f"{SOURCE_PREFIX}{upload.id}", storage_key=upload.storage_key, sha256=upload.sha256,
-            size=upload.size, content_type=upload.content_type, original_name=upload.original_name, meta=upload.meta)
-        if upload.attachment_id is None:
-            upload.attachment_id = attachment.id
-            db.session.commit()
+    limit("report", g.citizen.id)
+    report, uploads = report_input.resolve(g.citizen, body)
+    incident = incidents.report(citizen=g.citizen, channel=Channel.MINIAPP, **report)
+    report_input.attach(incident, g.citizen, uploads)
     return present.incident_detail(incident)
 
 
@@ -136,53 +115,3 @@ def rate_incident(body, incident_id):
     incident = queries.incident_of(g.citizen, incident_id=incident_id)
     incidents.rate(incident=incident, citizen=g.citizen, rating=body["rating"], comment=body.get("comment"))
     return present.incident_detail(incident)
-
-
-def _category(code: str | None) -> Category | None:
-    if not code:
-        return None
-    category = db.session.scalar(select(Category).where(Category.code == code.strip(), Category.active.is_(True)))
-    if category is None:
-        raise FieldErrors({"category": [texts.UNKNOWN_CATEGORY]})
-    return category
-
-
-def _doorplate(token: str | None):
-    if not token:
-        return None
-    try:
-        doorplate = keys.doorplate_from_token(token.strip())
-    except DomainError as exc:
-        raise FieldErrors({"doorplate_token": [texts.DOORPLATE_INVALID]}) from exc
-    if doorplate is None or not doorplate.is_active:
-        raise FieldErrors({"doorplate_token": [texts.DOORPLATE_INVALID]})
-    return doorplate
-
-
-def _uploads(citizen, ids: list[int], source: str | None) -> list[Upload]:
-    """The citizen's own, unused uploads (or ones a retry of this same report already attached)."""
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
-    found = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(ids),
-                                                                       Upload.citizen_id == citizen.id))}
-    retried = _attached_to_same_report(source)
-    errors = {str(index): [texts.UPLOAD_NOT_FOUND] for index, upload_id in enumerate(ids)
-              if upload_id not in found or (found[upload_id].attachment_id is not None
-                                            and found[upload_id].attachment_id not in retried)}
-    if errors:
-        raise FieldErrors({"attachments": errors})
-    chosen = [found[i] for i in ids]
-    config = current_app.config
-    if sum(u.kind == "image" for u in chosen) > config["MEDIA_MAX_PHOTOS"]:
-        raise FieldErrors({"attachments": [texts.TOO_MANY_PHOTOS.format(limit=config["MEDIA_MAX_PHOTOS"])]})
-    if sum(u.kind == "video" for u in chosen) > config["MEDIA_MAX_VIDEOS"]:
-        raise FieldErrors({"attachments": [texts.TOO_MANY_VIDEOS.format(limit=config["MEDIA_MAX_VIDEOS"])]})
-    return chosen
-
-
-def _attached_to_same_report(source: str | None) -> set[int]:
-    if not source:
-        return set()
-    incident = db.session.scalar(select(Incident).where(Incident.source_msg_id == source))
-    return {a.id for a in incident.attachments} if incident else set()
