@@ -14,6 +14,7 @@ from miniapp_api import texts
 from miniapp_api.blueprint import BEARER, FieldErrors, bp, citizen_required, limit
 from miniapp_api.models import Upload
 from miniapp_api.schemas import UploadOut
+from miniapp_api.upload_sweep import SPOOL_DIR
 
 UPLOAD_BODY = {
     "required": True,
@@ -48,7 +49,7 @@ def upload():
         raise FieldErrors({"file": [texts.TOO_MANY_PENDING]})
     db.session.commit()  # do not hold a transaction open while a large body streams in
     store = storage()
-    received = uploads.receive(request, limits=limits(), spool_dir=Path(store.root) / ".spool")
+    received = uploads.receive(request, limits=limits(), spool_dir=Path(store.root) / SPOOL_DIR)
     evidence = uploads.accept(received, field_name="file", limits=limits(), store=store)
     try:
         row = Upload(citizen_id=citizen.id, kind=evidence.sniffed.kind, content_type=evidence.sniffed.content_type,

@@ -1,6 +1,9 @@
 """Uploads that never became evidence (the citizen gave up before reporting) are removed after a while."""
 
+import contextlib
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -10,6 +13,9 @@ from casework.db import db
 from casework.models import Attachment, System
 from media.storage import storage
 from miniapp_api.models import SOURCE_PREFIX, Upload
+
+SPOOL_DIR = ".spool"
+SPOOL_KEEP_SECONDS = 6 * 3600
 
 
 @outbox.periodic("miniapp.sweep_uploads", every=3600)
@@ -35,4 +41,15 @@ def sweep_abandoned_uploads() -> int:
         for key in (upload.storage_key, upload.preview_key):
             if key:
                 store.delete(key)
+    _clear_spool(Path(store.root) / SPOOL_DIR, older_than=time.time() - SPOOL_KEEP_SECONDS)
     return len(abandoned)
+
+
+def _clear_spool(spool: Path, *, older_than: float) -> None:
+    """Half-received bodies left by a process that died mid-upload (a live upload touches its file constantly)."""
+    if not spool.is_dir():
+        return
+    for leftover in spool.glob(".upload-*"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < older_than:
+                leftover.unlink()

@@ -205,8 +205,13 @@ def test_abandoned_uploads_are_swept_but_evidence_stays(live_server):
         assert upload_sweep.sweep_abandoned_uploads() == 1
         assert db.session.get(Upload, abandoned.json()["id"]) is None
     assert len(live.stored_files()) == 2
+    leftover = live.media_root / ".spool" / ".upload-dead"
+    leftover.parent.mkdir(exist_ok=True)
+    leftover.write_bytes(b"half a body")
+    os.utime(leftover, (time.time() - 7 * 3600, time.time() - 7 * 3600))
     with live.app.app_context():
         assert upload_sweep.sweep_abandoned_uploads() == 0
+    assert not leftover.exists() and len(live.stored_files()) == 2
 
 
 def test_malformed_upload_requests_get_clear_errors(live_server):
