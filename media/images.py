@@ -41,6 +41,8 @@ def preview(path: Path, *, max_pixels: int) -> bytes:
         with Image.open(path) as image:
             if image.size[0] * image.size[1] > max_pixels:
                 raise Rejected("too_many_pixels")
+            if image.format == "JPEG":
+                image.draft("RGB", (PREVIEW_EDGE, PREVIEW_EDGE))  # decode at a reduced scale: less memory
             upright = ImageOps.exif_transpose(image)
             return encode_preview(upright)
 
