@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity
 
@@ -51,6 +51,23 @@ def citizen_required(view):
 
 def limit(scope: str, subject) -> None:
     ratelimit.hit(scope, subject)
+
+
+@bp.before_request
+def _bounded_json_body():
+    """Every endpoint but the upload takes a small JSON body: refuse a larger one with 413, chunked or not.
+
+    Werkzeug cuts a chunked body at max_content_length without an error when it is read in one go, so the
+    body is read here (and cached for the JSON parser) and a body that reaches the limit is refused.
+    """
+    if request.endpoint == f"{bp.name}.upload" or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    limit = current_app.config["MINIAPP_MAX_JSON_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    request.max_content_length = limit
+    if len(request.get_data(cache=True)) >= limit:
+        raise RequestEntityTooLarge()
 
 
 @bp.errorhandler(UnprocessableEntity)

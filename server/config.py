@@ -58,6 +58,7 @@ def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
         "MINIAPP_PROGRESS_TEMPLATE_FIELDS": get("MINIAPP_PROGRESS_TEMPLATE_FIELDS",
                                                 "character_string1,phrase2,thing3,time4").split(","),
         "MINIAPP_RATE_LIMITS": rate_limits(get("MINIAPP_RATE_LIMITS", "")),
+        "MINIAPP_MAX_JSON_BYTES": int(get("MINIAPP_MAX_JSON_BYTES", str(64 * 1024))),
         "MEDIA_MAX_REQUEST_BYTES": int(get("MEDIA_MAX_REQUEST_BYTES", str(260 * 1024 * 1024))),
         "MEDIA_MAX_IMAGE_BYTES": int(get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))),
         "MEDIA_MAX_VIDEO_BYTES": int(get("MEDIA_MAX_VIDEO_BYTES", str(256 * 1024 * 1024))),

@@ -1,11 +1,15 @@
 """Reporting details over HTTP: doorplate tokens, field-level Chinese errors, paging newest first, expiry."""
 
+import http.client
+import json
 from datetime import timedelta
 
 import pytest
 import requests
 
 from casework import clock, seed
+from casework.db import db
+from casework.models import Incident
 from qr import keys
 
 QR = {"QR_KEYS": "a:0123456789abcdef0123"}
@@ -87,3 +91,42 @@ def test_consent_results_are_validated_and_counted(live_server):
     assert bad.status_code == 422 and bad.json()["fields"] == {"results": {"tmpl-progress": {"value": ["取值无效"]}}}
     many = citizen.post(live.api("/subscriptions"), json={"results": {f"t{n}": "accept" for n in range(11)}})
     assert many.status_code == 422 and many.json()["fields"] == {"results": ["须有1到10项"]}
+
+
+def post_raw(live, token: str, path: str, body: bytes, *, chunked: bool) -> tuple[int, dict]:
+    host, port = live.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", f"/api/miniapp/v1{path}")
+    connection.putheader("Authorization", f"Bearer {token}")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(len(body)))))
+    connection.endheaders()
+    try:
+        if chunked:
+            for start in range(0, len(body), 8192):
+                piece = body[start:start + 8192]
+                connection.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            connection.send(b"0\r\n\r\n")
+        else:
+            connection.send(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    response = connection.getresponse()
+    status, payload = response.status, json.loads(response.read() or b"{}")
+    connection.close()
+    return status, payload
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_json_bodies_over_the_limit_are_refused_not_truncated(live_server, chunked):
+    live = live_server
+    token = live.login("openid-json").headers["Authorization"].split()[1]
+    # Valid JSON whatever prefix a truncation would keep: only trailing spaces make it large.
+    padded = json.dumps({"description": "正常报警"}).encode() + b" " * (live.app.config["MINIAPP_MAX_JSON_BYTES"] + 10)
+    status, payload = post_raw(live, token, "/incidents", padded, chunked=chunked)
+    assert status == 413 and payload["error"] == "too_large"
+    small = json.dumps({"description": "分块发送的报警"}).encode()
+    status, payload = post_raw(live, token, "/incidents", small, chunked=chunked)
+    assert status == 201 and payload["description"] == "分块发送的报警"
+    with live.app.app_context():
+        assert db.session.query(Incident).count() == 1
