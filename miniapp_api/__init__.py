@@ -7,6 +7,7 @@ from miniapp_api import (  # noqa: F401 - importing registers routes, the outbox
     complaint_routes,
     consents,
     incident_routes,
+    texts,
     upload_routes,
     upload_sweep,
 )
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, value)
     api = MiniappApi(app, config_prefix="MINIAPP", spec_kwargs={
         "servers": [{"url": "/"}],
+        "info": {"description": texts.API_DESCRIPTION},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "登录接口返回的 token"})

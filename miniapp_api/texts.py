@@ -53,3 +53,18 @@ FIELD_CHOICE = "取值无效"
 
 # Subscribe message for progress (template fields are configured; values are cut to WeChat's lengths).
 PROGRESS_PAGE = "pages/incident/detail?id={incident_id}"
+
+# The OpenAPI document's introduction, for the mini-program's developers.
+API_DESCRIPTION = """\
+微信小程序报警接口。
+
+- 登录:用 `wx.login` 得到的 code 调用 `POST /session`,返回的 token 放入请求头 `Authorization: Bearer <token>`;\
+令牌过期或退出后返回 401,请重新登录。
+- 报警附件:先用 `wx.uploadFile` 逐个调用 `POST /uploads`(字段名 `file`,每次一个文件),\
+再把返回的 id 放入 `POST /incidents` 的 `attachments`。文件类型按内容判断,仅支持 JPEG、PNG 图片和 MP4 视频;\
+每次报警最多 8 张照片、1 段视频。
+- 幂等:报警、消息、投诉可带 `client_id`(客户端生成,重试时不变),重复提交只生效一次。
+- 错误:返回 `{"error": 代码, "message": 中文说明}`;参数错误为 422,并在 `fields` 中逐字段说明。\
+他人的记录与不存在的记录一样返回 404。操作过于频繁返回 429(见 `Retry-After`)。
+- 进度通知:调用 `wx.requestSubscribeMessage` 后把结果提交到 `POST /subscriptions`,每次同意可收到一条办理进度通知。
+"""
