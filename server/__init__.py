@@ -22,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build a wx110 app from the environment, overridden by `test_config`."""
     app = Flask("wx110", instance_path=str(ROOT / "instance"), instance_relative_config=True)
     if test_config is None:
-        load_dotenv(ROOT / ".env")
+        load_dotenv(os.environ.get("WX110_ENV_FILE") or ROOT / ".env")
     app.config.from_mapping(config.from_env(os.environ, app.instance_path))
     app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
     if test_config:
