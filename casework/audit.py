@@ -45,8 +45,7 @@ def record(*, actor: Actor, action: str, subject=None, detail: dict | None = Non
         prev_hash=prev_hash,
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
+    session.add(entry)  # flushed with the rest of the transaction; the next record() autoflushes it first
     return entry
 
 

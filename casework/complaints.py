@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from casework import audit, clock, idempotency, notes, numbering, outbox, settings
-from casework.access import require_owner
+from casework.access import require_officer, require_owner
 from casework.db import db
-from casework.errors import InvalidInput
-from casework.models import Citizen, Complaint, ComplaintStatus, Incident, Officer, System, TimelineEntry
+from casework.errors import Conflict, InvalidInput, NotFound
+from casework.models import Citizen, Complaint, ComplaintStatus, Incident, Officer, Role, System, TimelineEntry
 
 
 def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Officer | None = None,
@@ -91,3 +91,48 @@ def of_citizen(citizen: Citizen) -> list[Complaint]:
     """A citizen's complaints, newest first."""
     return list(db.session.scalars(
         select(Complaint).where(Complaint.citizen_id == citizen.id).order_by(Complaint.id.desc())))
+
+
+def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
+    """One of the citizen's complaints; anyone else's answers NotFound, exactly as a missing one."""
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None or complaint.citizen_id != citizen.id:
+        raise NotFound("未找到该投诉")  # the same answer whether it is missing or someone else's
+    return complaint
+
+
+def answer(*, complaint: Complaint, officer: Officer, text: str) -> Complaint:
+    """Record the supervision answer to a complaint (the full supervision workflow builds on this)."""
+    require_officer(officer, Role.SUPERVISOR)
+    text = (text or "").strip() if isinstance(text, str) or text is None else None
+    if not text:
+        raise InvalidInput("请填写答复内容")
+    complaint = db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
+    if complaint.answer is not None:
+        raise Conflict("该投诉已答复")
+    now = clock.now()
+    complaint.answer = text[: settings.get("COMPLAINT_BODY_MAX")]
+    complaint.answered_at = now
+    complaint.answered_by_id = officer.id
+    complaint.status = ComplaintStatus.ANSWERED.value
+    audit.record(actor=officer, action="complaint.answered", subject=complaint, at=now,
+                 detail={"length": len(complaint.answer)})
+    db.session.commit()
+    return complaint
+
+
+def rate_answer(*, complaint: Complaint, citizen: Citizen, rating: int) -> Complaint:
+    """The complainant's satisfaction (1-5) with the answer; only once, only after an answer."""
+    require_owner(complaint, citizen)
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise InvalidInput("评价须为1到5分")
+    complaint = db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
+    if complaint.answered_at is None:
+        raise Conflict("投诉尚未答复,暂不能评价")
+    if complaint.rating is not None:
+        raise Conflict("您已评价过该答复")
+    now = clock.now()
+    complaint.rating = rating
+    audit.record(actor=citizen, action="complaint.answer_rated", subject=complaint, at=now, detail={"rating": rating})
+    db.session.commit()
+    return complaint

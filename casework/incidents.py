@@ -170,6 +170,7 @@ def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus,
         incident.finished_at = now
     entry = _timeline(incident, actor, "status", now, status=target, public=notes.status_note(target, public_note),
                       internal=(internal_note or "").strip() or None)
+    db.session.flush()  # the entry's id goes into the audit detail and the event
     audit.record(actor=actor, action="incident.status_changed", subject=incident, at=now,
                  detail={"from": before, "to": target.value, "timeline_entry_id": entry.id})
     outbox.publish("incident.progressed", incident_id=incident.id, timeline_entry_id=entry.id)
@@ -233,7 +234,6 @@ def _timeline(incident: Incident, actor: Actor, kind: str, at, *, status: Incide
     entry = TimelineEntry(incident=incident, at=at, kind=kind, status=status.value if status else None,
                           public_note=public, internal_note=internal, actor_kind=actor.kind, actor_id=actor.id)
     db.session.add(entry)
-    db.session.flush()
     return entry
 
 

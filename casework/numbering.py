@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework import clock
@@ -18,13 +17,12 @@ def next_number(prefix: str, now: datetime) -> str:
     """
     scope = f"{prefix}{clock.local(now):%Y%m%d}"
     session = db.session
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(NumberSequence).values(scope=scope, last_value=0).on_conflict_do_nothing())
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     value = session.execute(
-        update(NumberSequence)
-        .where(NumberSequence.scope == scope)
-        .values(last_value=NumberSequence.last_value + 1)
+        insert(NumberSequence)
+        .values(scope=scope, last_value=1)
+        .on_conflict_do_update(index_elements=[NumberSequence.scope],
+                               set_={"last_value": NumberSequence.last_value + 1})
         .returning(NumberSequence.last_value)
     ).scalar_one()
     return f"{scope}{value:06d}"

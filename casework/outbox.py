@@ -48,10 +48,15 @@ def handler(name: str, *, events: tuple[str, ...] | list[str] = (), queue: str =
 
 
 def add(job: str, **payload) -> OutboxMessage:
-    """Schedule job `job` in the current transaction; it is relayed once the transaction commits."""
+    """Schedule job `job` in the current transaction; it is relayed once the transaction commits.
+
+    The row is written as dispatched, because the after-commit push almost always succeeds; a push that fails
+    clears the mark so the relay picks the row up, and a push lost to a crash is re-sent once it is stale.
+    """
     if job not in HANDLERS:
         raise KeyError(f"no outbox handler named {job!r}")
-    message = OutboxMessage(job=job, payload=json.dumps(payload, sort_keys=True), created_at=clock.now())
+    now = clock.now()
+    message = OutboxMessage(job=job, payload=json.dumps(payload, sort_keys=True), created_at=now, dispatched_at=now)
     db.session.add(message)
     db.session.flush()
     db.session.info.setdefault(PENDING_KEY, []).append((message.id, HANDLERS[job].queue))

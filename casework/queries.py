@@ -26,9 +26,13 @@ def incident_of(citizen: Citizen, *, incident_id: int | None = None, number: str
         incident = db.session.scalar(select(Incident).where(Incident.number == number.strip().upper()))
     else:
         incident = None
-    if incident is None:
-        raise NotFound("未找到该警情")
-    require_owner(incident, citizen)
+    try:
+        if incident is None:
+            raise NotFound("未找到该记录")
+        require_owner(incident, citizen)
+    except NotFound:
+        # One message for both cases: a different one for "not yours" would reveal that the id exists.
+        raise NotFound("未找到该警情") from None
     return incident
 
 

@@ -20,7 +20,7 @@ from flask import current_app
 CHUNK = 64 * 1024
 
 
-class StorageError(Exception):
+class StorageError(ValueError):
     """The storage could not take or give a file (too large, missing, bad key)."""
 
 
@@ -29,7 +29,7 @@ class TooLarge(StorageError):
 
 
 @dataclass(frozen=True)
-class Stored:
+class StoredFile:
     """What `save` returns: the key to open the file again, its sha256 (hex) and its size in bytes."""
 
     key: str
@@ -38,7 +38,7 @@ class Stored:
 
 
 class Storage(Protocol):
-    def save(self, source: BinaryIO | Iterable[bytes], *, suffix: str = "", max_bytes: int | None = None) -> Stored:
+    def save(self, source: BinaryIO | Iterable[bytes], *, suffix: str = "", max_bytes: int | None = None) -> StoredFile:
         """Store a stream (a file-like object or an iterable of byte chunks) under a new key."""
 
     def open(self, key: str) -> BinaryIO:
@@ -46,6 +46,9 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored under `key`."""
+
+    def delete(self, key: str) -> None:
+        """Remove a stored file."""
 
 
 def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
@@ -65,7 +68,8 @@ class LocalStorage:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def save(self, source: BinaryIO | Iterable[bytes], *, suffix: str = "", max_bytes: int | None = None) -> Stored:
+    def save(self, source: BinaryIO | Iterable[bytes], *, suffix: str = "",
+             max_bytes: int | None = None) -> StoredFile:
         """Stream `source` to disk, hashing as it goes; the file appears under its key only when complete."""
         suffix = _clean_suffix(suffix)
         key = f"{secrets.token_hex(1)}/{secrets.token_hex(16)}{suffix}"
@@ -83,11 +87,12 @@ class LocalStorage:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            os.chmod(temp_name, 0o440)  # evidence is never altered in place
             # link() fails if the name exists, so a stored file is never replaced, even on a key collision.
             os.link(temp_name, target)
         finally:
             os.unlink(temp_name)
-        return Stored(key=key, sha256=digest.hexdigest(), size=size)
+        return StoredFile(key=key, sha256=digest.hexdigest(), size=size)
 
     def open(self, key: str) -> BinaryIO:
         """Open the file stored under `key` for binary reading."""
@@ -103,9 +108,13 @@ class LocalStorage:
         except StorageError:
             return False
 
-    def path_of(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
         """The local path of a stored file (for send_file and probing tools); local backend only."""
         return self._path(key)
+
+    def delete(self, key: str) -> None:
+        """Remove a file that no record refers to (an upload never used, or one refused after storing)."""
+        self._path(key).unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -125,9 +134,9 @@ def _clean_suffix(suffix: str) -> str:
 
 def storage() -> Storage:
     """The app's configured storage (a local directory under MEDIA_ROOT)."""
-    existing = current_app.extensions.get("wx110.media")
+    existing = current_app.extensions.get("wx110.media_storage")
     if existing is None:
-        existing = current_app.extensions["wx110.media"] = LocalStorage(current_app.config["MEDIA_ROOT"])
+        existing = current_app.extensions["wx110.media_storage"] = LocalStorage(current_app.config["MEDIA_ROOT"])
     return existing
 
 

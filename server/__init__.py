@@ -9,6 +9,7 @@ from flask import Flask
 import bot
 import casework.complaints
 import casework.routing  # noqa: F401 - registers the incident routing job
+import miniapp_api
 import qr.wxacode  # noqa: F401 - registers the wxacode fetch job
 from qr import cli as qr_cli
 from qr import views as qr_views
@@ -21,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build a wx110 app from the environment, overridden by `test_config`."""
     app = Flask("wx110", instance_path=str(ROOT / "instance"), instance_relative_config=True)
     if test_config is None:
-        load_dotenv(ROOT / ".env")
+        load_dotenv(os.environ.get("WX110_ENV_FILE") or ROOT / ".env")
     app.config.from_mapping(config.from_env(os.environ, app.instance_path))
     app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
     if test_config:
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     qr_views.init_app(app)
     app.cli.add_command(qr_cli.doorplates_cli)
     bot.init_app(app)
+    miniapp_api.init_app(app)
     jobs.start_timer_on_first_request(app)
     return app
 

@@ -15,6 +15,19 @@ def database_uri(url: str | None, instance_path: str) -> str:
     return url
 
 
+RATE_LIMITS = {"login": "30/60", "report": "10/600", "upload": "60/600", "chat": "30/60", "complaint": "10/3600",
+               "consent": "60/60"}
+
+
+def rate_limits(text: str) -> dict[str, str]:
+    """Per-citizen limits as "scope=count/seconds,..." over the defaults, e.g. "report=5/600"."""
+    rules = dict(RATE_LIMITS)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        scope, _, rule = part.partition("=")
+        rules[scope.strip()] = rule.strip()
+    return rules
+
+
 def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
     """Every setting the app reads, with development defaults."""
     get = environ.get
@@ -56,4 +69,20 @@ def from_env(environ: os._Environ | dict, instance_path: str) -> dict:
         "WECHAT_PROGRESS_TEMPLATE_ID": get("WECHAT_PROGRESS_TEMPLATE_ID", ""),
         "WECHAT_CHAT_TEMPLATE_ID": get("WECHAT_CHAT_TEMPLATE_ID") or get("WECHAT_PROGRESS_TEMPLATE_ID", ""),
         "INLINE_TIMER": get("INLINE_TIMER", "1") not in ("0", "false", "no"),
+        # Mini-program API and evidence uploads
+        "MINIAPP_SESSION_TTL": int(get("MINIAPP_SESSION_TTL", str(7 * 86400))),
+        "MINIAPP_PROGRESS_TEMPLATE_ID": get("MINIAPP_PROGRESS_TEMPLATE_ID", ""),
+        "MINIAPP_PROGRESS_TEMPLATE_FIELDS": get("MINIAPP_PROGRESS_TEMPLATE_FIELDS",
+                                                "character_string1,phrase2,thing3,time4").split(","),
+        "MINIAPP_RATE_LIMITS": rate_limits(get("MINIAPP_RATE_LIMITS", "")),
+        "MINIAPP_MAX_JSON_BYTES": int(get("MINIAPP_MAX_JSON_BYTES", str(64 * 1024))),
+        "MEDIA_MAX_REQUEST_BYTES": int(get("MEDIA_MAX_REQUEST_BYTES", str(260 * 1024 * 1024))),
+        "MEDIA_MAX_IMAGE_BYTES": int(get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))),
+        "MEDIA_MAX_VIDEO_BYTES": int(get("MEDIA_MAX_VIDEO_BYTES", str(256 * 1024 * 1024))),
+        "MEDIA_MAX_VIDEO_SECONDS": float(get("MEDIA_MAX_VIDEO_SECONDS", "300")),
+        "MEDIA_MAX_IMAGE_PIXELS": int(get("MEDIA_MAX_IMAGE_PIXELS", str(50_000_000))),
+        "MEDIA_MAX_PHOTOS": int(get("MEDIA_MAX_PHOTOS", "8")),
+        "MEDIA_MAX_VIDEOS": int(get("MEDIA_MAX_VIDEOS", "1")),
+        "MEDIA_MAX_PENDING_UPLOADS": int(get("MEDIA_MAX_PENDING_UPLOADS", "20")),
+        "MEDIA_UPLOAD_KEEP_HOURS": int(get("MEDIA_UPLOAD_KEEP_HOURS", "48")),
     }

@@ -48,29 +48,36 @@ class RqDispatcher:
         return Queue(name, connection=self.connection)
 
     def enqueue(self, messages: list[tuple[int, str]]) -> list[int]:
-        """Push (message id, queue name) pairs; return the ids that reached Redis."""
-        sent = []
+        """Push (message id, queue name) pairs in one Redis round trip; return the ids that reached Redis."""
+        by_queue: dict[str, list] = {}
+        for message_id, queue_name in messages:
+            by_queue.setdefault(queue_name, []).append(Queue.prepare_data(
+                "server.worker.run_outbox_message",
+                args=(message_id,),
+                job_id=f"outbox-{message_id}-{uuid.uuid4().hex[:12]}",
+                retry=JobRetry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                result_ttl=3600,
+                failure_ttl=30 * 86400,
+                timeout=600,
+            ))
         try:
-            for message_id, queue_name in messages:
-                self.queue(queue_name).enqueue_call(
-                    "server.worker.run_outbox_message",
-                    args=(message_id,),
-                    job_id=f"outbox-{message_id}-{uuid.uuid4().hex[:12]}",
-                    retry=JobRetry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                    result_ttl=3600,
-                    failure_ttl=30 * 86400,
-                    timeout=600,
-                )
-                sent.append(message_id)
-        except Exception as exc:  # noqa: BLE001 - Redis down: the relay will send what is left
+            with self.connection.pipeline() as pipe:
+                for queue_name, datas in by_queue.items():
+                    self.queue(queue_name).enqueue_many(datas, pipeline=pipe)
+                pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - Redis down: the relay will send them
             log.warning("outbox: redis unreachable, %d message(s) left for the relay: %s",
-                        len(messages) - len(sent), type(exc).__name__)
-        return sent
+                        len(messages), type(exc).__name__)
+            return []
+        return [message_id for message_id, _ in messages]
 
     def dispatch(self, messages: list[tuple[int, str]]) -> None:
-        """After commit: push the transaction's messages; whatever fails stays pending for the relay."""
-        with self.app.app_context():
-            _mark(self.enqueue(messages))
+        """After commit: push the transaction's messages; any that fail go back to pending for the relay."""
+        sent = set(self.enqueue(messages))
+        failed = [message_id for message_id, _ in messages if message_id not in sent]
+        if failed:
+            with self.app.app_context():
+                _unmark(failed)
 
 
 class InlineDispatcher:
@@ -107,7 +114,6 @@ class InlineDispatcher:
             try:
                 with self.app.app_context():
                     try:
-                        _mark([message_id])
                         outbox.execute(message_id)
                     finally:
                         db.session.remove()
@@ -117,15 +123,13 @@ class InlineDispatcher:
                 self.pending.task_done()
 
 
-def _mark(ids: list[int]) -> None:
-    """Mark messages dispatched on a connection of its own (the business session has already committed)."""
-    if not ids:
-        return
+def _unmark(ids: list[int]) -> None:
+    """Return messages to pending, on a connection of its own (the business session has already committed)."""
     with db.engine.begin() as connection:
         connection.execute(
             update(OutboxMessage)
-            .where(and_(OutboxMessage.id.in_(ids), OutboxMessage.dispatched_at.is_(None)))
-            .values(dispatched_at=clock.now())
+            .where(and_(OutboxMessage.id.in_(ids), OutboxMessage.done_at.is_(None)))
+            .values(dispatched_at=None)
         )
 
 

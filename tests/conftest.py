@@ -14,6 +14,8 @@ from casework.db import db
 from server import create_app
 from tests import services
 
+pytest_plugins = ["tests.miniapp_support"]  # mini-program fixtures: live_server, fake_wechat
+
 BACKENDS = [b.strip() for b in os.environ.get("WX110_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 _SQLITE_DIR = tempfile.mkdtemp(prefix="wx110-test-")
 _migrated: set[str] = set()

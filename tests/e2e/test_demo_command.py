@@ -31,7 +31,8 @@ def free_port() -> int:
 def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
     port, fake_port = free_port(), free_port()
     env = {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media")}
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media"),
+           "WX110_ENV_FILE": str(tmp_path / "demo.env")}
     for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL"):
         env.pop(name, None)
     process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -47,3 +48,25 @@ def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert "incidents=3" in output
+
+
+def test_demo_callback_answers_a_signed_message_like_wechat(tmp_path):
+    """`./wx110 flask wechat send` against the running demo gets the bot's reply (the demo's own .env)."""
+    port, fake_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media"),
+           "WX110_ENV_FILE": str(tmp_path / "demo.env")}
+    for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
+        env.pop(name, None)
+    process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/readyz", process)
+        sent = subprocess.run(["bash", "./wx110", "flask", "wechat", "send", "text", "楼下有人打架", "--from", "o-e2e"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert sent.returncode == 0, sent.stderr
+        assert "JQ" in sent.stdout and "已收到" in sent.stdout
+        assert "WECHAT_AES_KEY=" in (tmp_path / "demo.env").read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=30)

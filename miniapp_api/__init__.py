@@ -1,0 +1,36 @@
+"""The mini-program's REST API (/api/miniapp/v1) with its OpenAPI document, login and evidence uploads."""
+
+from flask import Flask
+
+from miniapp_api import (  # noqa: F401 - importing registers routes, the outbox handler and the sweep
+    account_routes,
+    complaint_routes,
+    consents,
+    incident_routes,
+    texts,
+    upload_routes,
+    upload_sweep,
+)
+from miniapp_api.blueprint import PREFIX, MiniappApi, bp
+
+API_SETTINGS = {
+    "MINIAPP_API_TITLE": "wx110 小程序接口",
+    "MINIAPP_API_VERSION": "v1",
+    "MINIAPP_OPENAPI_VERSION": "3.0.3",
+    "MINIAPP_OPENAPI_URL_PREFIX": PREFIX,
+    "MINIAPP_OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint and serve its OpenAPI document at /api/miniapp/v1/openapi.json."""
+    for key, value in API_SETTINGS.items():
+        app.config.setdefault(key, value)
+    api = MiniappApi(app, config_prefix="MINIAPP", spec_kwargs={
+        "servers": [{"url": "/"}],
+        "info": {"description": texts.API_DESCRIPTION},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "description": "登录接口返回的 token"})
+    api.register_blueprint(bp)
+    app.extensions["wx110.miniapp_api"] = api

@@ -1,0 +1,106 @@
+"""Progress notifications: consents are recorded, one subscribe message is sent per consent when the timeline
+moves (through the outbox), "no consent left" (43101) is absorbed, and a job run twice sends once."""
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from casework import citizens, incidents, seed
+from casework.db import db
+from casework.models import OutboxMessage
+from casework.status import Channel, IncidentStatus
+from miniapp_api import consents
+from miniapp_api.models import ConsentState, SubscribeConsent
+
+SEND = "/cgi-bin/message/subscribe/send"
+
+
+@pytest.fixture
+def notify_app(make_app, fake_wechat):
+    # A fresh app id per test: the client caches tokens per app id in-process, and each test has its own fake.
+    app = make_app(WECHAT_API_BASE=fake_wechat.base_url,
+                   MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}", MINIAPP_SECRET="s",
+                   MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress")
+    with app.app_context():
+        seed.load_categories()
+        seed.load_world()
+        yield app
+        db.session.remove()
+
+
+def drain(app):
+    app.extensions["wx110.dispatcher"].drain()
+    db.session.expire_all()
+
+
+def advance(app, incident, status):
+    entry = incidents.change_status(incident=incident, actor=seed.officer("100002"), status=status)
+    drain(app)
+    return entry
+
+
+def states():
+    return [c.state for c in db.session.scalars(select(SubscribeConsent).order_by(SubscribeConsent.id))]
+
+
+def test_one_message_per_consent_then_silence(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-1")
+    incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="有人吵架")
+    recorded = consents.record(citizen=citizen, results={"tmpl-progress": "accept", "tmpl-other": "reject"},
+                               incident=incident)
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    assert recorded == 1 and consents.available(citizen) == 2
+
+    advance(notify_app, incident, IncidentStatus.DISPATCHED)
+    sent = fake_wechat.sent(SEND)
+    assert len(sent) == 1
+    assert sent[0].body["touser"] == "mini-1" and sent[0].body["template_id"] == "tmpl-progress"
+    assert sent[0].body["data"]["character_string1"]["value"] == incident.number
+    assert sent[0].body["data"]["phrase2"]["value"] == "已派警"
+    assert sent[0].body["page"] == f"pages/incident/detail?id={incident.id}"
+    # The consent given for this very incident is spent first.
+    assert states() == [ConsentState.SENT, ConsentState.AVAILABLE]
+
+    advance(notify_app, incident, IncidentStatus.ON_SCENE)
+    advance(notify_app, incident, IncidentStatus.HANDLED)
+    assert len(fake_wechat.sent(SEND)) == 2  # two consents, two messages; the third step has none left
+    assert states() == [ConsentState.SENT, ConsentState.SENT]
+    assert all(m.done_at is not None for m in db.session.scalars(select(OutboxMessage)))
+
+
+def test_no_consent_left_is_absorbed_and_voids_the_stale_records(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-2")
+    incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="求助")
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    fake_wechat.consents_exhausted.add("mini-2")
+    advance(notify_app, incident, IncidentStatus.DISPATCHED)
+    assert len(fake_wechat.sent(SEND)) == 1
+    assert states() == [ConsentState.REFUSED, ConsentState.REFUSED]
+    job = db.session.scalar(select(OutboxMessage).where(OutboxMessage.job == "miniapp.notify_progress"))
+    assert job.done_at is not None and job.last_error is None  # handled, not a failure to retry
+
+
+def test_the_job_is_idempotent_and_a_transient_error_keeps_the_consent(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-3")
+    incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="丢失钱包")
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    fake_wechat.fail_next.append((SEND, 45009))  # e.g. WeChat's rate limit: try again later
+    entry = advance(notify_app, incident, IncidentStatus.DISPATCHED)
+    assert states() == [ConsentState.AVAILABLE]
+    job = db.session.scalar(select(OutboxMessage).where(OutboxMessage.job == "miniapp.notify_progress"))
+    assert job.done_at is None and "45009" in job.last_error
+
+    consents.notify_progress(incident_id=incident.id, timeline_entry_id=entry.id)  # the retry
+    consents.notify_progress(incident_id=incident.id, timeline_entry_id=entry.id)  # delivered twice
+    ok = [c for c in fake_wechat.sent(SEND) if c.body]
+    assert len(ok) == 2  # the failed attempt and exactly one successful send
+    assert states() == [ConsentState.SENT]
+
+
+def test_a_citizen_without_the_mini_program_gets_nothing(notify_app, fake_wechat):
+    citizen = citizens.identify(oa_openid="oa-only")
+    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="噪音扰民")
+    advance(notify_app, incident, IncidentStatus.DISPATCHED)
+    assert fake_wechat.sent(SEND) == []
