@@ -1,13 +1,18 @@
 """Callback throughput and p99 latency for a safe-mode text report, against two baselines in the same run.
 
-Three apps are served by gunicorn with identical settings on PostgreSQL (and Redis for the real one):
-  real     the wx110 app: verify, decrypt, dedupe claim, identify, report (incident, timeline, audit, outbox),
-           stored reply, encrypted answer, jobs relayed to rq;
+Apps served by gunicorn with identical settings on PostgreSQL (and Redis for wx110):
+  real     the wx110 app in queued reply mode (WECHAT_REPLY_MODE=queued, what production runs): verify, decrypt,
+           parse, one transaction capturing the message and its job, `success`; the job is relayed to rq;
   minimal  decrypt, one INSERT + COMMIT, encrypted answer (benchmarks/callback_baselines.py);
-  bare     a Flask endpoint answering `success`.
+  bare     a Flask endpoint answering `success`;
+  inline   (information only, BENCH_INLINE=0 skips it) the wx110 app handling the report inside the callback.
 Each is measured twice: closed-loop throughput (CONCURRENCY clients sending as fast as answers come back) and
 open-loop latency at a fixed RATE (requests are sent on schedule; latency counts from the scheduled time, so
 a slow server cannot hide queueing). Every request is a distinct, pre-signed message from a distinct citizen.
+
+In queued mode the callback's answer is not the end of the work: after the real app's run, WORKERS
+`flask worker --burst` processes are started on the captured backlog and timed until the queues are empty, which
+gives how many reports per second the deployment turns into incidents and pushed replies (end-to-end capacity).
 
 Targets: real throughput >= 0.5 x minimal; real p99 < 100 ms at 150 requests/s.
 
@@ -32,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import simulate  # noqa: E402 - after the path is set
+from wechat.fake import FakeWeChat  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -40,6 +46,8 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 RATE = float(os.environ.get("BENCH_RATE", "150"))
 RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "10"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
+INLINE = os.environ.get("BENCH_INLINE", "1") not in ("0", "no", "false")
 GUNICORN = os.environ.get("BENCH_GUNICORN", "--workers 2 --worker-class gthread --threads 8").split()
 KEYS = simulate.Keys("bench-token", "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA", "wxbench0000000001")
 
@@ -57,10 +65,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def environment(db_url: str) -> dict:
+def environment(db_url: str, api_base: str) -> dict:
     return {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "WECHAT_TOKEN": KEYS.token,
-            "WECHAT_AES_KEY": KEYS.aes_key, "WECHAT_APPID": KEYS.appid, "WECHAT_API_BASE": "http://127.0.0.1:9",
-            "PYTHONPATH": str(ROOT), "INLINE_TIMER": "0"}
+            "WECHAT_AES_KEY": KEYS.aes_key, "WECHAT_APPID": KEYS.appid, "WECHAT_SECRET": "bench",
+            "WECHAT_API_BASE": api_base, "PYTHONPATH": str(ROOT), "INLINE_TIMER": "0"}
 
 
 def prepare(env: dict, openids: list[str]) -> None:
@@ -170,49 +178,80 @@ def open_loop(port: int, prepared: list[tuple[str, bytes]]) -> tuple[float, floa
     return (latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000, failures[0])
 
 
+def drain(env: dict, db_url: str) -> tuple[int, float, int, int]:
+    """Run WORKERS `flask worker --burst` processes on the backlog; (jobs waiting, seconds, incidents, failed)."""
+    from redis import Redis
+    from rq import Queue
+
+    redis = Redis.from_url(REDIS_URL)
+    waiting = Queue("inbound", connection=redis).count
+    started = time.perf_counter()
+    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"], env=env,
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(WORKERS)]
+    for process in workers:
+        process.wait()
+    seconds = time.perf_counter() - started
+    with psycopg.connect(db_url) as connection:
+        incidents = connection.execute("SELECT count(*) FROM incident").fetchone()[0]
+        failed = connection.execute("SELECT count(*) FROM outbox_message WHERE done_at IS NULL").fetchone()[0]
+    return waiting, seconds, incidents, failed
+
+
+def measure(name: str, target: str, env: dict, openids: list[str], offset: int) -> tuple:
+    warm_ids, loaded_ids, timed_ids = openids[:100], openids[100:100 + REQUESTS], openids[100 + REQUESTS:]
+    base = 10**15 * (offset + 1)
+    warm = build_requests(base, warm_ids, "safe")
+    loaded = build_requests(base + 10**6, loaded_ids, "safe")
+    timed = build_requests(base + 2 * 10**6, timed_ids, "safe")
+    served = Served(target, env)
+    try:
+        closed_loop(served.port, warm)
+        throughput, failed = closed_loop(served.port, loaded)
+        p50, p99, late_failed = open_loop(served.port, timed)
+    finally:
+        served.stop()
+    print(f"{name:8s} {throughput:8.1f} req/s   at {RATE:.0f} req/s: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+          f"   non-200: {failed + late_failed}", flush=True)
+    return throughput, p50, p99, failed + late_failed
+
+
 def main() -> None:
     from redis import Redis
 
+    fake = FakeWeChat().start()  # the workers push replies to it, as they would to WeChat
     db_url = database_url()
-    env = environment(db_url)
+    env = environment(db_url, fake.base_url)
     Redis.from_url(REDIS_URL).flushdb()
     paced = int(RATE * RATE_SECONDS)
     openids = [f"o-bench-{i:06d}" for i in range(100 + REQUESTS + paced)]
     print(f"preparing: database {DATABASE}, {len(openids)} citizens ...", flush=True)
     prepare(env, openids)
-    targets = {
-        "bare": "benchmarks.callback_baselines:bare()",
-        "minimal": "benchmarks.callback_baselines:minimal()",
-        "real": "server:create_app()",
+    queued = {**env, "WECHAT_REPLY_MODE": "queued"}
+    results = {
+        "bare": measure("bare", "benchmarks.callback_baselines:bare()", env, openids, 0),
+        "minimal": measure("minimal", "benchmarks.callback_baselines:minimal()", env, openids, 1),
+        "real": measure("real", "server:create_app()", queued, openids, 2),
     }
-    results = {}
-    # Every target gets the same citizens; only the real app looks them up (the baselines ignore them).
-    warm_ids, loaded_ids, timed_ids = openids[:100], openids[100:100 + REQUESTS], openids[100 + REQUESTS:]
-    for offset, (name, target) in enumerate(targets.items()):
-        base = 10**15 * (offset + 1)
-        warm = build_requests(base, warm_ids, "safe")
-        loaded = build_requests(base + 10**6, loaded_ids, "safe")
-        timed = build_requests(base + 2 * 10**6, timed_ids, "safe")
-        served = Served(target, env)
-        try:
-            closed_loop(served.port, warm)
-            throughput, failed = closed_loop(served.port, loaded)
-            p50, p99, late_failed = open_loop(served.port, timed)
-        finally:
-            served.stop()
-        results[name] = (throughput, p50, p99, failed + late_failed)
-        print(f"{name:8s} {throughput:8.1f} req/s   at {RATE:.0f} req/s: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-              f"   non-200: {failed + late_failed}", flush=True)
+    waiting, seconds, incidents, unfinished = drain(queued, db_url)
+    customs = len(fake.sent("/cgi-bin/message/custom/send"))
+    print(f"workers  {waiting} captured messages handled by {WORKERS} `flask worker --burst` process(es) in "
+          f"{seconds:.1f} s: {waiting / seconds:.1f} reports/s end to end", flush=True)
+    if INLINE:
+        results["inline"] = measure("inline", "server:create_app()", {**env, "WECHAT_REPLY_MODE": "inline"},
+                                    openids, 3)
     real, minimal, bare = results["real"], results["minimal"], results["bare"]
-    with psycopg.connect(db_url) as connection:
-        incidents = connection.execute("SELECT count(*) FROM incident").fetchone()[0]
+    expected = REQUESTS + paced + 100
     print()
     print(f"settings: gunicorn {' '.join(GUNICORN)}; {REQUESTS} requests, {CONCURRENCY} clients; "
-          f"{paced} paced requests; {os.cpu_count()} CPUs")
-    print(f"incidents created by the real app: {incidents} (expected {REQUESTS + paced + 100})")
+          f"{paced} paced requests; {os.cpu_count()} CPUs; real = WECHAT_REPLY_MODE=queued")
+    print(f"after the workers: {incidents} incidents (expected {expected}), {customs} replies pushed, "
+          f"{unfinished} outbox jobs not done")
     print(f"throughput ratio real / minimal: {real[0] / minimal[0]:.2f}  (target >= 0.50)")
     print(f"throughput ratio real / bare:    {real[0] / bare[0]:.2f}")
     print(f"real p99 at {RATE:.0f} req/s: {real[2]:.1f} ms  (target < 100 ms)")
+    print(f"end-to-end capacity with {WORKERS} worker(s): {waiting / seconds:.1f} reports/s")
+    fake.stop()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """wechat inbound: captured payload and pushed-reply state for the queued reply mode
 
 Revision ID: bot_0002
-Revises: bot_0001
+Revises: miniapp_0001
 Create Date: 2026-11-26 15:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'bot_0002'
-down_revision = 'bot_0001'
+down_revision = 'miniapp_0001'
 branch_labels = None
 depends_on = None
 
