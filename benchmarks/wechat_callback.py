@@ -20,6 +20,7 @@ Usage: python benchmarks/wechat_callback.py   (env: BENCH_PG_ADMIN_URL, BENCH_RE
 """
 
 import http.client
+import logging
 import os
 import queue
 import signal
@@ -219,6 +220,7 @@ def measure(name: str, target: str, env: dict, openids: list[str], offset: int) 
 def main() -> None:
     from redis import Redis
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake API's access log
     fake = FakeWeChat().start()  # the workers push replies to it, as they would to WeChat
     db_url = database_url()
     env = environment(db_url, fake.base_url)

@@ -28,15 +28,16 @@ _local_lock = threading.Lock()  # the same guard where there are no advisory loc
 def capture(data: dict, xml: bytes) -> bool:
     """Record the message and schedule its handling in one commit; False when an earlier delivery already did."""
     key = inbox.dedupe_key(data)
-    job = outbox.add("bot.handle_inbound", key=key)
+    job_id = outbox.add("bot.handle_inbound", key=key)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboundMessage.__table__  # Core, not the ORM: this is the whole of the callback's database work
     claimed = db.session.execute(
-        insert(InboundMessage)
+        insert(table)
         .values(key=key, openid=data["FromUserName"][:64], msg_type=registry.kind_of(data)[:48],
-                received_at=clock.now(), payload=xml.decode("utf-8"), outbox_id=job.id)
+                received_at=clock.now(), payload=xml.decode("utf-8"), outbox_id=job_id)
         .on_conflict_do_nothing()
-        .returning(InboundMessage.key)
+        .returning(table.c.key)
     ).scalar()
     if claimed is None:
         # A retry: the first delivery is captured and its job will push the reply. The new job row goes.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from casework import clock, settings
@@ -47,7 +47,7 @@ def handler(name: str, *, events: tuple[str, ...] | list[str] = (), queue: str =
     return register
 
 
-def add(job: str, **payload) -> OutboxMessage:
+def add(job: str, **payload) -> int:
     """Schedule job `job` in the current transaction; it is relayed once the transaction commits.
 
     The row is written as dispatched, because the after-commit push almost always succeeds; a push that fails
@@ -56,14 +56,17 @@ def add(job: str, **payload) -> OutboxMessage:
     if job not in HANDLERS:
         raise KeyError(f"no outbox handler named {job!r}")
     now = clock.now()
-    message = OutboxMessage(job=job, payload=json.dumps(payload, sort_keys=True), created_at=now, dispatched_at=now)
-    db.session.add(message)
-    db.session.flush()
-    db.session.info.setdefault(PENDING_KEY, []).append((message.id, HANDLERS[job].queue))
-    return message
+    # A Core INSERT: this runs on every callback in queued reply mode, and the unit of work costs more than it.
+    message_id = db.session.execute(
+        insert(OutboxMessage.__table__)
+        .values(job=job, payload=json.dumps(payload, sort_keys=True), created_at=now, dispatched_at=now, attempts=0)
+        .returning(OutboxMessage.__table__.c.id)
+    ).scalar_one()
+    db.session.info.setdefault(PENDING_KEY, []).append((message_id, HANDLERS[job].queue))
+    return message_id
 
 
-def publish(event_name: str, **payload) -> list[OutboxMessage]:
+def publish(event_name: str, **payload) -> list[int]:
     """Schedule every handler subscribed to `event_name`."""
     return [add(h.name, **payload) for h in HANDLERS.values() if event_name in h.events]
 

@@ -169,7 +169,8 @@ def test_outside_the_48_hour_window_the_reply_goes_as_a_template(queued_app, fak
         number = db.session.scalar(select(Incident.number))
         db.session.rollback()
         [template] = [c.body for c in fake.sent("/cgi-bin/message/template/send")]
-        assert template["template_id"] == "TPL_CHAT" and template["touser"] == "o-queued-late" and number in template["data"]["remark"]["value"]
+        assert template["template_id"] == "TPL_CHAT" and template["touser"] == "o-queued-late"
+        assert number in template["data"]["remark"]["value"]
         row = db.session.get(InboundMessage, f"msg:{message['MsgId']}")
         assert row.sent_via == "template"
 
