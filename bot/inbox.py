@@ -73,7 +73,7 @@ def run_handler(msg, data: dict, key: str) -> str:
         return error.message
 
 
-def _without_flush_wait(dialect: str) -> None:
+def without_flush_wait(dialect: str) -> None:
     """Commit this transaction without waiting for its WAL flush (PostgreSQL).
 
     Safe here: a claim is made durable by the handler's own (synchronous) commit that follows it, since the WAL
@@ -87,7 +87,7 @@ def _without_flush_wait(dialect: str) -> None:
 def _claim(key: str, openid: str, kind: str) -> bool:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    _without_flush_wait(dialect)
+    without_flush_wait(dialect)
     claimed = db.session.execute(
         insert(InboundMessage)
         .values(key=key, openid=openid[:64], msg_type=kind[:48], received_at=clock.now())
@@ -99,7 +99,7 @@ def _claim(key: str, openid: str, kind: str) -> bool:
 
 
 def _store_reply(key: str, reply: str) -> None:
-    _without_flush_wait(db.session.get_bind().dialect.name)
+    without_flush_wait(db.session.get_bind().dialect.name)
     db.session.execute(
         update(InboundMessage).where(InboundMessage.key == key).values(reply=reply, replied_at=clock.now())
     )

@@ -102,6 +102,9 @@ def _handle_and_push(key: str) -> None:
 
 
 def _update(key: str, **values) -> None:
+    # No wait for the WAL flush: the job's own completion commit (synchronous) follows and flushes this with it;
+    # a crash before that re-runs the job, whose handler is idempotent.
+    inbox.without_flush_wait(db.session.get_bind().dialect.name)
     db.session.execute(update(InboundMessage).where(InboundMessage.key == key).values(**values))
     db.session.commit()
 

@@ -6,7 +6,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
@@ -88,7 +88,9 @@ def outbox_status():
 @with_appcontext
 @click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker_command(queues: str, burst: bool):
+@click.option("--no-fork", is_flag=True,
+              help="Run jobs in this process instead of a forked child per job (several times the job rate).")
+def worker_command(queues: str, burst: bool, no_fork: bool):
     """Run an rq worker (with rq's scheduler, so that retries with backoff happen)."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
@@ -96,7 +98,8 @@ def worker_command(queues: str, burst: bool):
     worker.use_app(app)
     connection = worker_redis(app)
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    Worker([Queue(name, connection=connection) for name in names], connection=connection).work(
+    worker_class = SimpleWorker if no_fork else Worker
+    worker_class([Queue(name, connection=connection) for name in names], connection=connection).work(
         with_scheduler=True, burst=burst
     )
 
