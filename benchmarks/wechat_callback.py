@@ -201,6 +201,31 @@ def drain(env: dict, db_url: str) -> tuple[int, float, int, int]:
     return waiting, seconds, incidents, failed
 
 
+def with_workers(env: dict, openids: list[str]) -> tuple[float, float, int, int]:
+    """Paced load on the queued app while WORKERS workers run beside it on the same CPUs (production's shape):
+    (p50, p99, non-200, messages still waiting when the paced load ends)."""
+    from redis import Redis
+    from rq import Queue
+
+    timed = build_requests(5 * 10**15, openids, "safe")
+    served = Served("server:create_app()", env)
+    args = [arg for arg in WORKER_ARGS if arg != "--burst"]
+    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args], env=env,
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True) for _ in range(WORKERS)]
+    try:
+        time.sleep(3)  # let the workers start
+        p50, p99, failed = open_loop(served.port, timed)
+        waiting = Queue("inbound", connection=Redis.from_url(REDIS_URL)).count
+    finally:
+        served.stop()
+        for process in workers:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in workers:
+            process.wait(timeout=60)
+    return p50, p99, failed, waiting
+
+
 def measure(name: str, target: str, env: dict, openids: list[str], offset: int) -> tuple:
     warm_ids, loaded_ids, timed_ids = openids[:100], openids[100:100 + REQUESTS], openids[100 + REQUESTS:]
     base = 10**15 * (offset + 1)
@@ -229,8 +254,9 @@ def main() -> None:
     Redis.from_url(REDIS_URL).flushdb()
     paced = int(RATE * RATE_SECONDS)
     openids = [f"o-bench-{i:06d}" for i in range(100 + REQUESTS + paced)]
-    print(f"preparing: database {DATABASE}, {len(openids)} citizens ...", flush=True)
-    prepare(env, openids)
+    fresh = [f"o-bench-live-{i:06d}" for i in range(paced)]  # for the run with workers beside the app
+    print(f"preparing: database {DATABASE}, {len(openids) + len(fresh)} citizens ...", flush=True)
+    prepare(env, openids + fresh)
     queued = {**env, "WECHAT_REPLY_MODE": "queued"}
     results = {
         "bare": measure("bare", "benchmarks.callback_baselines:bare()", env, openids, 0),
@@ -242,6 +268,12 @@ def main() -> None:
     print(f"workers  {waiting} captured messages handled by {WORKERS} `flask worker {' '.join(WORKER_ARGS)}` "
           f"process(es) in "
           f"{seconds:.1f} s: {waiting / seconds:.1f} reports/s end to end", flush=True)
+    concurrent = None
+    if WORKERS:
+        concurrent = with_workers(queued, fresh)
+        print(f"real+workers  at {RATE:.0f} req/s with {WORKERS} worker(s) running: p50 {concurrent[0]:6.1f} ms  "
+              f"p99 {concurrent[1]:6.1f} ms   non-200: {concurrent[2]}   still waiting at the end: "
+              f"{concurrent[3]} of {paced}", flush=True)
     if INLINE:
         results["inline"] = measure("inline", "server:create_app()", {**env, "WECHAT_REPLY_MODE": "inline"},
                                     openids, 3)
