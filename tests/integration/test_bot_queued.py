@@ -51,7 +51,9 @@ def count(model, *where) -> int:
 
 
 def pushed(fake, openid: str) -> list[str]:
-    return [c.body["text"]["content"] for c in fake.sent(CUSTOM) if c.body and c.body.get("touser") == openid]
+    """Customer-service texts the fake accepted (a call with a token another test's fake issued is refused)."""
+    return [c.body["text"]["content"] for c in fake.sent(CUSTOM)
+            if c.body and c.body.get("touser") == openid and c.params.get("access_token") in fake.tokens]
 
 
 def test_a_text_report_is_captured_answered_success_and_its_reply_pushed_by_the_job(queued_app, fake):
@@ -178,3 +180,18 @@ def test_outside_the_48_hour_window_the_reply_goes_as_a_template(queued_app, fak
 def test_an_unknown_reply_mode_is_refused_at_start(make_app):
     with pytest.raises(ValueError, match="WECHAT_REPLY_MODE"):
         make_app(WECHAT_REPLY_MODE="later")
+
+
+def test_without_redis_the_in_process_dispatcher_runs_the_queued_job(make_app, fake):
+    app = make_app(**wechat_config(fake, WECHAT_REPLY_MODE="queued"))
+    message = simulate.message("text", "o-queued-inproc", "小区里有人偷电瓶车", msg_id=9_100_000_040)
+    with serving(app) as url:
+        assert Sender(url, "compatible").reply(message) == "success"
+    app.extensions["wx110.dispatcher"].drain()
+    with app.app_context():
+        number = db.session.scalar(select(Incident.number))
+        db.session.rollback()
+        texts = pushed(fake, "o-queued-inproc")
+        assert len(texts) == 1, texts
+        [text] = texts
+        assert number in text
