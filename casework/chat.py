@@ -2,10 +2,9 @@
 
 from sqlalchemy import select
 
-from casework import audit, clock, idempotency, outbox, settings
+from casework import audit, clock, idempotency, outbox, settings, text
 from casework.access import require_officer, require_owner
 from casework.db import db
-from casework.errors import InvalidInput
 from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind, System
 
 
@@ -22,12 +21,7 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
 
 
 def _add(incident: Incident, actor: Actor, sender: SenderKind, body, source_msg_id: str | None) -> ChatMessage:
-    body = (body or "").strip() if isinstance(body, str) or body is None else None
-    if not body:
-        raise InvalidInput("消息内容不能为空")
-    limit = settings.get("CHAT_MESSAGE_MAX")
-    if len(body) > limit:
-        raise InvalidInput(f"消息过长(最多{limit}字)")
+    body = text.clean(body, missing="消息内容不能为空", limit=settings.get("CHAT_MESSAGE_MAX"), what="消息")
     now = clock.now()
     message = ChatMessage(incident=incident, sender_kind=sender.value, sender_id=actor.id, body=body,
                           source_msg_id=source_msg_id, at=now)

@@ -13,6 +13,7 @@ from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import Conflict, InvalidInput, NotFound
 from casework.models import Citizen, Complaint, ComplaintStatus, Incident, Officer, Role, System, TimelineEntry
+from casework.text import clean
 
 
 def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Officer | None = None,
@@ -25,12 +26,7 @@ def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Of
 
 def _file(citizen: Citizen, incident: Incident, body, against_officer: Officer | None,
           source_msg_id: str | None) -> Complaint:
-    body = (body or "").strip() if isinstance(body, str) or body is None else None
-    if not body:
-        raise InvalidInput("请写明投诉内容")
-    limit = settings.get("COMPLAINT_BODY_MAX")
-    if len(body) > limit:
-        raise InvalidInput(f"投诉内容过长(最多{limit}字)")
+    body = clean(body, missing="请写明投诉内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="投诉内容")
     now = clock.now()
     complaint = Complaint(
         number=numbering.next_number("TS", now),
@@ -104,14 +100,12 @@ def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
 def answer(*, complaint: Complaint, officer: Officer, text: str) -> Complaint:
     """Record the supervision answer to a complaint (the full supervision workflow builds on this)."""
     require_officer(officer, Role.SUPERVISOR)
-    text = (text or "").strip() if isinstance(text, str) or text is None else None
-    if not text:
-        raise InvalidInput("请填写答复内容")
+    text = clean(text, missing="请填写答复内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="答复")
     complaint = db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
     if complaint.answer is not None:
         raise Conflict("该投诉已答复")
     now = clock.now()
-    complaint.answer = text[: settings.get("COMPLAINT_BODY_MAX")]
+    complaint.answer = text
     complaint.answered_at = now
     complaint.answered_by_id = officer.id
     complaint.status = ComplaintStatus.ANSWERED.value

@@ -4,9 +4,8 @@ Each function validates first, changes state, writes the timeline and the audit 
 in the outbox, and commits, so that a caller may tell the citizen "received" as soon as it returns.
 """
 
-import re
 
-from casework import audit, clock, idempotency, notes, numbering, outbox, settings
+from casework import audit, clock, idempotency, notes, numbering, outbox, settings, text
 from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
@@ -26,7 +25,6 @@ from casework.models import (
 from casework.status import FINISHED, Channel, IncidentStatus, check_transition
 
 HANDLING_ROLES = (Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_id: str | None = None,
@@ -43,7 +41,7 @@ def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_i
 
 def _open(*, citizen, channel, description, source_msg_id, category, doorplate, latitude, longitude,
           address) -> Incident:
-    description = _clean_text(description, "请描述发生了什么", settings.get("INCIDENT_DESCRIPTION_MAX"))
+    description = text.clean(description, missing="请描述发生了什么", limit=settings.get("INCIDENT_DESCRIPTION_MAX"))
     _check_coordinates(latitude, longitude)
     if doorplate is not None and not doorplate.is_active:
         raise InvalidInput("该门牌二维码已停用,请描述您的位置")
@@ -181,7 +179,7 @@ def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus,
 def recategorise(*, incident: Incident, actor: Officer, category: Category, reason: str) -> TimelineEntry:
     """Change an incident's category; the reason is kept for the supervision rules that watch reclassification."""
     require_officer(actor, *HANDLING_ROLES)
-    reason = _clean_text(reason, "请说明调整类别的原因", 500)
+    reason = text.clean(reason, missing="请说明调整类别的原因", limit=500, what="原因")
     if not category.active:
         raise InvalidInput("警情类别无效")
     incident = _locked(incident)
@@ -235,20 +233,6 @@ def _timeline(incident: Incident, actor: Actor, kind: str, at, *, status: Incide
                           public_note=public, internal_note=internal, actor_kind=actor.kind, actor_id=actor.id)
     db.session.add(entry)
     return entry
-
-
-def _clean_text(value, missing: str, limit: int) -> str:
-    value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is not None:
-        # Control characters (NUL above all, which PostgreSQL refuses in text) never belong in a report.
-        value = _CONTROL.sub("", value).strip()
-    if value is None:
-        raise InvalidInput("内容格式不正确")
-    if not value:
-        raise InvalidInput(missing)
-    if len(value) > limit:
-        raise InvalidInput(f"内容过长(最多{limit}字)")
-    return value
 
 
 def _check_coordinates(latitude, longitude) -> None:

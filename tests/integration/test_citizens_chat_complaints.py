@@ -96,3 +96,14 @@ def test_new_incident_is_routed_to_the_nearest_doorplates_station(app, citizen, 
     app.extensions["wx110.dispatcher"].drain()
     db.session.expire_all()
     assert db.session.get(Incident, incident.id).unit.name == "西湖路派出所"
+
+
+def test_control_characters_never_reach_the_database(citizen, dispatcher):
+    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人\x00砸门\x07")
+    message = chat.add_message(incident=incident, actor=dispatcher, body="马上\x00到")
+    complaint = complaints.file(citizen=citizen, incident=incident, body="处置\x1b不当")
+    assert (incident.description, message.body, complaint.body) == ("有人砸门", "马上到", "处置不当")
+    with pytest.raises(InvalidInput):
+        chat.add_message(incident=incident, actor=citizen, body="\x00\x00")
+    with pytest.raises(InvalidInput):
+        complaints.file(citizen=citizen, incident=incident, body=["不是文本"])
