@@ -7,6 +7,7 @@ window). A citizen's messages are handled in the order they were captured, one a
 scan, a "投诉", or a report is seen before the text that follows it.
 """
 
+import functools
 import logging
 import threading
 from contextlib import contextmanager
@@ -29,15 +30,10 @@ def capture(data: dict, xml: bytes) -> bool:
     """Record the message and schedule its handling in one commit; False when an earlier delivery already did."""
     key = inbox.dedupe_key(data)
     job_id = outbox.add("bot.handle_inbound", key=key)
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = InboundMessage.__table__  # Core, not the ORM: this is the whole of the callback's database work
     claimed = db.session.execute(
-        insert(table)
-        .values(key=key, openid=data["FromUserName"][:64], msg_type=registry.kind_of(data)[:48],
-                received_at=clock.now(), payload=xml.decode("utf-8"), outbox_id=job_id)
-        .on_conflict_do_nothing()
-        .returning(table.c.key)
+        _claim_statement(db.session.get_bind().dialect.name),
+        {"key": key, "openid": data["FromUserName"][:64], "msg_type": registry.kind_of(data)[:48],
+         "received_at": clock.now(), "payload": xml.decode("utf-8"), "outbox_id": job_id},
     ).scalar()
     if claimed is None:
         # A retry: the first delivery is captured and its job will push the reply. The new job row goes.
@@ -45,6 +41,14 @@ def capture(data: dict, xml: bytes) -> bool:
         return False
     db.session.commit()
     return True
+
+
+@functools.cache
+def _claim_statement(dialect: str):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING key, built once: Core, not the ORM, on the callback's path."""
+    table = InboundMessage.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.key)
 
 
 @outbox.handler("bot.handle_inbound", queue="inbound")

@@ -47,6 +47,11 @@ def handler(name: str, *, events: tuple[str, ...] | list[str] = (), queue: str =
     return register
 
 
+# One prepared Core INSERT: this runs on every callback in queued reply mode, where the ORM's unit of work and
+# building the statement anew cost more than the insert itself.
+_INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
+
+
 def add(job: str, **payload) -> int:
     """Schedule job `job` in the current transaction; it is relayed once the transaction commits.
 
@@ -56,11 +61,9 @@ def add(job: str, **payload) -> int:
     if job not in HANDLERS:
         raise KeyError(f"no outbox handler named {job!r}")
     now = clock.now()
-    # A Core INSERT: this runs on every callback in queued reply mode, and the unit of work costs more than it.
     message_id = db.session.execute(
-        insert(OutboxMessage.__table__)
-        .values(job=job, payload=json.dumps(payload, sort_keys=True), created_at=now, dispatched_at=now, attempts=0)
-        .returning(OutboxMessage.__table__.c.id)
+        _INSERT, {"job": job, "payload": json.dumps(payload, sort_keys=True), "created_at": now,
+                  "dispatched_at": now, "attempts": 0}
     ).scalar_one()
     db.session.info.setdefault(PENDING_KEY, []).append((message_id, HANDLERS[job].queue))
     return message_id
