@@ -39,7 +39,7 @@ class _LocalToken:
     expires_at: float = 0.0
 
 
-_local_tokens: dict[str, _LocalToken] = {}
+_local_tokens: dict[tuple[str, str], _LocalToken] = {}  # (API base, appid) -> token
 _local_lock = threading.Lock()
 
 
@@ -89,7 +89,7 @@ class WeChatClient:
 
     def _local_token(self, stale: str | None) -> str:
         with _local_lock:
-            entry = _local_tokens.setdefault(self.appid, _LocalToken())
+            entry = _local_tokens.setdefault((self.base_url, self.appid), _LocalToken())
             if entry.value and entry.value != stale and entry.expires_at > time.monotonic():
                 return entry.value
             token, expires_in = self._fetch_token(force=stale is not None)
