@@ -4,7 +4,6 @@ logins, and real media files made on the spot (an H.264 MP4 with PyAV, photos wi
 import io
 import os
 import struct
-import threading
 import uuid
 import zipfile
 import zlib
@@ -16,9 +15,9 @@ import av
 import pytest
 import requests
 from PIL import Image
-from werkzeug.serving import make_server
 
 from casework.db import db
+from tests.live_server import serving
 from wechat.fake import FakeWeChat
 
 API = "/api/miniapp/v1"
@@ -63,14 +62,8 @@ def live_server(make_app, fake_wechat, tmp_path, request):
     app = make_app(WECHAT_API_BASE=fake_wechat.base_url,
                    MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}", MINIAPP_SECRET="s",
                    MEDIA_ROOT=str(media_root), MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress", **overrides)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wx110-live",
-                              daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield LiveServer(app=app, url=f"http://{host}:{port}", fake=fake_wechat, media_root=media_root)
-    server.shutdown()
-    server.server_close()
+    with serving(app) as base_url:
+        yield LiveServer(app=app, url=base_url, fake=fake_wechat, media_root=media_root)
     with app.app_context():
         db.session.remove()
 

@@ -1,13 +1,12 @@
 """Helpers for bot tests: an app wired to a fake WeChat API, served by a real HTTP server, and a sender that
 signs messages as WeChat does."""
 
-import threading
 from contextlib import contextmanager
 
 import requests
-from werkzeug.serving import make_server
 
 from bot import simulate
+from tests import live_server
 
 TOKEN = "test-token-wx110"
 AES_KEY = "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA"
@@ -26,14 +25,8 @@ def wechat_config(fake, **overrides) -> dict:
 @contextmanager
 def serving(app):
     """Serve `app` on a free loopback port in a thread (a real HTTP server); yields its /wechat URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/wechat"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with live_server.serving(app) as base_url:
+        yield f"{base_url}/wechat"
 
 
 class Sender:

@@ -13,7 +13,7 @@ from casework.models import AuditEntry, Citizen, Incident, System
 from casework.status import Channel
 from qr import keys, registry
 from qr.tokens import KeyRing, sign
-from tests.e2e.live_server import serving
+from tests.live_server import serving
 
 OLD_KEYS = "a:old-doorplate-key-0123456789"
 NEW_KEYS = "b:new-doorplate-key-0123456789," + OLD_KEYS
@@ -25,7 +25,7 @@ def live(make_app):
     with app.app_context():
         seed.load_categories()
         seed.load_world()
-        with serving(app) as base_url:
+        with serving(app, public=True) as base_url:
             yield base_url
         db.session.remove()
 
@@ -186,7 +186,7 @@ def test_web_form_is_rate_limited_per_address_in_redis(make_app, redis_url, redi
     with app.app_context():
         seed.load_world()
         token = token_of("DH-0001")
-        with serving(app) as base_url:
+        with serving(app, public=True) as base_url:
             statuses = []
             for attempt in range(3):
                 fields = form_fields(get(f"{base_url}/d/{token}").text)

@@ -14,7 +14,7 @@ from casework.models import Incident
 from casework.status import Channel
 from qr import keys, registry
 from tests import services
-from tests.e2e.live_server import serving
+from tests.live_server import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -50,7 +50,7 @@ def live(make_app):
     with app.app_context():
         seed.load_categories()
         seed.load_world()
-        with serving(app) as base_url:
+        with serving(app, public=True) as base_url:
             yield base_url
         db.session.remove()
 
