@@ -13,6 +13,7 @@ from casework import citizens, clock, seed
 from casework.db import db
 from server import create_app
 from tests import services
+from wechat.fake import FakeWeChat
 
 pytest_plugins = ["tests.miniapp_support"]  # mini-program fixtures: live_server, fake_wechat
 
@@ -180,3 +181,16 @@ def citizen(ctx):
 @pytest.fixture
 def other_citizen(ctx):
     return citizens.identify(oa_openid="openid-citizen-b")
+
+
+@pytest.fixture
+def fake():
+    """The loopback fake of WeChat's API (a real HTTP server) that records what was sent to it."""
+    server = FakeWeChat().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_wechat(fake):
+    return fake

@@ -47,13 +47,6 @@ class LiveServer:
 
 
 @pytest.fixture
-def fake_wechat():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def live_server(make_app, fake_wechat, tmp_path, request):
     """wx110 served by Werkzeug on a free loopback port, on the test database, with WeChat faked."""
     overrides = getattr(request, "param", {}) or {}

@@ -20,14 +20,6 @@ from server import worker
 from server.extensions import worker_redis
 from server.jobs import QUEUES
 from tests.wechat_side import Sender, serving, wechat_config
-from wechat.fake import FakeWeChat
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 def run_jobs(app) -> None:

@@ -12,16 +12,8 @@ from bot import simulate
 from casework.db import db
 from casework.models import Incident
 from tests.wechat_side import Sender, serving, wechat_config
-from wechat.fake import FakeWeChat
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("flags", [["--burst", "--no-fork"], ["--burst"]], ids=["no-fork", "forking"])

@@ -10,17 +10,9 @@ from bot.models import InboundMessage
 from casework.db import db
 from casework.models import Incident
 from tests.wechat_side import Sender, serving, wechat_config
-from wechat.fake import FakeWeChat
 
 MESSAGES = 200
 DELIVERIES = 3
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

@@ -3,14 +3,6 @@
 import pytest
 
 from tests.wechat_side import serving, wechat_config
-from wechat.fake import FakeWeChat
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -9,14 +9,6 @@ from casework.db import db
 from casework.models import Attachment, ChatMessage, Citizen, Complaint, Incident
 from qr.keys import token_for, url_for_doorplate
 from tests.wechat_side import Sender, serving, wechat_config
-from wechat.fake import FakeWeChat
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

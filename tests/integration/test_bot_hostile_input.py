@@ -14,7 +14,6 @@ from bot.models import InboundMessage
 from casework.db import db
 from casework.models import AuditEntry, Citizen, Incident
 from tests.wechat_side import KEYS, TOKEN, Sender, serving, wechat_config
-from wechat.fake import FakeWeChat
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>'
@@ -25,13 +24,6 @@ EXTERNAL_ENTITY = (
     '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
     "<xml><FromUserName>o-evil</FromUserName><MsgType>text</MsgType><Content>&e;</Content></xml>"
 )
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

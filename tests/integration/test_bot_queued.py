@@ -17,17 +17,9 @@ from qr.keys import token_for
 from server import jobs, worker
 from server.extensions import worker_redis
 from tests.wechat_side import Sender, serving, wechat_config
-from wechat.fake import FakeWeChat
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
 CUSTOM = "/cgi-bin/message/custom/send"
-
-
-@pytest.fixture
-def fake():
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
