@@ -20,20 +20,10 @@ pytest_plugins = ["tests.miniapp_support"]  # mini-program fixtures: live_server
 BACKENDS = [b.strip() for b in os.environ.get("WX110_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 _SQLITE_DIR = tempfile.mkdtemp(prefix="wx110-test-")
 _migrated: set[str] = set()
-_skipped: dict[str, str] = {}
-
-
-def _require(service: str, problem: str | None) -> None:
-    if problem is None:
-        return
-    if services.IN_CI:
-        pytest.exit(f"CI=true and {service} is not reachable: {problem}", returncode=3)
-    _skipped[service] = problem
-    pytest.skip(f"{service} not reachable: {problem}")
 
 
 def pytest_terminal_summary(terminalreporter):
-    for service, problem in _skipped.items():
+    for service, problem in services.SKIPPED.items():
         terminalreporter.write_sep("!", f"{service.upper()} NOT AVAILABLE - ITS TESTS WERE SKIPPED", red=True,
                                    bold=True)
         terminalreporter.write_line(f"  {problem}")
@@ -43,7 +33,7 @@ def pytest_terminal_summary(terminalreporter):
 def database_uri(backend: str) -> str:
     if backend == "sqlite":
         return f"sqlite:///{Path(_SQLITE_DIR) / f'wx110-{services.SLOT}.sqlite3'}"
-    _require("postgresql", services.postgres_problem())
+    services.require("postgresql", services.postgres_problem())
     return services.pg_url()
 
 
@@ -132,7 +122,7 @@ def client(app):
 
 @pytest.fixture
 def redis_url() -> str:
-    _require("redis", services.redis_problem())
+    services.require("redis", services.redis_problem())
     return services.REDIS_URL
 
 

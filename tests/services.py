@@ -7,6 +7,7 @@ import os
 from functools import cache
 
 import psycopg
+import pytest
 from redis import Redis
 
 SLOT = os.environ.get("WX110_TEST_SLOT", "main")
@@ -14,6 +15,17 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 PG_DATABASE = f"wx110_test_{SLOT}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SKIPPED: dict[str, str] = {}  # service -> why; printed in a red banner at the end of the run
+
+
+def require(service: str, problem: str | None) -> None:
+    """Go on if `problem` is None; otherwise end the run under CI, or skip this test and remember why."""
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.exit(f"CI=true and {service} is not available: {problem}", returncode=3)
+    SKIPPED[service] = problem
+    pytest.skip(f"{service} not available: {problem}")
 
 
 @cache

@@ -25,10 +25,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM):
-        problem = f"{CHROMIUM} is missing: install Debian's chromium package (see README)"
-        if services.IN_CI:
-            pytest.fail(problem)
-        pytest.skip(problem)
+        services.require("chromium", f"{CHROMIUM} is missing: install Debian's chromium package (see README)")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
