@@ -157,10 +157,6 @@ def execute(message_id: int) -> bool:
     return True
 
 
-def pending_count() -> int:
-    return len(db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.done_at.is_(None))).all())
-
-
 @dataclass(frozen=True)
 class Periodic:
     name: str

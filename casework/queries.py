@@ -7,7 +7,6 @@ from casework.access import require_officer, require_owner
 from casework.db import db
 from casework.errors import NotFound
 from casework.models import Citizen, Doorplate, Incident, Officer, TimelineEntry
-from casework.status import FINISHED
 
 
 def incidents_of(citizen: Citizen, *, limit: int = 20, before_id: int | None = None) -> list[Incident]:
@@ -46,16 +45,6 @@ def public_timeline(incident: Incident) -> list[TimelineEntry]:
         )
     )
 
-
-def open_incident_of(citizen: Citizen) -> Incident | None:
-    """The citizen's most recent incident that is not finished, if any (where follow-up messages belong)."""
-    finished = [s.value for s in FINISHED]
-    return db.session.scalar(
-        select(Incident)
-        .where(Incident.citizen_id == citizen.id, Incident.status.not_in(finished))
-        .order_by(Incident.id.desc())
-        .limit(1)
-    )
 
 
 def incidents_at(doorplate: Doorplate, *, officer: Officer, limit: int = 50,
