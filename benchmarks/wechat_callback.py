@@ -38,7 +38,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import simulate  # noqa: E402 - after the path is set
+from wechat import simulator  # noqa: E402 - after the path is set
 from wechat.fake import FakeWeChat  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,7 +55,7 @@ WORKER_ARGS = os.environ.get("BENCH_WORKER_ARGS", "--burst --no-fork").split()
 WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", "10"))
 INLINE = os.environ.get("BENCH_INLINE", "1") not in ("0", "no", "false")
 GUNICORN = os.environ.get("BENCH_GUNICORN", "--workers 2 --worker-class gthread --threads 8").split()
-KEYS = simulate.Keys("bench-token", "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA", "wxbench0000000001")
+KEYS = simulator.Keys("bench-token", "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA", "wxbench0000000001")
 
 
 def database_url() -> str:
@@ -112,8 +112,8 @@ class Served:
 def build_requests(first_msg_id: int, openids: list[str], mode: str) -> list[tuple[str, bytes]]:
     built = []
     for index, openid in enumerate(openids):
-        fields = simulate.message("text", openid, f"压测报警 {index}:小区门口有人争吵", msg_id=first_msg_id + index)
-        query, body = simulate.signed(fields, KEYS, mode=mode)
+        fields = simulator.message("text", openid, f"压测报警 {index}:小区门口有人争吵", msg_id=first_msg_id + index)
+        query, body = simulator.signed(fields, KEYS, mode=mode)
         built.append((f"/wechat?{urlencode(query)}", body))
     return built
 

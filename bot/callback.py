@@ -17,6 +17,12 @@ def _text(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/plain")
 
 
+def plain_answer(reason: str, status: int) -> Response:
+    """How /wechat answers a request it will not handle (refused, or an HTTP or domain error on this path): the
+    short reason as plain text with the status; never JSON, a page or an encrypted reply."""
+    return _text(reason, status)
+
+
 def _refused(refusal: envelope.Refused) -> Response:
     # Never log the query string: it carries signatures.
     log.info("wechat callback refused (%s): %s", refusal.status, refusal.reason)

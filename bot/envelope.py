@@ -17,6 +17,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.kv import store
+from wechat.signature import sign
 
 _FORBIDDEN_MARKUP = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
 
@@ -39,11 +40,6 @@ class Opened:
     encrypted: bool
     nonce: str
     xml: bytes = b""  # the plaintext message XML (decrypted in safe / compatible mode)
-
-
-def sign(*parts: str) -> str:
-    """WeChat's signature: SHA-1 over the sorted parts concatenated."""
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
 def _same(expected: str, given: str | None) -> bool:

@@ -10,6 +10,7 @@ DEFAULTS = {
     "INCIDENT_DESCRIPTION_MAX": 2000,
     "CHAT_MESSAGE_MAX": 1000,
     "COMPLAINT_BODY_MAX": 2000,
+    "QR_KEYS": "", "PUBLIC_BASE_URL": "http://127.0.0.1:5000",  # doorplate codes (casework.doorplates)
 }
 
 

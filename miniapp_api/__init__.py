@@ -6,6 +6,7 @@ from miniapp_api import (  # noqa: F401 - importing registers routes, the outbox
     account_routes,
     complaint_routes,
     consents,
+    doorplate_routes,
     incident_routes,
     texts,
     upload_routes,

@@ -3,7 +3,7 @@
 import json
 
 from casework import queries
-from casework.models import Attachment, AttachmentState, ChatMessage, Complaint, ComplaintStatus, Incident
+from casework.models import Attachment, AttachmentState, ChatMessage, Complaint, ComplaintStatus, Doorplate, Incident
 from casework.status import FINISHED, IncidentStatus
 from miniapp_api.blueprint import PREFIX
 
@@ -88,3 +88,16 @@ def _meta(item: Attachment) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def doorplate(plate: Doorplate, token: str) -> dict:
+    """The public view of a doorplate: where it is and whose jurisdiction."""
+    unit = plate.unit
+    return {
+        "token": token,
+        "code": plate.code,
+        "address": plate.address,
+        "longitude": plate.longitude,
+        "latitude": plate.latitude,
+        "station": {"code": unit.code, "name": unit.name},
+    }

@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from casework import incidents
 from casework.db import db
+from casework.doorplates import doorplate_from_token
 from casework.errors import DomainError
 from casework.models import AttachmentKind, Category, Citizen, Incident
 from miniapp_api import texts
 from miniapp_api.blueprint import FieldErrors
 from miniapp_api.models import SOURCE_PREFIX, Upload
-from qr import keys
 
 
 def resolve(citizen: Citizen, body: dict) -> tuple[dict, list[Upload]]:
@@ -59,7 +59,7 @@ def _doorplate(token: str | None):
     if not token:
         return None
     try:
-        doorplate = keys.doorplate_from_token(token.strip())
+        doorplate = doorplate_from_token(token.strip())
     except DomainError as exc:
         raise FieldErrors({"doorplate_token": [texts.DOORPLATE_INVALID]}) from exc
     if doorplate is None or not doorplate.is_active:

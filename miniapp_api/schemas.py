@@ -229,3 +229,23 @@ class ConsentIn(Schema):
 class ConsentOut(Schema):
     recorded = Int(required=True, metadata={"description": "本次记录的授权次数"})
     available = Int(required=True, metadata={"description": "尚未使用的授权次数"})
+
+
+# -- doorplates ---------------------------------------------------------------------------------------------
+
+class StationOut(Schema):
+    code = Str(required=True, metadata={"description": "派出所的单位代码"})
+    name = Str(required=True)
+
+
+class DoorplateOut(Schema):
+    token = Str(required=True, metadata={"description": "门牌二维码中的令牌(报警时作为 doorplate_token 提交)"})
+    code = Str(required=True, metadata={"description": "门牌编码"})
+    address = Str(required=True)
+    longitude = Num(allow_none=True)
+    latitude = Num(allow_none=True)
+    station = mf.Nested(StationOut, required=True, metadata={"description": "门牌所在辖区的派出所"})
+
+
+class DoorplateAnswerOut(Schema):
+    doorplate = mf.Nested(DoorplateOut, required=True)

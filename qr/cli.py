@@ -8,10 +8,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from casework import doorplate_import, doorplates
 from casework.db import db
 from casework.errors import DomainError
 from casework.models import Doorplate, DoorplateStatus, System, Unit
-from qr import keys, labels, registry, sheet, wxacode
+from casework.unit_of_work import transaction
+from qr import labels, links, sheet, wxacode
 
 doorplates_cli = AppGroup("doorplates", help="The doorplate registry, its QR labels and mini-program codes.")
 OPERATOR = System("cli")
@@ -22,21 +24,22 @@ OPERATOR = System("cli")
 def import_command(csv_file: Path):
     """Import doorplates from a CSV (code, address, longitude, latitude, unit): all lines or none."""
     data = csv_file.read_bytes()
-    rows, _ = registry.parse(registry.decode(data))
+    rows, _ = doorplate_import.parse(doorplate_import.decode(data))
     with click.progressbar(length=2 * len(rows), label="校验并导入门牌", file=sys.stderr) as bar:
         try:
-            result = registry.import_csv(data, actor=OPERATOR, progress=bar.update,
-                                         check=[_font_check(current_app.config.get("LABEL_FONT"))])
-        except registry.ImportRefused as refused:
+            with transaction():  # the command is the import's one transaction: every line or none
+                result = doorplate_import.import_csv(data, actor=OPERATOR, progress=bar.update,
+                                                     check=[_font_check(current_app.config.get("LABEL_FONT"))])
+        except doorplate_import.ImportRefused as refused:
             click.echo("", err=True)
-            for error in refused.errors[: registry.MAX_ERRORS_SHOWN]:
+            for error in refused.errors[: doorplate_import.MAX_ERRORS_SHOWN]:
                 click.echo(str(error), err=True)
             raise click.ClickException(refused.message) from None
     click.echo(str(result))
 
 
 def _font_check(font: str | None):
-    def check(row: registry.DoorplateRow) -> str | None:
+    def check(row: doorplate_import.DoorplateRow) -> str | None:
         missing = labels.missing_glyphs(row.address, font)
         return f"地址含标签字体没有的字「{missing}」(可设置 LABEL_FONT)" if missing else None
 
@@ -48,7 +51,7 @@ def _font_check(font: str | None):
 @click.option("--reason", required=True, help="Why the code is withdrawn (kept in the audit log).")
 def revoke_command(code: str, reason: str):
     """Withdraw a doorplate's code: its QR stops leading to a report."""
-    _run(lambda: registry.revoke(doorplate=registry.by_code(code), actor=OPERATOR, reason=reason))
+    _run(lambda: doorplates.revoke(doorplate=doorplates.by_code(code), actor=OPERATOR, reason=reason))
     click.echo(f"门牌 {code} 已停用")
 
 
@@ -58,8 +61,8 @@ def revoke_command(code: str, reason: str):
 @click.option("--reason", default="", help="Kept in the audit log.")
 def move_command(code: str, to_code: str, reason: str):
     """Retire a doorplate in favour of its successor (renumbered building)."""
-    _run(lambda: registry.move(doorplate=registry.by_code(code), to=registry.by_code(to_code), actor=OPERATOR,
-                               reason=reason))
+    _run(lambda: doorplates.move(doorplate=doorplates.by_code(code), to=doorplates.by_code(to_code),
+                                 actor=OPERATOR, reason=reason))
     click.echo(f"门牌 {code} 已迁移至 {to_code}")
 
 
@@ -73,7 +76,7 @@ def sheet_command(out: Path, unit_code: str | None, codes: tuple[str, ...]):
     if not plates:
         raise click.ClickException("没有可打印的门牌")
     font = current_app.config.get("LABEL_FONT") or None
-    specs = (sheet.LabelSpec(url=keys.url_for_doorplate(p), address=p.address, code=p.code) for p in plates)
+    specs = (sheet.LabelSpec(url=links.url_for_doorplate(p), address=p.address, code=p.code) for p in plates)
     with click.progressbar(length=len(plates), label="生成门牌标签", file=sys.stderr) as bar:
         pages = _run(lambda: sheet.write(specs, out, font=font, progress=bar.update))
     click.echo(f"{len(plates)} 张标签，{pages} 页 -> {out}")
@@ -85,7 +88,7 @@ def sheet_command(out: Path, unit_code: str | None, codes: tuple[str, ...]):
 def label_command(code: str, out: Path):
     """Write one doorplate's label as a 300 dpi PNG."""
     plate = _run(lambda: _select((code,), None))[0]
-    image = _run(lambda: labels.render(keys.url_for_doorplate(plate), plate.address, plate.code,
+    image = _run(lambda: labels.render(links.url_for_doorplate(plate), plate.address, plate.code,
                                        font=current_app.config.get("LABEL_FONT") or None))
     out.write_bytes(labels.png(image))
     click.echo(str(out))
@@ -113,7 +116,7 @@ def _select(codes: tuple[str, ...], unit_code: str | None) -> list[Doorplate]:
         return list(db.session.scalars(query))
     plates = []
     for code in codes:
-        plate = registry.by_code(code)
+        plate = doorplates.by_code(code)
         if not plate.is_active:
             raise DomainError(f"门牌 {code} 已停用，不能打印")
         plates.append(plate)
@@ -121,7 +124,9 @@ def _select(codes: tuple[str, ...], unit_code: str | None) -> list[Doorplate]:
 
 
 def _run(action):
+    """Run one command's work as one transaction; a domain error becomes the command's error message."""
     try:
-        return action()
+        with transaction():
+            return action()
     except DomainError as error:
         raise click.ClickException(error.message) from None

@@ -1,7 +1,7 @@
-"""HTTP entry paths of a doorplate: the `/d/<token>` landing page with its web report form, and the
-mini-program's `GET /api/miniapp/v1/doorplates/<token>`.
+"""The `/d/<token>` landing page of a doorplate with its web report form (the mini-program's doorplate lookup is
+`miniapp_api.doorplate_routes`).
 
-Both end in casework services: the form identifies the reporter by phone and calls `incidents.report` with the
+It ends in casework services: the form identifies the reporter by phone and calls `incidents.report` with the
 doorplate; nothing here decides anything a service should. A bad, tampered or withdrawn code answers 404 with a
 page that says so, before any form is shown or accepted.
 """
@@ -9,22 +9,20 @@ page that says so, before any form is shown or accepted.
 import logging
 import secrets
 
-from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template, request, send_file
+from flask import Blueprint, Flask, current_app, make_response, render_template, request, send_file
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from casework import citizens, incidents
+from casework import citizens, doorplates, incidents
 from casework.errors import InvalidInput
 from casework.models import Doorplate
 from casework.privacy import mask_phone
 from casework.status import Channel
-from qr import keys, labels, texts
+from qr import labels, links, texts
 from qr.ratelimit import allow
-from qr.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
 
 pages = Blueprint("qr", __name__, template_folder="templates")
-api = Blueprint("qr_api", __name__, url_prefix="/api/miniapp/v1")
 
 FORM_MAX_AGE = 2 * 3600
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; img-src 'self'; form-action 'self'; "
@@ -33,7 +31,6 @@ CSP = ("default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; img-src 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(pages)
-    app.register_blueprint(api)
 
 
 @pages.after_request
@@ -89,30 +86,10 @@ def web_report(token: str):
     return render_template("qr/received.html", texts=texts, doorplate=doorplate, incident=incident)
 
 
-@api.get("/doorplates/<path:token>")
-def doorplate_json(token: str):
-    """The doorplate behind a mini-program scene value; 404 (JSON) when the code is bad or withdrawn."""
-    doorplate = keys.doorplate_from_token(token)
-    return jsonify(doorplate=doorplate_out(doorplate, token))
-
-
-def doorplate_out(doorplate: Doorplate, token: str) -> dict:
-    """The public view of a doorplate: where it is and whose jurisdiction."""
-    unit = doorplate.unit
-    return {
-        "token": token,
-        "code": doorplate.code,
-        "address": doorplate.address,
-        "longitude": doorplate.longitude,
-        "latitude": doorplate.latitude,
-        "station": {"code": unit.code, "name": unit.name},
-    }
-
-
 def _doorplate_or_none(token: str) -> Doorplate | None:
     try:
-        return keys.doorplate_from_token(token)
-    except InvalidToken:
+        return doorplates.doorplate_from_token(token)
+    except doorplates.InvalidToken:
         return None
 
 
@@ -142,7 +119,7 @@ def _form(doorplate: Doorplate, token: str, *, error: str | None = None, status:
     form_token = _serializer().dumps({"t": token, "n": secrets.token_urlsafe(16)})
     body = render_template(
         "qr/landing.html", texts=texts, doorplate=doorplate, token=token, form_token=form_token, error=error,
-        scheme_url=keys.miniapp_scheme_url(doorplate),
+        scheme_url=links.miniapp_scheme_url(doorplate),
         description=request.form.get("description", "") if error else "",
         phone=request.form.get("phone", "") if error else "",
     )

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from casework import outbox
 from casework.db import db
+from casework.doorplate_import import CREATED_EVENT
+from casework.doorplates import token_for
 from casework.models import Doorplate
-from qr import keys
+from qr import links
 from wechat import client
-
-BATCH = 200
 
 
 def configured() -> bool:
@@ -31,7 +31,7 @@ def configured() -> bool:
 
 def cache_path(doorplate: Doorplate) -> Path:
     config = current_app.config
-    scene = keys.token_for(doorplate)
+    scene = token_for(doorplate)
     page = config.get("MINIAPP_DOORPLATE_PAGE", "")
     version = config.get("MINIAPP_ENV_VERSION", "release")
     digest = hashlib.sha256(f"{config.get('MINIAPP_APPID')}|{scene}|{page}|{version}".encode()).hexdigest()[:24]
@@ -51,7 +51,7 @@ def fetch(doorplate: Doorplate) -> bytes:
         return found
     config = current_app.config
     png = client("miniapp").get_wxacode_unlimited(
-        keys.token_for(doorplate), page=config.get("MINIAPP_DOORPLATE_PAGE") or None,
+        token_for(doorplate), page=config.get("MINIAPP_DOORPLATE_PAGE") or None,
         env_version=config.get("MINIAPP_ENV_VERSION", "release"),
     )
     if not png.startswith(b"\x89PNG"):
@@ -60,17 +60,10 @@ def fetch(doorplate: Doorplate) -> bytes:
     return png
 
 
-def schedule(doorplate_ids: list[int]) -> None:
-    """Queue fetching codes for new doorplates (in the caller's transaction), when credentials are set."""
-    if not configured():
-        return
-    for start in range(0, len(doorplate_ids), BATCH):
-        outbox.add("doorplates.fetch_wxacodes", doorplate_ids=doorplate_ids[start:start + BATCH])
-
-
-@outbox.handler("doorplates.fetch_wxacodes", queue="default")
+@outbox.handler("doorplates.fetch_wxacodes", events=[CREATED_EVENT], queue="default")
 def fetch_wxacodes(doorplate_ids: list[int]) -> None:
-    """Job: fetch and store the mini-program codes of these doorplates (active ones; cached ones are skipped)."""
+    """Job, on new doorplates: fetch and store their mini-program codes (active ones; cached ones are skipped;
+    nothing without mini-program credentials)."""
     if not configured():
         return
     for doorplate in db.session.scalars(select(Doorplate).where(Doorplate.id.in_(doorplate_ids))):
@@ -93,5 +86,5 @@ def _store(path: Path, payload: bytes) -> None:
 
 def official_account_qrcode(doorplate: Doorplate) -> dict:
     """A permanent parametric official-account QR for a doorplate (ticket and url; its scene is read back by
-    `keys.doorplate_from_scan`); for the bot's "follow us" labels, where a plain URL QR is not wanted."""
-    return client("oa").create_scene_qrcode(keys.scene_for_doorplate(doorplate))
+    `casework.doorplates.doorplate_from_scan`); for the bot's "follow us" labels, where a plain URL QR is not wanted."""
+    return client("oa").create_scene_qrcode(links.scene_for_doorplate(doorplate))

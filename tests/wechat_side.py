@@ -5,13 +5,13 @@ from contextlib import contextmanager
 
 import requests
 
-from bot import simulate
 from tests import live_server
+from wechat import simulator
 
 TOKEN = "test-token-wx110"
 AES_KEY = "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA"
 APPID = "wx0123456789abcdef"
-KEYS = simulate.Keys(TOKEN, AES_KEY, APPID)
+KEYS = simulator.Keys(TOKEN, AES_KEY, APPID)
 
 
 def wechat_config(fake, **overrides) -> dict:
@@ -32,19 +32,19 @@ def serving(app):
 class Sender:
     """Posts signed messages to a callback URL and reads the answers."""
 
-    def __init__(self, url: str, mode: str = "plain", keys: simulate.Keys = KEYS):
+    def __init__(self, url: str, mode: str = "plain", keys: simulator.Keys = KEYS):
         self.url, self.mode, self.keys = url, mode, keys
         self.http = requests.Session()
 
     def post(self, fields: dict, **sign_options) -> requests.Response:
-        query, body = simulate.signed(fields, self.keys, mode=self.mode, **sign_options)
+        query, body = simulator.signed(fields, self.keys, mode=self.mode, **sign_options)
         return self.http.post(self.url, params=query, data=body, timeout=30)
 
     def reply(self, fields: dict, **sign_options) -> str:
         """The reply text ("success" when there was nothing to say); fails on any non-200 answer."""
         response = self.post(fields, **sign_options)
         assert response.status_code == 200, (response.status_code, response.text)
-        answer = simulate.read_reply(response.text, self.keys)
+        answer = simulator.read_reply(response.text, self.keys)
         if isinstance(answer, str):
             assert answer == "success", answer
             return answer

@@ -7,7 +7,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot import simulate
+from wechat import simulator
 from wechat.fake import FakeWeChat
 
 wechat_cli = AppGroup("wechat", help="WeChat tools: the loopback fake API, signed test messages.")
@@ -51,21 +51,21 @@ def send(kind, value, openid, mode, url, media_id, recognition, label, title, la
     config = current_app.config
     if not config.get("WECHAT_TOKEN"):
         raise click.UsageError("set WECHAT_TOKEN (and WECHAT_AES_KEY, WECHAT_APPID for safe mode) first")
-    keys = simulate.Keys(config["WECHAT_TOKEN"], config.get("WECHAT_AES_KEY", ""), config.get("WECHAT_APPID", ""))
+    keys = simulator.Keys(config["WECHAT_TOKEN"], config.get("WECHAT_AES_KEY", ""), config.get("WECHAT_APPID", ""))
     mode = mode or ("safe" if len(keys.aes_key) == 43 else "plain")
     events = {"subscribe", "unsubscribe", "scan", "click", "view", "scancode", "location-event"}
     if kind in events or kind not in ("text", "image", "voice", "video", "shortvideo", "location", "link"):
         name = {"scancode": "scancode_waitmsg", "location-event": "LOCATION"}.get(kind, kind)
-        fields = simulate.event(name, openid, value, latitude=lat, longitude=lon)
+        fields = simulator.event(name, openid, value, latitude=lat, longitude=lon)
     else:
-        fields = simulate.message(kind, openid, value, msg_id=msg_id, media_id=media_id, recognition=recognition,
+        fields = simulator.message(kind, openid, value, msg_id=msg_id, media_id=media_id, recognition=recognition,
                                   label=label, title=title)
-    query, body = simulate.signed(fields, keys, mode=mode)
+    query, body = simulator.signed(fields, keys, mode=mode)
     target = url or config["PUBLIC_BASE_URL"].rstrip("/") + "/wechat"
     response = requests.post(target, params=query, data=body, timeout=10,
                              headers={"Content-Type": "text/xml; charset=utf-8"})
     click.echo(f"HTTP {response.status_code} ({mode} mode)")
-    reply = simulate.read_reply(response.text, keys) if response.ok else response.text
+    reply = simulator.read_reply(response.text, keys) if response.ok else response.text
     if isinstance(reply, dict):
         click.echo(reply.get("Content", reply))
     else:

@@ -4,8 +4,8 @@ from bot import replies
 from bot.handlers import asking
 from bot.registry import Turn, fallback, on_event
 from casework import citizens
+from casework.doorplates import doorplate_from_scan, doorplate_from_token
 from casework.errors import NotFound
-from qr.keys import doorplate_from_scan, doorplate_from_token
 
 DOORPLATE_SCENE = "dp:"
 

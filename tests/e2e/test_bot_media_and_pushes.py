@@ -9,7 +9,6 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from bot import simulate
 from bot.outbound import fetch_media
 from casework import chat, citizens, incidents
 from casework.db import db
@@ -20,6 +19,7 @@ from server import worker
 from server.extensions import worker_redis
 from server.jobs import QUEUES
 from tests.wechat_side import Sender, serving, wechat_config
+from wechat import simulator
 
 
 def run_jobs(app) -> None:
@@ -40,7 +40,7 @@ def test_video_message_ends_stored_and_hashed_via_rq(make_app, fake, redis, redi
     payload = os.urandom(3 * 1024 * 1024 + 17)
     fake.media["VIDEO_MEDIA_1"] = ("video/mp4", payload)
     with serving(app) as url:
-        reply = Sender(url, "safe").reply(simulate.message("video", "o-video", media_id="VIDEO_MEDIA_1"))
+        reply = Sender(url, "safe").reply(simulator.message("video", "o-video", media_id="VIDEO_MEDIA_1"))
     assert "警情编号" in reply
     with app.app_context():
         attachment = db.session.scalar(select(Attachment))
@@ -90,7 +90,7 @@ def test_officer_messages_and_progress_reach_the_citizen(make_app, fake, world, 
     db.session.rollback()  # release the fixtures' SQLite transaction before the server writes
     with serving(app) as url:
         send = Sender(url).reply
-        send(simulate.message("text", openid, "家门口有可疑人员徘徊"))
+        send(simulator.message("text", openid, "家门口有可疑人员徘徊"))
         with app.app_context():
             incident = db.session.scalar(select(Incident))
             officer = db.session.get(Officer, dispatcher_id)
@@ -110,7 +110,7 @@ def test_officer_messages_and_progress_reach_the_citizen(make_app, fake, world, 
             assert template["data"]["keyword2"]["value"] == "已派警"
             db.session.rollback()
         # The citizen answers in the chat window: it joins the incident's chat, not a new report.
-        assert "已转给" in send(simulate.message("text", openid, "黑色外套,戴帽子"))
+        assert "已转给" in send(simulator.message("text", openid, "黑色外套,戴帽子"))
         with app.app_context():
             bodies = db.session.scalars(select(ChatMessage.body).order_by(ChatMessage.id)).all()
             assert bodies[-1] == "黑色外套,戴帽子"
@@ -121,13 +121,13 @@ def test_follow_up_window_and_conversation_state_live_in_redis(make_app, fake, r
     openid = "o-window"
     with serving(app) as url:
         send = Sender(url, "compatible").reply
-        assert "警情编号" in send(simulate.message("text", openid, "有人在砸车"))
-        assert "已转给" in send(simulate.message("text", openid, "两个人"))
+        assert "警情编号" in send(simulator.message("text", openid, "有人在砸车"))
+        assert "已转给" in send(simulator.message("text", openid, "两个人"))
         assert redis.ttl(f"wx110:bot:follow:{openid}") >= 0
         time.sleep(1.2)
-        assert "警情编号" in send(simulate.message("text", openid, "另一件事:路口红绿灯坏了"))
+        assert "警情编号" in send(simulator.message("text", openid, "另一件事:路口红绿灯坏了"))
         redis.delete(*redis.keys("wx110:bot:reply:*"))  # Redis forgets the answers: the database still has them
-        again = simulate.message("text", openid, "有人在砸车", msg_id=4242)
+        again = simulator.message("text", openid, "有人在砸车", msg_id=4242)
         first = send(again)
         redis.delete(*redis.keys("wx110:bot:reply:*"))
         assert send(again) == first

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import simulate
 from casework.db import db
 from casework.models import Incident
 from tests.wechat_side import Sender, serving, wechat_config
+from wechat import simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def test_a_worker_process_turns_captured_messages_into_incidents_and_pushed_repl
                                                                                     redis_url, flags):
     config = wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued")
     app = make_app(**config)
-    messages = [simulate.message("text", f"o-worker-{i}", f"第{i}起:有人在楼下吵架", msg_id=9_200_000_000 + i)
+    messages = [simulator.message("text", f"o-worker-{i}", f"第{i}起:有人在楼下吵架", msg_id=9_200_000_000 + i)
                 for i in range(5)]
     with serving(app) as url:
         sender = Sender(url, "safe")

@@ -7,12 +7,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from casework import seed
+from casework import doorplates, seed
 from casework.db import db
+from casework.doorplate_codes import KeyRing, sign
 from casework.models import AuditEntry, Citizen, Incident, System
 from casework.status import Channel
-from qr import keys, registry
-from qr.tokens import KeyRing, sign
 from tests.live_server import serving
 
 OLD_KEYS = "a:old-doorplate-key-0123456789"
@@ -47,7 +46,7 @@ def counts():
 
 
 def token_of(code: str) -> str:
-    return keys.token_for(registry.by_code(code))
+    return doorplates.token_for(doorplates.by_code(code))
 
 
 def form_fields(html: str) -> dict:
@@ -60,7 +59,7 @@ def one_char_changed(token: str) -> str:
 
 
 def bad_tokens() -> dict[str, str]:
-    plate_id = registry.by_code("DH-0001").id
+    plate_id = doorplates.by_code("DH-0001").id
     good = token_of("DH-0001")
     return {
         "forged": sign(KeyRing.parse("b:guessed-secret-0123456789"), plate_id),
@@ -99,8 +98,8 @@ def test_revoked_and_moved_doorplates_answer_404_and_create_nothing(live):
     base_url = live
     revoked, moved = token_of("DH-0001"), token_of("DH-0003")
     assert get(f"{base_url}/d/{revoked}").status_code == 200
-    registry.revoke(doorplate=registry.by_code("DH-0001"), actor=System("test"), reason="门牌被涂改")
-    registry.move(doorplate=registry.by_code("DH-0003"), to=registry.by_code("DH-0002"), actor=System("test"))
+    doorplates.revoke(doorplate=doorplates.by_code("DH-0001"), actor=System("test"), reason="门牌被涂改")
+    doorplates.move(doorplate=doorplates.by_code("DH-0003"), to=doorplates.by_code("DH-0002"), actor=System("test"))
     before = counts()
     assert_refused(base_url, revoked)
     assert_refused(base_url, moved)
@@ -129,7 +128,7 @@ def test_previous_key_works_until_retired(make_app):
 
 def test_landing_page_and_web_report_bound_to_the_doorplate(live):
     base_url = live
-    plate = registry.by_code("DH-0002")
+    plate = doorplates.by_code("DH-0002")
     token = token_of("DH-0002")
     page = get(f"{base_url}/d/{token}")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
@@ -193,7 +192,7 @@ def test_web_form_is_rate_limited_per_address_in_redis(make_app, redis_url, redi
                 statuses.append(post(f"{base_url}/d/{token}", data=fields | {
                     "description": f"第{attempt}次", "phone": "13800138000"}).status_code)
             assert statuses == [200, 200, 429]
-            plate_id = registry.by_code("DH-0001").id
+            plate_id = doorplates.by_code("DH-0001").id
             assert redis.ttl(f"wx110:qr:rate:web-report:{plate_id}:127.0.0.1") > 0
             other = token_of("DH-0002")  # another doorplate has its own allowance
             fields = form_fields(get(f"{base_url}/d/{other}").text)
@@ -204,7 +203,7 @@ def test_web_form_is_rate_limited_per_address_in_redis(make_app, redis_url, redi
 
 def test_miniapp_doorplate_json(live):
     base_url = live
-    plate = registry.by_code("JB-0001")
+    plate = doorplates.by_code("JB-0001")
     token = token_of("JB-0001")
     answer = get(f"{base_url}/api/miniapp/v1/doorplates/{token}")
     assert answer.status_code == 200

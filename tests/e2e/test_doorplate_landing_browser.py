@@ -8,11 +8,10 @@ import pytest
 from PIL import Image, ImageChops
 from sqlalchemy import select
 
-from casework import seed
+from casework import doorplates, seed
 from casework.db import db
 from casework.models import Incident
 from casework.status import Channel
-from qr import keys, registry
 from tests import services
 from tests.live_server import serving
 
@@ -88,8 +87,8 @@ def assert_real_glyphs(shots: list[Image.Image]) -> None:
 
 
 def test_landing_page_shows_the_chinese_address_and_its_form_reports(live, phone):
-    plate = registry.by_code("DH-0003")
-    token = keys.token_for(plate)
+    plate = doorplates.by_code("DH-0003")
+    token = doorplates.token_for(plate)
     address, station = plate.address, plate.unit.name
     db.session.rollback()
     response = phone.goto(f"{live}/d/{token}")
@@ -124,7 +123,7 @@ def test_landing_page_shows_the_chinese_address_and_its_form_reports(live, phone
 
 def test_vendored_web_font_renders_chinese_where_the_system_has_none(live, phone):
     """Forced to the served font alone, so this holds on a machine with no Chinese system font at all."""
-    token = keys.token_for(registry.by_code("DH-0001"))
+    token = doorplates.token_for(doorplates.by_code("DH-0001"))
     db.session.rollback()
     phone.goto(f"{live}/d/{token}")
     loaded = phone.evaluate("""async () => {
@@ -136,7 +135,7 @@ def test_vendored_web_font_renders_chinese_where_the_system_has_none(live, phone
 
 
 def test_forged_code_shows_the_404_page_in_the_browser(live, phone):
-    token = keys.token_for(registry.by_code("DH-0001"))
+    token = doorplates.token_for(doorplates.by_code("DH-0001"))
     db.session.rollback()
     forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     response = phone.goto(f"{live}/d/{forged}")

@@ -7,10 +7,10 @@ import pypdfium2
 import zxingcpp
 from PIL import Image
 
-from casework import seed
+from casework import doorplate_import, doorplates, seed
 from casework.db import db
 from casework.models import System
-from qr import keys, labels, registry, sheet
+from qr import labels, links, sheet
 
 HEADER = "code,address,longitude,latitude,unit\n"
 
@@ -34,10 +34,10 @@ def test_every_label_of_a_sheet_decodes_to_its_url_also_scaled_to_30_percent_as_
     with app.app_context():
         seed.load_world()
         extra = "".join(f"SHEET-{i:02d},示范市江滨区滨江大道{200 + i}号{i}栋,120.2,30.2,33010301\n" for i in range(13))
-        registry.import_csv((HEADER + extra).encode(), actor=System("test"))
-        plates = registry.by_code("DH-0001"), *(registry.by_code(f"SHEET-{i:02d}") for i in range(13))
+        doorplate_import.import_csv((HEADER + extra).encode(), actor=System("test"))
+        plates = doorplates.by_code("DH-0001"), *(doorplates.by_code(f"SHEET-{i:02d}") for i in range(13))
         codes = [p.code for p in plates] + ["DH-0002", "XH-0001", "JB-0002"]
-        expected = [keys.url_for_doorplate(registry.by_code(code)) for code in codes]
+        expected = [links.url_for_doorplate(doorplates.by_code(code)) for code in codes]
         db.session.commit()
     out = tmp_path / "sheet.pdf"
     result = app.test_cli_runner().invoke(args=["doorplates", "sheet", "--out", str(out), *codes])
@@ -59,7 +59,7 @@ def test_every_label_of_a_sheet_decodes_to_its_url_also_scaled_to_30_percent_as_
 def test_sheet_refuses_revoked_and_unknown_doorplates(app, tmp_path):
     with app.app_context():
         seed.load_world()
-        registry.revoke(doorplate=registry.by_code("DH-0001"), actor=System("test"), reason="丢失")
+        doorplates.revoke(doorplate=doorplates.by_code("DH-0001"), actor=System("test"), reason="丢失")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["doorplates", "sheet", "--out", str(tmp_path / "a.pdf"), "DH-0001"])
     assert result.exit_code != 0 and "已停用" in result.output
@@ -73,7 +73,7 @@ def test_sheet_refuses_revoked_and_unknown_doorplates(app, tmp_path):
 def test_label_command_writes_a_300_dpi_png(app, tmp_path):
     with app.app_context():
         seed.load_world()
-        url = keys.url_for_doorplate(registry.by_code("XH-0002"))
+        url = links.url_for_doorplate(doorplates.by_code("XH-0002"))
     out = tmp_path / "label.png"
     result = app.test_cli_runner().invoke(args=["doorplates", "label", "XH-0002", "--out", str(out)])
     assert result.exit_code == 0, result.output

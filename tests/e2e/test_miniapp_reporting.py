@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 import requests
 
-from casework import clock, seed
+from casework import clock, doorplates, seed
 from casework.db import db
 from casework.models import Incident
-from qr import keys
 
 QR = {"QR_KEYS": "a:0123456789abcdef0123"}
 
@@ -22,7 +21,7 @@ def test_report_by_doorplate_token_takes_its_address_and_unit(live_server):
         seed.load_categories()
         seed.load_world()
         plate = seed.doorplate("DH-0001")
-        token, address = keys.token_for(plate), plate.address
+        token, address = doorplates.token_for(plate), plate.address
     citizen = live.login("openid-door")
     answer = citizen.post(live.api("/incidents"), json={"description": "门口有可疑人员", "doorplate_token": token})
     assert answer.status_code == 201, answer.text

@@ -151,3 +151,7 @@ def test_openapi_document_is_served_and_describes_the_contract(live_server):
     upload = spec["paths"]["/api/miniapp/v1/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert upload["schema"]["properties"]["file"]["format"] == "binary"
     assert spec["paths"]["/api/miniapp/v1/session"]["post"]["summary"] == "用 wx.login 的 code 登录,换取接口令牌。"
+    doorplate = spec["paths"]["/api/miniapp/v1/doorplates/{token}"]["get"]
+    assert "security" not in doorplate and set(doorplate["responses"]) >= {"200", "404"}
+    answer = doorplate["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert spec["components"]["schemas"][answer]["required"] == ["doorplate"]

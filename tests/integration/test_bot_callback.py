@@ -3,12 +3,14 @@
 import pytest
 from sqlalchemy import func, select
 
-from bot import replies, simulate
+from bot import replies
 from bot.models import InboundMessage
 from casework.db import db
+from casework.doorplates import token_for
 from casework.models import Attachment, ChatMessage, Citizen, Complaint, Incident
-from qr.keys import token_for, url_for_doorplate
+from qr.links import url_for_doorplate
 from tests.wechat_side import Sender, serving, wechat_config
+from wechat import simulator
 
 
 @pytest.fixture
@@ -25,14 +27,14 @@ def count(model) -> int:
 
 
 def msg(kind, openid, value="", **options):
-    return simulate.message(kind, openid, value, **options)
+    return simulator.message(kind, openid, value, **options)
 
 
 def evt(name, openid, value="", **options):
-    return simulate.event(name, openid, value, **options)
+    return simulator.event(name, openid, value, **options)
 
 
-@pytest.mark.parametrize("mode", simulate.MODES)
+@pytest.mark.parametrize("mode", simulator.MODES)
 def test_every_message_and_event_type_gets_an_answer(bot_app, fake, world, mode):
     openid = f"o-{mode}-citizen"
     plate = world.doorplate("DH-0001")
@@ -78,7 +80,7 @@ def test_every_message_and_event_type_gets_an_answer(bot_app, fake, world, mode)
         assert send(evt("scancode_waitmsg", openid, "https://elsewhere.example/x")) == replies.NOT_OUR_CODE
         assert send(evt("scan", openid, "dp:dAAAAAAAAAAAAAAAAAAAAAA")) == replies.DOORPLATE_INVALID
 
-        unknown = {**simulate.message("text", openid, "x"), "MsgType": "miniprogrampage"}
+        unknown = {**simulator.message("text", openid, "x"), "MsgType": "miniprogrampage"}
         unknown.pop("Content")
         assert send(unknown) == replies.UNKNOWN
         assert send(evt("VIEW", openid, "http://example.com")) == "success"
@@ -111,11 +113,11 @@ def test_wechat_published_safe_mode_sample(make_app, fake):
     query = {"timestamp": "1409735669", "nonce": "1320562132", "encrypt_type": "aes",
              "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa"}
     body = f"<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><Encrypt><![CDATA[{cipher}]]></Encrypt></xml>"
-    keys = simulate.Keys("spamtest", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx2c2769f8efd9abc2")
+    keys = simulator.Keys("spamtest", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx2c2769f8efd9abc2")
     with serving(app) as url, app.app_context():
         response = Sender(url).http.post(url, params=query, data=body.encode(), timeout=30)
         assert response.status_code == 200, response.text
-        answer = simulate.read_reply(response.text, keys)
+        answer = simulator.read_reply(response.text, keys)
         assert answer["ToUserName"] == "oyORnuP8q7ou2gfYjqLzSIWZf0rs" and "警情编号" in answer["Content"]
         incident = db.session.scalar(select(Incident))
         assert incident.description == "abcdteT"
@@ -124,7 +126,7 @@ def test_wechat_published_safe_mode_sample(make_app, fake):
         db.session.rollback()
 
         again = Sender(url).http.post(url, params=query, data=body.encode(), timeout=30)  # identical replay
-        assert simulate.read_reply(again.text, keys)["Content"] == answer["Content"]
+        assert simulator.read_reply(again.text, keys)["Content"] == answer["Content"]
         forged = body.replace("gh_10f6c3c3ac5a", "gh_another")  # same nonce, another body
         assert Sender(url).http.post(url, params=query, data=forged.encode(), timeout=30).status_code == 403
         assert count(Incident) == 1

@@ -8,12 +8,12 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot import simulate
 from bot.envelope import sign
 from bot.models import InboundMessage
 from casework.db import db
 from casework.models import AuditEntry, Citizen, Incident
 from tests.wechat_side import KEYS, TOKEN, Sender, serving, wechat_config
+from wechat import simulator
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>'
@@ -42,7 +42,7 @@ def nothing_stored():
 
 
 def text_message(**overrides):
-    return {**simulate.message("text", "o-evil", "有人打架"), **overrides}
+    return {**simulator.message("text", "o-evil", "有人打架"), **overrides}
 
 
 def plain_query(body: bytes | None = None, *, timestamp=None, nonce="777"):
@@ -56,25 +56,25 @@ CASES = {
     "empty body": lambda: (plain_query(), b""),
     "entity declarations": lambda: (plain_query(), BILLION_LAUGHS.encode()),
     "external entity": lambda: (plain_query(), EXTERNAL_ENTITY.encode()),
-    "doctype in safe mode ciphertext": lambda: simulate.signed(BILLION_LAUGHS, KEYS, mode="safe"),
-    "repeated content": lambda: (plain_query(), simulate.xml_of(text_message()).replace(
+    "doctype in safe mode ciphertext": lambda: simulator.signed(BILLION_LAUGHS, KEYS, mode="safe"),
+    "repeated content": lambda: (plain_query(), simulator.xml_of(text_message()).replace(
         "</xml>", "<Content><![CDATA[again]]></Content></xml>").encode()),
-    "missing sender": lambda: (plain_query(), simulate.xml_of(
+    "missing sender": lambda: (plain_query(), simulator.xml_of(
         {k: v for k, v in text_message().items() if k != "FromUserName"}).encode()),
     "non-utf8": lambda: (plain_query(), b"<xml><Content>\xff\xfe</Content></xml>"),
-    "wrong signature": lambda: ({**plain_query(), "signature": "0" * 40}, simulate.xml_of(text_message()).encode()),
+    "wrong signature": lambda: ({**plain_query(), "signature": "0" * 40}, simulator.xml_of(text_message()).encode()),
     "no signature": lambda: ({k: v for k, v in plain_query().items() if k != "signature"},
-                             simulate.xml_of(text_message()).encode()),
-    "stale timestamp": lambda: simulate.signed(text_message(), KEYS, timestamp=int(time.time()) - 3600),
-    "future timestamp": lambda: simulate.signed(text_message(), KEYS, timestamp=int(time.time()) + 3600),
-    "bad timestamp": lambda: ({**plain_query(), "timestamp": "yesterday"}, simulate.xml_of(text_message()).encode()),
-    "wrong msg_signature": lambda: _tamper(simulate.signed(text_message(), KEYS, mode="safe"), "msg_signature"),
-    "wrong appid": lambda: simulate.signed(text_message(), simulate.Keys(TOKEN, KEYS.aes_key, "wx-someone-else"),
+                             simulator.xml_of(text_message()).encode()),
+    "stale timestamp": lambda: simulator.signed(text_message(), KEYS, timestamp=int(time.time()) - 3600),
+    "future timestamp": lambda: simulator.signed(text_message(), KEYS, timestamp=int(time.time()) + 3600),
+    "bad timestamp": lambda: ({**plain_query(), "timestamp": "yesterday"}, simulator.xml_of(text_message()).encode()),
+    "wrong msg_signature": lambda: _tamper(simulator.signed(text_message(), KEYS, mode="safe"), "msg_signature"),
+    "wrong appid": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, KEYS.aes_key, "wx-someone-else"),
                                            mode="safe"),
-    "wrong aes key": lambda: simulate.signed(text_message(), simulate.Keys(TOKEN, "A" * 43, KEYS.appid),
+    "wrong aes key": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, "A" * 43, KEYS.appid),
                                              mode="safe"),
     "garbage ciphertext": lambda: _garbage_ciphertext(),
-    "oversized body": lambda: (plain_query(), simulate.xml_of(text_message(Content="很" * 30000)).encode()),
+    "oversized body": lambda: (plain_query(), simulator.xml_of(text_message(Content="很" * 30000)).encode()),
 }
 
 
@@ -126,8 +126,8 @@ def test_lying_content_length_is_refused(live):
 def test_nonce_reuse_with_another_body_is_refused(live):
     sender = Sender(live, "safe")
     timestamp, nonce = int(time.time()), "5150"
-    query, body = simulate.signed(text_message(), KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
-    answers = [simulate.read_reply(requests.post(live, params=query, data=body, timeout=30).text, KEYS)["Content"]
+    query, body = simulator.signed(text_message(), KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
+    answers = [simulator.read_reply(requests.post(live, params=query, data=body, timeout=30).text, KEYS)["Content"]
                for _ in range(2)]  # the request, then a byte-identical replay
     assert "警情编号" in answers[0] and answers[1] == answers[0]
     other = text_message(Content="另一条消息", MsgId=123456789)

@@ -6,17 +6,17 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from bot import simulate
 from bot.inbox import dedupe_key
 from bot.models import InboundMessage
 from bot.queued import handle_inbound
 from casework import outbox
 from casework.db import db
+from casework.doorplates import token_for
 from casework.models import ChatMessage, Incident, OutboxMessage
-from qr.keys import token_for
 from server import jobs, worker
 from server.extensions import worker_redis
 from tests.wechat_side import Sender, serving, wechat_config
+from wechat import simulator
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -49,7 +49,7 @@ def pushed(fake, openid: str) -> list[str]:
 
 
 def test_a_text_report_is_captured_answered_success_and_its_reply_pushed_by_the_job(queued_app, fake):
-    message = simulate.message("text", "o-queued-1", "超市门口有人抢包", msg_id=9_100_000_001)
+    message = simulator.message("text", "o-queued-1", "超市门口有人抢包", msg_id=9_100_000_001)
     with serving(queued_app) as url:
         assert Sender(url, "safe").reply(message) == "success"
     with queued_app.app_context():
@@ -80,9 +80,9 @@ def test_a_text_report_is_captured_answered_success_and_its_reply_pushed_by_the_
 
 
 def test_a_message_delivered_three_times_makes_one_incident_and_one_pushed_reply(queued_app, fake):
-    message = simulate.message("text", "o-queued-3x", "有人翻墙进了小区", msg_id=9_100_000_003)
+    message = simulator.message("text", "o-queued-3x", "有人翻墙进了小区", msg_id=9_100_000_003)
     with serving(queued_app) as url:
-        senders = [Sender(url, mode) for mode in simulate.MODES]
+        senders = [Sender(url, mode) for mode in simulator.MODES]
         with ThreadPoolExecutor(max_workers=3) as pool:
             answers = list(pool.map(lambda sender: sender.reply(message), senders))
         assert answers == ["success"] * 3
@@ -101,9 +101,9 @@ def test_doorplate_scan_then_text_is_handled_in_order_even_when_the_text_job_run
     scene, address, plate_id = f"dp:{token_for(plate)}", plate.address, plate.id
     db.session.rollback()
     openid = "o-queued-plate"
-    scan = simulate.event("scan", openid, scene)
-    report = simulate.message("text", openid, "楼道里有煤气味", msg_id=9_100_000_010)
-    follow_up = simulate.message("text", openid, "味道越来越大了", msg_id=9_100_000_011)
+    scan = simulator.event("scan", openid, scene)
+    report = simulator.message("text", openid, "楼道里有煤气味", msg_id=9_100_000_010)
+    follow_up = simulator.message("text", openid, "味道越来越大了", msg_id=9_100_000_011)
     with serving(queued_app) as url:
         send = Sender(url, "safe").reply
         assert [send(scan), send(report), send(follow_up)] == ["success"] * 3
@@ -132,7 +132,7 @@ def test_doorplate_scan_then_text_is_handled_in_order_even_when_the_text_job_run
 
 def test_with_redis_down_the_message_is_captured_and_relayed_later(make_app, fake, redis, redis_url):
     down = make_app(**wechat_config(fake, REDIS_URL=DEAD_REDIS, WECHAT_REPLY_MODE="queued"))
-    message = simulate.message("text", "o-queued-noredis", "路口有车辆相撞", msg_id=9_100_000_020)
+    message = simulator.message("text", "o-queued-noredis", "路口有车辆相撞", msg_id=9_100_000_020)
     with serving(down) as url:
         assert Sender(url, "safe").reply(message) == "success"
     with down.app_context():
@@ -155,7 +155,7 @@ def test_with_redis_down_the_message_is_captured_and_relayed_later(make_app, fak
 def test_outside_the_48_hour_window_the_reply_goes_as_a_template(queued_app, fake):
     queued_app.config["WECHAT_CHAT_TEMPLATE_ID"] = "TPL_CHAT"
     fake.outside_window.add("o-queued-late")
-    message = simulate.message("text", "o-queued-late", "门口停的车被砸了", msg_id=9_100_000_030)
+    message = simulator.message("text", "o-queued-late", "门口停的车被砸了", msg_id=9_100_000_030)
     with serving(queued_app) as url:
         assert Sender(url, "plain").reply(message) == "success"
     with queued_app.app_context():
@@ -176,7 +176,7 @@ def test_an_unknown_reply_mode_is_refused_at_start(make_app):
 
 def test_without_redis_the_in_process_dispatcher_runs_the_queued_job(make_app, fake):
     app = make_app(**wechat_config(fake, WECHAT_REPLY_MODE="queued"))
-    message = simulate.message("text", "o-queued-inproc", "小区里有人偷电瓶车", msg_id=9_100_000_040)
+    message = simulator.message("text", "o-queued-inproc", "小区里有人偷电瓶车", msg_id=9_100_000_040)
     with serving(app) as url:
         assert Sender(url, "compatible").reply(message) == "success"
     app.extensions["wx110.dispatcher"].drain()

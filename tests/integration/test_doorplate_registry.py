@@ -4,12 +4,12 @@ and the officer's history of reports at one doorplate."""
 import pytest
 from sqlalchemy import func, select
 
-from casework import audit, citizens, incidents, queries
+from casework import audit, citizens, doorplate_import, doorplates, incidents, queries
 from casework.db import db
 from casework.errors import Conflict, Forbidden, InvalidInput
-from casework.models import AuditEntry, Doorplate, DoorplateStatus, System
+from casework.models import AuditEntry, Doorplate, DoorplateStatus, OutboxMessage, System
 from casework.status import Channel
-from qr import registry
+from casework.unit_of_work import transaction
 
 SYSTEM = System("test")
 HEADER = "code,address,longitude,latitude,unit\n"
@@ -27,22 +27,22 @@ def test_import_then_same_file_again_changes_nothing(world):
     data = csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201",
                "NEW-2,示范市江滨区新村路2号,120.2,30.21,33010301")
     ticks = []
-    result = registry.import_csv(data, actor=SYSTEM, progress=ticks.append)
+    result = doorplate_import.import_csv(data, actor=SYSTEM, progress=ticks.append)
     assert result.created == ["NEW-1", "NEW-2"] and result.updated == [] and sum(ticks) == 4
     plate = db.session.scalar(select(Doorplate).where(Doorplate.code == "NEW-2"))
     assert plate.unit.code == "33010301" and plate.latitude == pytest.approx(30.21) and plate.is_active
     entries = count(AuditEntry)
-    again = registry.import_csv(data, actor=SYSTEM)
+    again = doorplate_import.import_csv(data, actor=SYSTEM)
     assert again.created == [] and again.updated == [] and again.unchanged == 2
     assert count(AuditEntry) == entries  # nothing changed, nothing audited
 
 
 def test_changed_line_updates_and_is_audited_with_before(world):
-    registry.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM)
-    result = registry.import_csv(csv("NEW-1,示范市东湖区新村路1号之一,120.1,30.2,33010202",
+    doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM)
+    result = doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号之一,120.1,30.2,33010202",
                                      "NEW-3,示范市东湖区新村路3号,120.1,30.2,33010201"), actor=SYSTEM)
     assert result.updated == ["NEW-1"] and result.created == ["NEW-3"]
-    plate = registry.by_code("NEW-1")
+    plate = doorplates.by_code("NEW-1")
     assert plate.address == "示范市东湖区新村路1号之一" and plate.unit.code == "33010202"
     trail = audit.trail(plate)
     assert trail[-1].action == "doorplate.updated"
@@ -56,19 +56,19 @@ def test_one_bad_line_refuses_the_whole_file(world):
                "NEW-2,示范市东湖区新村路2号,120.1,30.2,NOPE",
                "NEW-3,示范市东湖区新村路3号,120.1,30.2,330102",
                "DH-0001,示范市东湖区东湖路1号改,abc,30.2,33010201")
-    with pytest.raises(registry.ImportRefused) as refused:
-        registry.import_csv(data, actor=SYSTEM)
+    with pytest.raises(doorplate_import.ImportRefused) as refused:
+        doorplate_import.import_csv(data, actor=SYSTEM)
     lines = [str(e) for e in refused.value.errors]
     assert lines[0].startswith("第3行") and "NOPE" in lines[0]
     assert lines[1].startswith("第4行") and "不是派出所" in lines[1]
     assert lines[2].startswith("第5行") and "经度" in lines[2]
     assert count(Doorplate) == before
-    assert registry.by_code("DH-0001").address == "示范市东湖区东湖路1号"
+    assert doorplates.by_code("DH-0001").address == "示范市东湖区东湖路1号"
 
 
 def test_extra_checks_refuse_lines_too(world):
-    with pytest.raises(registry.ImportRefused) as refused:
-        registry.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM,
+    with pytest.raises(doorplate_import.ImportRefused) as refused:
+        doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM,
                             check=[lambda row: "不行" if row.code == "NEW-1" else None])
     assert str(refused.value.errors[0]) == "第2行：不行"
 
@@ -76,28 +76,28 @@ def test_extra_checks_refuse_lines_too(world):
 def test_large_import_in_batches(world):
     lines = [f"BULK-{i:05d},示范市东湖区批量路{i}号,120.{i:04d},30.2,33010201" for i in range(1200)]
     ticks = []
-    result = registry.import_csv(csv(*lines), actor=SYSTEM, progress=ticks.append)
+    result = doorplate_import.import_csv(csv(*lines), actor=SYSTEM, progress=ticks.append)
     assert len(result.created) == 1200 and sum(ticks) == 2400 and max(ticks) <= 500
-    assert registry.import_csv(csv(*lines), actor=SYSTEM).unchanged == 1200
+    assert doorplate_import.import_csv(csv(*lines), actor=SYSTEM).unchanged == 1200
 
 
 def test_revoke_and_move_are_audited_and_refuse_twice(world, officer):
-    plate, successor = registry.by_code("DH-0001"), registry.by_code("DH-0002")
+    plate, successor = doorplates.by_code("DH-0001"), doorplates.by_code("DH-0002")
     with pytest.raises(InvalidInput):
-        registry.revoke(doorplate=plate, actor=SYSTEM, reason=" ")
+        doorplates.revoke(doorplate=plate, actor=SYSTEM, reason=" ")
     with pytest.raises(Forbidden):
-        registry.revoke(doorplate=plate, actor=officer, reason="丢失")  # only an administrator
+        doorplates.revoke(doorplate=plate, actor=officer, reason="丢失")  # only an administrator
     admin = world.officer("100000")
-    registry.revoke(doorplate=plate, actor=admin, reason="门牌被涂改")
+    doorplates.revoke(doorplate=plate, actor=admin, reason="门牌被涂改")
     assert plate.status == DoorplateStatus.REVOKED.value
     assert audit.trail(plate)[-1].action == "doorplate.revoked"
     with pytest.raises(Conflict):
-        registry.revoke(doorplate=plate, actor=admin, reason="again")
+        doorplates.revoke(doorplate=plate, actor=admin, reason="again")
 
-    old = registry.by_code("DH-0003")
+    old = doorplates.by_code("DH-0003")
     with pytest.raises(InvalidInput):
-        registry.move(doorplate=old, to=plate, actor=SYSTEM)  # the successor must be active
-    registry.move(doorplate=old, to=successor, actor=SYSTEM, reason="门牌重新编号")
+        doorplates.move(doorplate=old, to=plate, actor=SYSTEM)  # the successor must be active
+    doorplates.move(doorplate=old, to=successor, actor=SYSTEM, reason="门牌重新编号")
     assert old.status == DoorplateStatus.MOVED.value and old.moved_to.code == "DH-0002"
     assert '"to": "DH-0002"' in audit.trail(old)[-1].detail
     with pytest.raises(InvalidInput):
@@ -105,8 +105,28 @@ def test_revoke_and_move_are_audited_and_refuse_twice(world, officer):
                          doorplate=old)
 
 
+def test_registry_services_join_the_callers_transaction(world):
+    """Import, revoke and move commit nothing of their own: inside a larger use case that fails, nothing stays."""
+    plates, entries = count(Doorplate), count(AuditEntry)
+    with pytest.raises(RuntimeError), transaction():
+        doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM)
+        doorplates.revoke(doorplate=doorplates.by_code("DH-0001"), actor=SYSTEM, reason="门牌被涂改")
+        doorplates.move(doorplate=doorplates.by_code("DH-0003"), to=doorplates.by_code("DH-0002"), actor=SYSTEM)
+        raise RuntimeError("the outer use case fails after them")
+    db.session.expire_all()
+    assert count(Doorplate) == plates and count(AuditEntry) == entries
+    assert doorplates.by_code("DH-0001").is_active and doorplates.by_code("DH-0003").is_active
+    assert count(OutboxMessage, OutboxMessage.job == "doorplates.fetch_wxacodes") == 0
+
+    # On their own, each is one transaction that is committed when it returns.
+    doorplates.revoke(doorplate=doorplates.by_code("DH-0001"), actor=SYSTEM, reason="门牌被涂改")
+    db.session.rollback()
+    assert not doorplates.by_code("DH-0001").is_active
+    assert count(AuditEntry) == entries + 1
+
+
 def test_reports_at_one_doorplate_newest_first_for_officers_only(world, officer, citizen, other_citizen):
-    plate, elsewhere = registry.by_code("DH-0001"), registry.by_code("DH-0002")
+    plate, elsewhere = doorplates.by_code("DH-0001"), doorplates.by_code("DH-0002")
     first = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="电动车被偷", doorplate=plate)
     incidents.report(citizen=citizen, channel=Channel.WECHAT, description="别处的事", doorplate=elsewhere)
     second = incidents.report(citizen=other_citizen, channel=Channel.MINIAPP, description="楼道起火", doorplate=plate)

@@ -3,9 +3,10 @@
 import xmltodict
 from wechatpy import parse_message
 
-from bot import registry, simulate
+from bot import registry
 from bot.envelope import sign
 from bot.inbox import dedupe_key
+from wechat import simulator
 
 
 def test_signature_matches_wechats_published_sample():
@@ -26,20 +27,20 @@ def test_registry_keys_for_messages_and_events():
 
 
 def test_dedupe_keys():
-    text = simulate.message("text", "o-1", "hi", msg_id=42, create_time=100)
+    text = simulator.message("text", "o-1", "hi", msg_id=42, create_time=100)
     assert dedupe_key(text) == "msg:42"
-    click = simulate.event("click", "o-1", "MY_REPORTS", create_time=100)
-    other = simulate.event("click", "o-1", "COMPLAIN", create_time=100)
+    click = simulator.event("click", "o-1", "MY_REPORTS", create_time=100)
+    other = simulator.event("click", "o-1", "COMPLAIN", create_time=100)
     assert dedupe_key(click) == dedupe_key(dict(click))  # a retry repeats every field
     assert dedupe_key(click) != dedupe_key(other)  # two clicks in one second are two events
     assert dedupe_key(click).startswith("evt:o-1:100:click:")
 
 
 def test_sealed_messages_round_trip_in_every_mode():
-    keys = simulate.Keys("tok", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx-unit")
-    fields = simulate.event("scancode_waitmsg", "o-2", "http://x/d/abc")
-    for mode in simulate.MODES:
-        query, body = simulate.signed(fields, keys, mode=mode, timestamp=1, nonce="n")
+    keys = simulator.Keys("tok", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx-unit")
+    fields = simulator.event("scancode_waitmsg", "o-2", "http://x/d/abc")
+    for mode in simulator.MODES:
+        query, body = simulator.signed(fields, keys, mode=mode, timestamp=1, nonce="n")
         envelope = xmltodict.parse(body)["xml"]
         if mode == "plain":
             xml = body.decode()

@@ -1,6 +1,6 @@
 """Parsing a doorplate CSV: every bad line is named by its number (no database)."""
 
-from qr.registry import decode, parse
+from casework.doorplate_import import decode, parse
 
 HEADER = "code,address,longitude,latitude,unit\n"
 

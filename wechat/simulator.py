@@ -1,5 +1,6 @@
 """Playing WeChat's part: build a message or event as WeChat's servers would send it, sign it (and encrypt it in
-safe or compatible mode), and read the answer. Used by `flask wechat send` and by the tests.
+safe or compatible mode), and read the answer. Used by `flask wechat send`, the tests and the benchmarks; it
+knows WeChat's protocol only, never the bot that answers.
 """
 
 import secrets
@@ -10,7 +11,7 @@ from xml.sax.saxutils import escape
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
-from bot.envelope import sign
+from wechat.signature import sign
 
 ACCOUNT = "gh_wx110demo"
 MODES = ("plain", "compatible", "safe")

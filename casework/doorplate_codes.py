@@ -1,4 +1,4 @@
-"""Signed doorplate tokens: short, URL-safe, fit a mini-program code's 32-character scene.
+"""A doorplate's short code: a signed token, short and URL-safe, that fits a mini-program code's 32-character scene.
 
 A token is one key-id character followed by 22 base64url characters: the doorplate id (4 bytes) and a 96-bit
 HMAC-SHA256 tag over it. Keys come from QR_KEYS ("id:secret,id:secret"); the first signs, all verify, so a key
@@ -13,11 +13,7 @@ import struct
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
-from casework.db import db
 from casework.errors import NotFound
-from casework.models import Doorplate, DoorplateStatus
 
 TAG_BYTES = 12  # 96 bits
 TOKEN_LENGTH = 1 + 22
@@ -84,15 +80,6 @@ def verify(ring: KeyRing, token: str) -> int:
     if not (well_formed and genuine and doorplate_id):
         raise InvalidToken("门牌二维码无效")
     return doorplate_id
-
-
-def resolve(ring: KeyRing, token: str) -> Doorplate:
-    """The active doorplate behind a token; InvalidToken if the token is bad or the doorplate revoked or moved."""
-    doorplate_id = verify(ring, token)
-    doorplate = db.session.scalar(select(Doorplate).where(Doorplate.id == doorplate_id))
-    if doorplate is None or doorplate.status != DoorplateStatus.ACTIVE.value:
-        raise InvalidToken("该门牌二维码已停用")
-    return doorplate
 
 
 SCENE_PREFIX = "dp:"

@@ -1,10 +1,11 @@
-"""The doorplate registry: import from CSV (all or nothing, idempotent), revoke, move.
+"""Importing the doorplate registry from a CSV: all or nothing, idempotent, errors named by line.
 
 A CSV has a header naming the columns code, address, longitude, latitude, unit (or the Chinese 门牌编码, 地址,
 经度, 纬度, 单位代码) and one doorplate per line; UTF-8 (with or without BOM) and GB 18030, which is what
 spreadsheet software in China writes, are both read. Every line is checked before anything is written; any error
 refuses the whole file, naming each bad line. A re-import of the same data changes nothing; a changed line
-updates its doorplate and is audited with what it was before.
+updates its doorplate and is audited with what it was before. New doorplates publish `doorplates.created`
+(the mini-program codes are fetched by its subscriber).
 """
 
 import csv
@@ -17,12 +18,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from casework import audit, clock
-from casework.access import require_officer
+from casework import audit, clock, outbox
 from casework.db import db
-from casework.errors import Conflict, InvalidInput
-from casework.models import Actor, Doorplate, DoorplateStatus, Role, System, Unit, UnitLevel
-from qr import wxacode
+from casework.doorplates import require_admin
+from casework.errors import InvalidInput
+from casework.models import Actor, Doorplate, DoorplateStatus, Unit, UnitLevel
+from casework.unit_of_work import use_case
 
 COLUMNS = {
     "code": "code", "门牌编码": "code", "编码": "code",
@@ -37,6 +38,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_ERRORS_SHOWN = 200
 AUDIT_CODES = 1000
 _CHUNK = 500
+CREATED_EVENT = "doorplates.created"  # payload: doorplate_ids, at most _CHUNK per event
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def _number(text: str, low: float, high: float, label: str, problems: list[str])
     return round(value, 6)
 
 
+@use_case
 def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
                check: Iterable[Callable[[DoorplateRow], str | None]] = ()) -> ImportResult:
     """Import a doorplate CSV all or nothing; ImportRefused lists every bad line and nothing is written.
@@ -180,7 +183,7 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
     `progress(n)` is told after each batch of n rows (checked, then written); `check` adds per-row checks that
     return an error message or None (the label font's coverage, for one).
     """
-    _require_admin(actor)
+    require_admin(actor)
     rows, errors = parse(decode(data))
     tick = progress or (lambda n: None)
     units = {u.code: u for u in db.session.scalars(select(Unit))}
@@ -202,17 +205,18 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
                     errors.append(LineError(row.line, message))
         tick(len(chunk))
     if errors:
-        db.session.rollback()
         raise ImportRefused(sorted(errors, key=lambda e: e.line), len(rows))
     result = ImportResult(lines=len(rows), sha256=hashlib.sha256(data).hexdigest())
     now = clock.now()
-    new_plates = []
     for start in range(0, len(rows), _CHUNK):
+        new_plates = []
         for row in rows[start:start + _CHUNK]:
             created = _apply(row, existing.get(row.code), units[row.unit_code], actor, now, result)
             if created is not None:
                 new_plates.append(created)
         db.session.flush()
+        if new_plates:
+            outbox.publish(CREATED_EVENT, doorplate_ids=[plate.id for plate in new_plates])
         tick(min(_CHUNK, len(rows) - start))
     if result.created or result.updated:
         audit.record(actor=actor, action="doorplates.imported", at=now,
@@ -221,8 +225,6 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
                              # own entry with the values before.
                              "created": result.created[:AUDIT_CODES], "updated": result.updated[:AUDIT_CODES],
                              "updated_count": len(result.updated), "unchanged": result.unchanged})
-    wxacode.schedule([plate.id for plate in new_plates])
-    db.session.commit()
     return result
 
 
@@ -244,49 +246,3 @@ def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Ac
     audit.record(actor=actor, action="doorplate.updated", subject=doorplate, at=now,
                  detail={"before": before, "after": values, "source": "import", "line": row.line})
     return None
-
-
-def by_code(code: str) -> Doorplate:
-    """The doorplate with this code, or InvalidInput naming it."""
-    doorplate = db.session.scalar(select(Doorplate).where(Doorplate.code == (code or "").strip()))
-    if doorplate is None:
-        raise InvalidInput(f"门牌编码 {code} 不存在")
-    return doorplate
-
-
-def revoke(*, doorplate: Doorplate, actor: Actor, reason: str) -> Doorplate:
-    """Withdraw a doorplate's code (lost, defaced, misprinted): scans of it stop leading to a report."""
-    _require_admin(actor)
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("请说明停用原因")
-    if not doorplate.is_active:
-        raise Conflict(f"门牌 {doorplate.code} 已停用")
-    now = clock.now()
-    doorplate.status = DoorplateStatus.REVOKED.value
-    audit.record(actor=actor, action="doorplate.revoked", subject=doorplate, at=now,
-                 detail={"code": doorplate.code, "reason": reason[:500]})
-    db.session.commit()
-    return doorplate
-
-
-def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "") -> Doorplate:
-    """Retire a doorplate whose building was renumbered in favour of its successor; the old code stops working."""
-    _require_admin(actor)
-    if not doorplate.is_active:
-        raise Conflict(f"门牌 {doorplate.code} 已停用")
-    if to.id == doorplate.id or not to.is_active:
-        raise InvalidInput("迁移目标须是另一块有效门牌")
-    now = clock.now()
-    doorplate.status = DoorplateStatus.MOVED.value
-    doorplate.moved_to = to
-    audit.record(actor=actor, action="doorplate.moved", subject=doorplate, at=now,
-                 detail={"code": doorplate.code, "to": to.code, "reason": (reason or "").strip()[:500]})
-    db.session.commit()
-    return doorplate
-
-
-def _require_admin(actor: Actor) -> None:
-    # Operator commands act as the system; in the console only an administrator manages the registry.
-    if not isinstance(actor, System):
-        require_officer(actor, Role.ADMIN)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qr.tokens import InvalidToken, KeyRing, sign, token_from_text, verify
+from casework.doorplate_codes import InvalidToken, KeyRing, sign, token_from_text, verify
 
 RING = KeyRing.parse("b:second-key-0123456789,a:first-key-0123456789")
 
@@ -70,7 +70,7 @@ def test_every_path_does_the_same_work(monkeypatch, token):
     """One HMAC and one constant-time comparison whatever is wrong, so timing tells nothing (structural check)."""
     import hmac as real_hmac
 
-    import qr.tokens as tokens
+    import casework.doorplate_codes as tokens
 
     calls = {"new": 0, "compare": 0}
     original_new, original_compare = real_hmac.new, real_hmac.compare_digest
