@@ -70,9 +70,9 @@ CASES = {
     "bad timestamp": lambda: ({**plain_query(), "timestamp": "yesterday"}, simulator.xml_of(text_message()).encode()),
     "wrong msg_signature": lambda: _tamper(simulator.signed(text_message(), KEYS, mode="safe"), "msg_signature"),
     "wrong appid": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, KEYS.aes_key, "wx-someone-else"),
-                                           mode="safe"),
+                                            mode="safe"),
     "wrong aes key": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, "A" * 43, KEYS.appid),
-                                             mode="safe"),
+                                              mode="safe"),
     "garbage ciphertext": lambda: _garbage_ciphertext(),
     "oversized body": lambda: (plain_query(), simulator.xml_of(text_message(Content="很" * 30000)).encode()),
 }

@@ -40,7 +40,7 @@ def test_import_then_same_file_again_changes_nothing(world):
 def test_changed_line_updates_and_is_audited_with_before(world):
     doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM)
     result = doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号之一,120.1,30.2,33010202",
-                                     "NEW-3,示范市东湖区新村路3号,120.1,30.2,33010201"), actor=SYSTEM)
+                                             "NEW-3,示范市东湖区新村路3号,120.1,30.2,33010201"), actor=SYSTEM)
     assert result.updated == ["NEW-1"] and result.created == ["NEW-3"]
     plate = doorplates.by_code("NEW-1")
     assert plate.address == "示范市东湖区新村路1号之一" and plate.unit.code == "33010202"
@@ -69,7 +69,7 @@ def test_one_bad_line_refuses_the_whole_file(world):
 def test_extra_checks_refuse_lines_too(world):
     with pytest.raises(doorplate_import.ImportRefused) as refused:
         doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM,
-                            check=[lambda row: "不行" if row.code == "NEW-1" else None])
+                                    check=[lambda row: "不行" if row.code == "NEW-1" else None])
     assert str(refused.value.errors[0]) == "第2行：不行"
 
 

@@ -90,3 +90,23 @@ def test_every_path_does_the_same_work(monkeypatch, token):
     except InvalidToken:
         pass
     assert calls == {"new": 1, "compare": 1}
+
+
+def test_the_domain_signs_with_the_configured_keys():
+    """casework.doorplates reads QR_KEYS and PUBLIC_BASE_URL through casework.settings, with or without an app."""
+    from types import SimpleNamespace
+
+    from flask import Flask
+
+    from casework import doorplates
+
+    plate = SimpleNamespace(id=4242)
+    assert doorplates.token_for(plate)[0] == "d"  # outside an app: the development key
+    app = Flask(__name__)
+    app.config.update(QR_KEYS="k:configured-key-0123456789,d:dev-only-doorplate-key-not-secret",
+                      PUBLIC_BASE_URL="https://110.example.gov.cn/wx")
+    with app.app_context():
+        token = doorplates.token_for(plate)
+        assert token[0] == "k" and verify(doorplates.key_ring(), token) == 4242
+        found = token_from_text(f"https://110.example.gov.cn/wx/d/{token}", "https://110.example.gov.cn/wx")
+        assert found == token
