@@ -1,13 +1,39 @@
-"""Who may act on what: a citizen only on their own records, an officer only with a fitting role."""
+"""Who may act on what: a citizen only on their own records; an officer only with a fitting role, and only on
+records held by a unit in their scope.
 
+The rule of access by unit, in one place:
+
+- An officer sees their own unit and every unit below it in the unit tree (province > city > county > station).
+- A legal officer (法制员) or supervisor (督察) posted below a county sees the whole county: both work
+  county-wide, whichever station they sit in. (The roles must be named on the officer: an administrator's
+  blanket roles do not widen their scope.)
+- The root of the tree (the province, the command centre) sees everything, including incidents not yet routed
+  to any unit (`unit_id` NULL). Any other unit sees no unrouted incident: until the router has decided whose it
+  is, only the command centre may act on it (the router sends whatever it cannot place to the root).
+
+Another unit's record answers exactly as a missing one does (`NotFound` with the same message), so that an
+officer cannot learn that an id exists outside their scope.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, select, true
+
+from casework.db import db
 from casework.errors import Forbidden, NotFound
-from casework.models import Citizen, Officer, Role
+from casework.models import Citizen, Complaint, Incident, Officer, Role, Unit, UnitLevel
+
+# What a missing record of each kind answers; a record outside the officer's scope answers the same.
+MISSING = {Incident: "未找到该警情", Complaint: "未找到该投诉"}
+MISSING_RECORD = "未找到该记录"
+
+COUNTY_WIDE_ROLES = (Role.LEGAL_OFFICER, Role.SUPERVISOR)
 
 
 def require_owner(record, citizen: Citizen) -> None:
     """A citizen's access to another's record looks exactly like a missing record (no existence leak)."""
     if not isinstance(citizen, Citizen) or record.citizen_id != citizen.id:
-        raise NotFound("未找到该记录")
+        raise NotFound(MISSING_RECORD)
 
 
 def require_officer(actor, *roles: Role) -> Officer:
@@ -16,3 +42,91 @@ def require_officer(actor, *roles: Role) -> Officer:
     if roles and not any(actor.has_role(role) for role in roles):
         raise Forbidden("您的角色无权执行该操作")
     return actor
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The units one officer may see: `everything` (the root: every unit and unrouted records), or `unit_ids`."""
+
+    unit_ids: frozenset[int]
+    everything: bool = False
+
+    def covers(self, unit_id: int | None) -> bool:
+        """Whether a record held by `unit_id` (None: not yet routed) is visible."""
+        return self.everything or (unit_id is not None and unit_id in self.unit_ids)
+
+    def clause(self, column) -> ColumnElement[bool]:
+        """A SQL condition on a unit id column that keeps exactly the visible rows."""
+        if self.everything:
+            return true()
+        if not self.unit_ids:
+            return false()
+        return column.in_(sorted(self.unit_ids))
+
+
+def scope_of(officer: Officer) -> Scope:
+    """The units `officer` may see (computed from the whole unit tree, which is small, once per call)."""
+    if not isinstance(officer, Officer) or not officer.active:
+        return Scope(frozenset())
+    tree = db.session.execute(select(Unit.id, Unit.parent_id, Unit.level)).all()
+    parents = {unit_id: parent_id for unit_id, parent_id, _ in tree}
+    if officer.unit_id not in parents:
+        return Scope(frozenset())
+    top = _scope_root(officer, parents, {unit_id: level for unit_id, _, level in tree})
+    if parents[top] is None:
+        return Scope(frozenset(parents), everything=True)
+    children: dict[int, list[int]] = {}
+    for unit_id, parent_id in parents.items():
+        children.setdefault(parent_id, []).append(unit_id)
+    seen, todo = set(), [top]
+    while todo:
+        unit_id = todo.pop()
+        if unit_id not in seen:
+            seen.add(unit_id)
+            todo.extend(children.get(unit_id, ()))
+    return Scope(frozenset(seen))
+
+
+def _scope_root(officer: Officer, parents: dict[int, int | None], levels: dict[int, str]) -> int:
+    """The top of the officer's subtree: their unit, or the county above it for county-wide roles."""
+    if not any(role.value in (officer.roles or []) for role in COUNTY_WIDE_ROLES):
+        return officer.unit_id
+    unit_id: int | None = officer.unit_id
+    while unit_id is not None:
+        if levels[unit_id] == UnitLevel.COUNTY.value:
+            return unit_id
+        unit_id = parents[unit_id]
+    return officer.unit_id  # above county level already: the officer's own subtree contains the counties
+
+
+def visible_units_clause(officer: Officer, column) -> ColumnElement[bool]:
+    """A SQL filter for officer-side queries: `column` (a unit id) is in the officer's scope."""
+    return scope_of(officer).clause(column)
+
+
+def unit_of(record) -> int | None:
+    """The unit that holds `record`: an incident's handling unit, a complaint's (else its incident's), or the
+    incident's for anything hanging off an incident (timeline entry, attachment, chat message)."""
+    if isinstance(record, Complaint):
+        return record.handling_unit_id if record.handling_unit_id is not None else record.incident.unit_id
+    if isinstance(record, Incident):
+        return record.unit_id
+    if hasattr(record, "incident"):
+        return record.incident.unit_id
+    return record.unit_id
+
+
+def can_see(officer: Officer, record) -> bool:
+    """Whether `record` is in `officer`'s scope."""
+    return scope_of(officer).covers(unit_of(record))
+
+
+def require_visible(officer: Officer, record) -> None:
+    """Refuse a record outside the officer's scope exactly as a missing one is refused."""
+    if record is None or not can_see(officer, record):
+        raise not_found(type(record) if record is not None else None)
+
+
+def not_found(kind: type | None) -> NotFound:
+    """The error a missing record of `kind` answers (and so also one outside the officer's scope)."""
+    return NotFound(MISSING.get(kind, MISSING_RECORD))

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from casework import audit, clock, idempotency, outbox, settings, text
-from casework.access import require_officer, require_owner
+from casework.access import require_officer, require_owner, require_visible
 from casework.db import db
 from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind, System
 
@@ -15,6 +15,7 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
         sender = SenderKind.CITIZEN
     else:
         require_officer(actor, Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
+        require_visible(actor, incident)
         sender = SenderKind.OFFICER
     return idempotency.once(ChatMessage.source_msg_id, source_msg_id,
                             lambda: _add(incident, actor, sender, body, source_msg_id))
@@ -55,6 +56,7 @@ def messages(*, incident: Incident, viewer: Actor, after_id: int = 0, limit: int
         require_owner(incident, viewer)
     else:
         require_officer(viewer)
+        require_visible(viewer, incident)
     return list(
         db.session.scalars(
             select(ChatMessage)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from casework import audit, clock, idempotency, notes, numbering, outbox, settings
-from casework.access import require_officer, require_owner
+from casework.access import not_found, require_officer, require_owner, require_visible
 from casework.db import db
 from casework.errors import Conflict, InvalidInput, NotFound
 from casework.models import Citizen, Complaint, ComplaintStatus, Incident, Officer, Role, System, TimelineEntry
@@ -100,6 +100,7 @@ def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
 def answer(*, complaint: Complaint, officer: Officer, text: str) -> Complaint:
     """Record the supervision answer to a complaint (the full supervision workflow builds on this)."""
     require_officer(officer, Role.SUPERVISOR)
+    require_visible(officer, complaint)
     text = clean(text, missing="请填写答复内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="答复")
     complaint = db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
     if complaint.answer is not None:
@@ -129,4 +130,14 @@ def rate_answer(*, complaint: Complaint, citizen: Citizen, rating: int) -> Compl
     complaint.rating = rating
     audit.record(actor=citizen, action="complaint.answer_rated", subject=complaint, at=now, detail={"rating": rating})
     db.session.commit()
+    return complaint
+
+
+def complaint_for(officer: Officer, complaint_id: int) -> Complaint:
+    """One complaint for an officer; one whose handling unit is outside their scope answers as a missing one."""
+    require_officer(officer)
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise not_found(Complaint)
+    require_visible(officer, complaint)
     return complaint

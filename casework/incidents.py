@@ -6,7 +6,7 @@ in the outbox, and commits, so that a caller may tell the citizen "received" as 
 
 
 from casework import audit, clock, idempotency, notes, numbering, outbox, settings, text
-from casework.access import require_officer, require_owner
+from casework.access import require_officer, require_owner, require_visible
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
 from casework.models import (
@@ -157,6 +157,7 @@ def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus,
                   internal_note: str | None = None) -> TimelineEntry:
     """Move an incident one legal step along; the citizen sees the status and the public note."""
     require_officer(actor, *HANDLING_ROLES)
+    require_visible(actor, incident)
     target = IncidentStatus(status)
     incident = _locked(incident)
     check_transition(incident.state, target)
@@ -179,6 +180,7 @@ def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus,
 def recategorise(*, incident: Incident, actor: Officer, category: Category, reason: str) -> TimelineEntry:
     """Change an incident's category; the reason is kept for the supervision rules that watch reclassification."""
     require_officer(actor, *HANDLING_ROLES)
+    require_visible(actor, incident)
     reason = text.clean(reason, missing="请说明调整类别的原因", limit=500, what="原因")
     if not category.active:
         raise InvalidInput("警情类别无效")
@@ -225,6 +227,7 @@ def _require_actor(incident: Incident, actor: Actor) -> None:
         require_owner(incident, actor)
     else:
         require_officer(actor, *HANDLING_ROLES)
+        require_visible(actor, incident)
 
 
 def _timeline(incident: Incident, actor: Actor, kind: str, at, *, status: IncidentStatus | None = None,

@@ -3,7 +3,7 @@ history."""
 
 from sqlalchemy import select
 
-from casework.access import require_officer, require_owner
+from casework.access import not_found, require_officer, require_owner, require_visible, visible_units_clause
 from casework.db import db
 from casework.errors import NotFound
 from casework.models import Citizen, Doorplate, Incident, Officer, TimelineEntry
@@ -49,9 +49,37 @@ def public_timeline(incident: Incident) -> list[TimelineEntry]:
 
 def incidents_at(doorplate: Doorplate, *, officer: Officer, limit: int = 50,
                  before_id: int | None = None) -> list[Incident]:
-    """Every report made at one doorplate, newest first, a page at a time; for officers (any role)."""
+    """The reports at one doorplate held in the officer's scope, newest first, a page at a time (any role)."""
     require_officer(officer)
-    query = select(Incident).where(Incident.doorplate_id == doorplate.id)
+    query = select(Incident).where(Incident.doorplate_id == doorplate.id,
+                                   visible_units_clause(officer, Incident.unit_id))
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))
+
+
+def incident_for(officer: Officer, *, incident_id: int | None = None, number: str | None = None) -> Incident:
+    """One incident by id or public number for an officer; one outside their scope answers as a missing one."""
+    require_officer(officer)
+    if incident_id is not None:
+        incident = db.session.get(Incident, incident_id)
+    elif number:
+        incident = db.session.scalar(select(Incident).where(Incident.number == number.strip().upper()))
+    else:
+        incident = None
+    if incident is None:
+        raise not_found(Incident)
+    require_visible(officer, incident)
+    return incident
+
+
+def incidents_for(officer: Officer, *, status: str | None = None, limit: int = 50,
+                  before_id: int | None = None) -> list[Incident]:
+    """The incidents held in the officer's scope, newest first, a page at a time (the console's queue)."""
+    require_officer(officer)
+    query = select(Incident).where(visible_units_clause(officer, Incident.unit_id))
+    if status is not None:
+        query = query.where(Incident.status == status)
     if before_id is not None:
         query = query.where(Incident.id < before_id)
     return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))

@@ -164,6 +164,12 @@ def supervisor(world):
 
 
 @pytest.fixture
+def command_centre(world):
+    """The province's dispatcher: the root of the unit tree sees every incident, routed or not."""
+    return world.officer("100007")
+
+
+@pytest.fixture
 def citizen(ctx):
     return citizens.identify(oa_openid="openid-citizen-a", unionid="union-a")
 

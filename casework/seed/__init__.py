@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from casework import audit, chat, citizens, complaints, incidents
+from casework import audit, chat, citizens, complaints, incidents, routing
 from casework.db import db
 from casework.models import Category, Citizen, Complaint, Doorplate, Incident, Officer, Role, System, Unit, UnitLevel
 from casework.status import Channel, IncidentStatus
@@ -71,6 +71,8 @@ OFFICERS = [
     ("100004", "吴法", "330102", [Role.LEGAL_OFFICER]),
     ("100005", "郑督", "330100", [Role.SUPERVISOR]),
     ("100000", "管理员", "330000", [Role.ADMIN]),
+    ("100006", "周航", "33010202", [Role.OFFICER]),
+    ("100007", "孙指", "330000", [Role.DISPATCHER]),  # the command centre: sees incidents not yet routed
 ]
 
 DOORPLATES = [
@@ -146,9 +148,10 @@ def _demo_incidents() -> None:
     second = incidents.report(citizen=alice, channel=Channel.WECHAT, description="邻居家装修噪音很大,劝说无效",
                               latitude=30.2690, longitude=120.1421, address="西湖路附近",
                               category=dispute, source_msg_id="demo:2")
+    routing.route_new_incident(second.id)  # now rather than from the outbox: only its station may act on it
     for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED,
                    IncidentStatus.CLOSED):
-        incidents.change_status(incident=second, actor=handler, status=status, public_note=None)
+        incidents.change_status(incident=second, actor=officer("100006"), status=status, public_note=None)
     complaints.file(citizen=alice, incident=second, body="民警到场后没有调解就走了,问题没有解决。")
 
     incidents.report(citizen=bob, channel=Channel.MINIAPP, description="路口有人打架,大概四五个人",

@@ -84,9 +84,9 @@ def test_failed_downloads_are_counted_and_visible(make_app, fake):
         assert len(notes) == 1 and "下载失败" in notes[0]
 
 
-def test_officer_messages_and_progress_reach_the_citizen(make_app, fake, world, dispatcher):
+def test_officer_messages_and_progress_reach_the_citizen(make_app, fake, world, command_centre):
     app = make_app(**wechat_config(fake))
-    openid, dispatcher_id = "o-push", dispatcher.id
+    openid, dispatcher_id = "o-push", command_centre.id
     db.session.rollback()  # release the fixtures' SQLite transaction before the server writes
     with serving(app) as url:
         send = Sender(url).reply

@@ -26,7 +26,7 @@ def test_another_citizens_incident_looks_missing_for_every_operation(live_server
         stored = db.session.get(Incident, incident["id"])
         for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED,
                        IncidentStatus.CLOSED):
-            incidents.change_status(incident=stored, actor=seed.officer("100002"), status=status)
+            incidents.change_status(incident=stored, actor=seed.officer("100007"), status=status)
     preview = incident["attachments"][0]["preview_url"]
     attachment_id = incident["attachments"][0]["id"]
     assert preview == f"/api/miniapp/v1/incidents/{incident['id']}/attachments/{attachment_id}/preview"

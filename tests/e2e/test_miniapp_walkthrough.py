@@ -51,6 +51,7 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     assert listed.status_code == 200
     assert [i["number"] for i in listed.json()["items"]] == [incident["number"]]
 
+    live.app.extensions["wx110.dispatcher"].drain()  # routed to 东湖派出所: only its units may act on it
     with live.app.app_context():
         dispatcher = seed.officer("100001")
         stored = db.session.get(Incident, incident["id"])

@@ -26,8 +26,9 @@ def test_official_account_and_miniapp_identities_join_by_unionid(ctx):
     assert citizens.identify(oa_openid="oa-1").id == person.id
 
 
-def test_chat_between_citizen_and_dispatcher(citizen, other_citizen, dispatcher):
-    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人跟踪我")
+def test_chat_between_citizen_and_dispatcher(citizen, other_citizen, dispatcher, world):
+    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人跟踪我",
+                                doorplate=world.doorplate("DH-0001"))
     chat.add_message(incident=incident, actor=citizen, body="他还在楼下", source_msg_id="wechat:77")
     chat.add_message(incident=incident, actor=citizen, body="他还在楼下", source_msg_id="wechat:77")  # retry
     reply = chat.add_message(incident=incident, actor=dispatcher, body="请锁好门,民警马上到")
@@ -56,12 +57,12 @@ def test_complaint_is_numbered_timelined_and_only_on_own_incident(citizen, other
     assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
 
 
-def test_rating_only_once_and_only_when_finished(citizen, officer):
+def test_rating_only_once_and_only_when_finished(citizen, command_centre):
     incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="丢失钱包")
     with pytest.raises(Conflict):
         incidents.rate(incident=incident, citizen=citizen, rating=5)
     for status in ("dispatched", "on_scene", "handled", "closed"):
-        incidents.change_status(incident=incident, actor=officer, status=IncidentStatus(status))
+        incidents.change_status(incident=incident, actor=command_centre, status=IncidentStatus(status))
     with pytest.raises(InvalidInput):
         incidents.rate(incident=incident, citizen=citizen, rating=6)
     incidents.rate(incident=incident, citizen=citizen, rating=4, comment="很及时")
@@ -70,14 +71,14 @@ def test_rating_only_once_and_only_when_finished(citizen, officer):
     assert db.session.get(Incident, incident.id).rating == 4
 
 
-def test_location_recategorise_and_evidence(citizen, officer, world):
+def test_location_recategorise_and_evidence(citizen, command_centre, world):
     incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人打架")
     incidents.set_location(incident=incident, actor=citizen, latitude=30.2742, longitude=120.1552,
                            address="东湖路口")
     assert incident.address == "东湖路口"
     with pytest.raises(InvalidInput):
         incidents.set_location(incident=incident, actor=citizen, latitude=91, longitude=0)
-    incidents.recategorise(incident=incident, actor=officer, category=world.category("0105"),
+    incidents.recategorise(incident=incident, actor=command_centre, category=world.category("0105"),
                            reason="现场核实为殴打他人")
     with pytest.raises(Forbidden):
         incidents.recategorise(incident=incident, actor=citizen, category=world.category("0101"), reason="x")
@@ -98,9 +99,9 @@ def test_new_incident_is_routed_to_the_nearest_doorplates_station(app, citizen, 
     assert db.session.get(Incident, incident.id).unit.name == "西湖路派出所"
 
 
-def test_control_characters_never_reach_the_database(citizen, dispatcher):
+def test_control_characters_never_reach_the_database(citizen, command_centre):
     incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人\x00砸门\x07")
-    message = chat.add_message(incident=incident, actor=dispatcher, body="马上\x00到")
+    message = chat.add_message(incident=incident, actor=command_centre, body="马上\x00到")
     complaint = complaints.file(citizen=citizen, incident=incident, body="处置\x1b不当")
     assert (incident.description, message.body, complaint.body) == ("有人砸门", "马上到", "处置不当")
     with pytest.raises(InvalidInput):

@@ -46,10 +46,10 @@ def test_bad_report_changes_nothing(citizen, description):
     assert (count(Incident), count(AuditEntry), count(OutboxMessage)) == before
 
 
-def test_full_path_to_concluded(citizen, officer):
+def test_full_path_to_concluded(citizen, command_centre):
     incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="家里被盗")
     for status in ("dispatched", "on_scene", "handled", "accepted", "filed", "concluded"):
-        incidents.change_status(incident=incident, actor=officer, status=IncidentStatus(status),
+        incidents.change_status(incident=incident, actor=command_centre, status=IncidentStatus(status),
                                 public_note="备注", internal_note="内部")
     db.session.expire_all()
     incident = db.session.get(Incident, incident.id)
@@ -60,12 +60,12 @@ def test_full_path_to_concluded(citizen, officer):
     assert all("内部" not in (e.public_note or "") for e in public)
 
 
-def test_illegal_transition_raises_and_changes_nothing(app, citizen, officer):
+def test_illegal_transition_raises_and_changes_nothing(app, citizen, command_centre):
     incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="打架")
     app.extensions["wx110.dispatcher"].drain()  # let the routing job write its own audit entry first
     before = (count(TimelineEntry), count(AuditEntry), count(OutboxMessage))
     with pytest.raises(IllegalTransition) as raised:
-        incidents.change_status(incident=incident, actor=officer, status=IncidentStatus.CLOSED)
+        incidents.change_status(incident=incident, actor=command_centre, status=IncidentStatus.CLOSED)
     db.session.rollback()
     assert "已接报" in raised.value.message
     assert (count(TimelineEntry), count(AuditEntry), count(OutboxMessage)) == before

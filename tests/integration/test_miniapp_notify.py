@@ -35,7 +35,7 @@ def drain(app):
 
 
 def advance(app, incident, status):
-    entry = incidents.change_status(incident=incident, actor=seed.officer("100002"), status=status)
+    entry = incidents.change_status(incident=incident, actor=seed.officer("100007"), status=status)
     drain(app)
     return entry
 
