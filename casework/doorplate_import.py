@@ -16,13 +16,14 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from casework import audit, clock, outbox
+from casework.access import scope_of
 from casework.db import db
 from casework.doorplates import require_admin
 from casework.errors import InvalidInput
-from casework.models import Actor, Doorplate, DoorplateStatus, Unit, UnitLevel
+from casework.models import Actor, Doorplate, DoorplateStatus, System, Unit, UnitLevel
 from casework.unit_of_work import use_case
 
 COLUMNS = {
@@ -186,7 +187,9 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
     require_admin(actor)
     rows, errors = parse(decode(data))
     tick = progress or (lambda n: None)
-    units = {u.code: u for u in db.session.scalars(select(Unit))}
+    # An administrator imports for the units in their scope; any other unit answers as an unknown one.
+    scope = None if isinstance(actor, System) else scope_of(actor)
+    units = {u.code: u for u in db.session.scalars(select(Unit).where(scope.clause(Unit.id) if scope else true()))}
     existing: dict[str, Doorplate] = {}
     checks = list(check)
     for start in range(0, len(rows), _CHUNK):
@@ -199,6 +202,9 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
                 errors.append(LineError(row.line, f"单位代码 {row.unit_code} 不存在"))
             elif unit.level != UnitLevel.STATION.value:
                 errors.append(LineError(row.line, f"单位 {row.unit_code}({unit.name})不是派出所"))
+            held = existing.get(row.code)
+            if held is not None and scope is not None and not scope.covers(held.unit_id):
+                errors.append(LineError(row.line, f"门牌编码 {row.code} 属于其他单位"))
             for extra in checks:
                 message = extra(row)
                 if message:

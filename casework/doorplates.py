@@ -10,7 +10,7 @@ from functools import lru_cache
 from sqlalchemy import select
 
 from casework import audit, clock, settings
-from casework.access import require_officer
+from casework.access import require_officer, require_visible
 from casework.db import db
 from casework.doorplate_codes import SCENE_PREFIX, InvalidToken, KeyRing, sign, token_from_text, verify
 from casework.errors import Conflict, InvalidInput
@@ -63,7 +63,7 @@ def by_code(code: str) -> Doorplate:
 @use_case
 def revoke(*, doorplate: Doorplate, actor: Actor, reason: str) -> Doorplate:
     """Withdraw a doorplate's code (lost, defaced, misprinted): scans of it stop leading to a report."""
-    require_admin(actor)
+    require_admin(actor, doorplate)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("请说明停用原因")
@@ -79,7 +79,7 @@ def revoke(*, doorplate: Doorplate, actor: Actor, reason: str) -> Doorplate:
 @use_case
 def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "") -> Doorplate:
     """Retire a doorplate whose building was renumbered in favour of its successor; the old code stops working."""
-    require_admin(actor)
+    require_admin(actor, doorplate, to)
     if not doorplate.is_active:
         raise Conflict(f"门牌 {doorplate.code} 已停用")
     if to.id == doorplate.id or not to.is_active:
@@ -92,7 +92,10 @@ def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "")
     return doorplate
 
 
-def require_admin(actor: Actor) -> None:
-    """Operator commands act as the system; in the console only an administrator manages the registry."""
+def require_admin(actor: Actor, *doorplates: Doorplate) -> None:
+    """Operator commands act as the system; in the console only an administrator manages the registry, and only
+    the doorplates of the units in their scope (another unit's doorplate answers as a missing one)."""
     if not isinstance(actor, System):
         require_officer(actor, Role.ADMIN)
+        for doorplate in doorplates:
+            require_visible(actor, doorplate)

@@ -151,3 +151,31 @@ def test_web_citizen_is_keyed_by_phone_and_never_joined_to_wechat(ctx):
     for bad in ("12345", "23800138000", "1380013800a", None, 13800138000):
         with pytest.raises(InvalidInput):
             citizens.identify_by_phone(bad)
+
+
+def test_a_county_administrator_manages_only_the_county_s_doorplates(world):
+    """Access by unit applies to the registry: another county's doorplate answers as a missing one, and an import
+    naming another county's station or re-assigning its doorplate is refused whole."""
+    from casework.errors import NotFound
+    from casework.models import Officer, Role, Unit
+
+    county = db.session.scalar(select(Unit).where(Unit.code == "330102"))
+    admin = Officer(badge_no="190001", name="区管理员", unit=county, roles=[Role.ADMIN.value])
+    db.session.add(admin)
+    db.session.commit()
+    theirs, ours = doorplates.by_code("JB-0001"), doorplates.by_code("DH-0001")
+    before = count(AuditEntry)
+    with pytest.raises(NotFound):
+        doorplates.revoke(doorplate=theirs, actor=admin, reason="丢失")
+    with pytest.raises(NotFound):
+        doorplates.move(doorplate=ours, to=theirs, actor=admin)
+    with pytest.raises(doorplate_import.ImportRefused) as refused:
+        doorplate_import.import_csv(csv("NEW-1,示范市江滨区新路1号,120.2,30.2,33010301",
+                                        "JB-0001,示范市东湖区东湖路9号,120.1,30.2,33010201"), actor=admin)
+    assert [e.line for e in refused.value.errors] == [2, 3]
+    assert count(AuditEntry) == before and count(Doorplate, Doorplate.code == "NEW-1") == 0
+    assert theirs.status == DoorplateStatus.ACTIVE.value and theirs.unit.code == "33010301"
+
+    doorplates.revoke(doorplate=ours, actor=admin, reason="门牌被涂改")
+    assert doorplate_import.import_csv(csv("NEW-2,示范市东湖区新村路2号,120.1,30.2,33010202"),
+                                       actor=admin).created == ["NEW-2"]
