@@ -11,7 +11,7 @@ def ring() -> KeyRing:
     """The app's key ring (the first key of QR_KEYS signs, all verify)."""
     cached = current_app.extensions.get("wx110.qr_keys")
     if cached is None:
-        cached = current_app.extensions["wx110.qr_keys"] = KeyRing.parse(current_app.config.get("QR_KEYS", ""))
+        cached = current_app.extensions["wx110.qr_keys"] = KeyRing.parse(current_app.config["QR_KEYS"])
     return cached
 
 
@@ -41,7 +41,7 @@ def miniapp_scheme_url(doorplate) -> str | None:
     if not appid or not page:
         return None
     query = quote(f"scene={token_for(doorplate)}", safe="")
-    version = current_app.config.get("MINIAPP_ENV_VERSION", "release")
+    version = current_app.config["MINIAPP_ENV_VERSION"]
     return f"weixin://dl/business/?appid={appid}&path={page}&query={query}&env_version={version}"
 
 

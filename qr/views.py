@@ -78,7 +78,7 @@ def web_report(token: str):
     # Keyed by doorplate as well as address: behind a proxy without ProxyFix every citizen shares one address,
     # and a city-wide bucket would turn real reports away.
     if not limits.allows(f"qr:web-report:{doorplate.id}:{request.remote_addr}",
-                         current_app.config.get("QR_WEB_REPORT_LIMIT", "10/600")):
+                         current_app.config["QR_WEB_REPORT_LIMIT"]):
         return _form(doorplate, token, error=texts.TOO_MANY, status=429)
     try:
         citizen = citizens.identify_by_phone(form.get("phone", ""))
