@@ -1,9 +1,9 @@
 """The two places short-lived state can live: Redis (shared by every process) or one process's memory.
 
-Both answer the same five operations and neither ever raises on a Redis fault: a read answers "nothing there",
-a write is dropped, `add` answers "not seen before" and `count` answers None ("cannot tell"), each logged. The
-caller decides what that means for it (a rate limit lets the request through; the bot falls back to the
-database). Keys are strings, values are text, and every value expires.
+Both answer the same five operations, and neither ever raises on a Redis fault: while Redis is unreachable, values
+live in the process's memory and `count` answers None ("cannot tell"), which the rate limiter takes as "let it
+through". What is kept here is a fast path or a convenience (the bot's reply cache, nonces and conversation
+steps; the database stays the lasting guard). Keys are strings, values are text, and every value expires.
 """
 
 import logging
@@ -101,56 +101,69 @@ class MemoryStore:
 
 
 class RedisStore:
-    """State in Redis, shared by every process. Give it a client with short timeouts and no retries."""
+    """State in Redis, shared by every process. Give it a client with short timeouts and no retries.
 
-    def __init__(self, redis: Redis, prefix: str = PREFIX):
+    While Redis is unreachable, values are kept in this process's memory instead (short-lived state kept by one
+    process is better than none: a replayed nonce is still refused there) and counts answer None. After a
+    failure Redis is left alone for `pause` seconds, so that a request does not wait for a connect timeout on
+    every call and the log gets one warning, not one per call.
+    """
+
+    def __init__(self, redis: Redis, prefix: str = PREFIX, *, pause: float = 1.0, clock=time.monotonic):
         self.redis = redis
         self.prefix = prefix
+        self.pause = pause
+        self.clock = clock
+        self.fallback = MemoryStore(clock=clock)
+        self.down_until = 0.0
 
     def get(self, key: str) -> str | None:
-        try:
-            value = self.redis.get(self.prefix + key)
-        except (RedisError, OSError) as exc:
-            return _unavailable("get", exc)
-        return value.decode() if value is not None else None
+        return self._either("get", lambda: _text(self.redis.get(self.prefix + key)), lambda: self.fallback.get(key))
 
     def set(self, key: str, value: str, ttl: int) -> None:
-        try:
+        def in_redis():
             if ttl <= 0:
                 self.redis.delete(self.prefix + key)
             else:
                 self.redis.set(self.prefix + key, value, ex=ttl)
-        except (RedisError, OSError) as exc:
-            _unavailable("set", exc)
+
+        self._either("set", in_redis, lambda: self.fallback.set(key, value, ttl))
 
     def add(self, key: str, value: str, ttl: int) -> str | None:
-        try:
+        def in_redis():
             pipe = self.redis.pipeline(transaction=False)
             pipe.set(self.prefix + key, value, ex=ttl, nx=True)
             pipe.get(self.prefix + key)
             was_set, current = pipe.execute()
-        except (RedisError, OSError) as exc:
-            return _unavailable("add", exc)
-        return None if was_set else (current.decode() if current is not None else None)
+            return None if was_set else _text(current)
+
+        return self._either("add", in_redis, lambda: self.fallback.add(key, value, ttl))
 
     def delete(self, key: str) -> None:
-        try:
-            self.redis.delete(self.prefix + key)
-        except (RedisError, OSError) as exc:
-            _unavailable("delete", exc)
+        self._either("delete", lambda: self.redis.delete(self.prefix + key), lambda: self.fallback.delete(key))
 
     def count(self, key: str, ttl: int) -> tuple[int, int] | None:
-        try:
+        def in_redis():
             pipe = self.redis.pipeline(transaction=True)  # MULTI: the counter never lives without its expiry
             pipe.incr(self.prefix + key)
             pipe.expire(self.prefix + key, ttl, nx=True)
             pipe.ttl(self.prefix + key)
             used, _, left = pipe.execute()
-        except (RedisError, OSError) as exc:
-            return _unavailable("count", exc)
-        return int(used), max(1, int(left))
+            return int(used), max(1, int(left))
+
+        # No memory fallback: one process's count would refuse a citizen that the shared limit would not.
+        return self._either("count", in_redis, lambda: None)
+
+    def _either(self, operation: str, in_redis, in_memory):
+        if self.clock() >= self.down_until:
+            try:
+                return in_redis()
+            except (RedisError, OSError) as exc:
+                self.down_until = self.clock() + self.pause
+                log.warning("store: redis %s failed (%s); using process memory for %ss", operation,
+                            type(exc).__name__, self.pause)
+        return in_memory()
 
 
-def _unavailable(operation: str, exc: Exception) -> None:
-    log.warning("store: redis %s failed (%s); carrying on without it", operation, type(exc).__name__)
-    return None
+def _text(value: bytes | None) -> str | None:
+    return value.decode() if value is not None else None

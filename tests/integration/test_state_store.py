@@ -3,11 +3,17 @@
 import time
 
 import pytest
+import requests
 from flask import Flask
+from sqlalchemy import func, select
 
 import store
+from bot import simulate
+from casework.db import db
+from casework.models import Incident
 from server.extensions import make_redis
 from store import limits
+from tests.wechat_side import KEYS, Sender, serving, wechat_config
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every call fails at once
 
@@ -102,15 +108,45 @@ def test_memory_drops_expired_entries_nobody_reads_again():
     assert list(kept.entries) == ["later"]
 
 
-def test_unreachable_redis_never_raises_and_answers_nothing_known():
+def test_unreachable_redis_never_raises_keeps_values_in_memory_and_cannot_count():
     kept = store.RedisStore(fast_redis(DEAD_REDIS))
     started = time.monotonic()
-    kept.set("a", "v", 60)
-    kept.delete("a")
-    assert kept.get("a") is None
-    assert kept.add("nonce", "d", 60) is None  # "not seen before": the database is the lasting guard
+    kept.set("step:o1", "doorplate", 60)
+    assert kept.get("step:o1") == "doorplate"  # this process still remembers the conversation
+    kept.delete("step:o1")
+    assert kept.get("step:o1") is None
+    assert kept.add("nonce", "d1", 60) is None
+    assert kept.add("nonce", "d2", 60) == "d1"  # a replay is still caught within this process
     assert kept.count("tries", 60) is None  # "cannot tell": the limiter lets the attempt through
     assert time.monotonic() - started < 1
+
+
+def test_after_a_failure_redis_rests_a_moment_then_answers_again(redis, redis_url):
+    clock = Clock()
+    kept = store.RedisStore(fast_redis(DEAD_REDIS), pause=1.0, clock=clock)
+    kept.set("step:o1", "doorplate", 60)  # fails: kept in memory, and Redis rests
+    kept.redis = fast_redis(redis_url)  # Redis is back...
+    assert kept.get("step:o1") == "doorplate" and kept.count("tries", 60) is None  # ...but not tried yet
+    assert redis.keys("*") == []
+    clock.now += 1.0
+    assert kept.get("step:o1") is None  # Redis answers again (it never had the value)
+    kept.set("step:o1", "text", 60)
+    assert redis.get("wx110:step:o1") == b"text" and kept.count("tries", 60) == (1, 60)
+
+
+def test_the_bot_with_redis_down_still_answers_and_refuses_a_reused_nonce(make_app, fake):
+    app = make_app(**wechat_config(fake, REDIS_URL=DEAD_REDIS))
+    with serving(app) as url, app.app_context():
+        timestamp, nonce = int(time.time()), "4242"
+        message = simulate.message("text", "o-no-redis", "楼下有人打架")
+        query, body = simulate.signed(message, KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
+        answers = [simulate.read_reply(requests.post(url, params=query, data=body, timeout=30).text, KEYS)
+                   for _ in range(2)]  # the message, then WeChat's byte-identical retry
+        assert "警情编号" in answers[0]["Content"] and answers[1]["Content"] == answers[0]["Content"]
+        other = {**message, "Content": "另一条消息", "MsgId": "987654321"}
+        assert Sender(url, "safe").post(other, timestamp=timestamp, nonce=nonce).status_code == 403
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+        db.session.rollback()
 
 
 # -- the rate limiter, through an app's store -----------------------------------------------------------------
