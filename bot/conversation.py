@@ -32,7 +32,7 @@ class Conversation:
 
     def expect(self, step: str, **data) -> None:
         state("bot").set(_key("step", self.openid), json.dumps({"step": step, **data}),
-                    current_app.config["WECHAT_CONVERSATION_TTL"])
+                         current_app.config["WECHAT_CONVERSATION_TTL"])
 
     def clear(self) -> None:
         state("bot").delete(_key("step", self.openid))
@@ -62,4 +62,4 @@ class Conversation:
 
     def remember_location(self, latitude: float, longitude: float) -> None:
         state("bot").set(_key("where", self.openid), json.dumps([latitude, longitude]),
-                    current_app.config["WECHAT_CONVERSATION_TTL"])
+                         current_app.config["WECHAT_CONVERSATION_TTL"])
