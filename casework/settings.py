@@ -1,4 +1,4 @@
-"""Configured values the domain rules read (deadlines, windows, text limits), each declared once here.
+"""Configured values the domain reads (deadlines, windows, text limits, doorplate keys), each declared once here.
 
 `Setting` is the one shape of a declaration, for every package: `server.config` collects these with the
 channels' and infrastructure's own and turns them into the app's configuration. Outside an app the declared
@@ -34,6 +34,9 @@ class Setting:
 
 
 SETTINGS = [
+    Setting("PUBLIC_BASE_URL", str, "http://127.0.0.1:5000", "the public origin printed in QR codes and links"),
+    Setting("QR_KEYS", str, "", "doorplate signing keys, `id:secret,id:secret` (the first signs; remove one to "
+            "retire it)", shown="a development key"),
     Setting("COMPLAINT_ANSWER_DAYS", int, 7, "days within which a complaint must be answered"),
     Setting("INCIDENT_DESCRIPTION_MAX", int, 2000, "longest description of a report, in characters"),
     Setting("CHAT_MESSAGE_MAX", int, 1000, "longest chat message, in characters"),

@@ -22,10 +22,6 @@ class ConfigError(ValueError):
 # -- how a setting's text is read --------------------------------------------------------------------------
 
 
-def text(value: str) -> str:
-    return value
-
-
 def flag(value: str) -> bool:
     """yes/no, true/false, on/off, 1/0."""
     lowered = value.strip().lower()
@@ -78,7 +74,7 @@ def rate_limits(value: str) -> dict[str, str]:
     return rules
 
 
-TYPE_NAMES = {text: "text", int: "integer", float: "number", flag: "yes/no", words: "list", rate: "count/seconds",
+TYPE_NAMES = {str: "text", int: "integer", float: "number", flag: "yes/no", words: "list", rate: "count/seconds",
               database_url: "URL", rate_limits: "scope=count/seconds,..."}
 
 
@@ -102,24 +98,23 @@ GROUPS: dict[str, list[Setting]] = {
     "Service": [
         Setting("DATABASE_URL", database_url, _sqlite_file, "SQLAlchemy URL of the database",
                 shown="SQLite file `instance/wx110.sqlite3`", key="SQLALCHEMY_DATABASE_URI"),
-        Setting("REDIS_URL", text, None, "Redis for rq, the shared WeChat token and short-lived state",
+        Setting("REDIS_URL", str, None, "Redis for rq, the shared WeChat token and short-lived state",
                 shown="unset: in-process mode (jobs in a background thread, sweeps on a timer)"),
         Setting("REDIS_CONNECT_TIMEOUT", float, 0.3, "request-path Redis connect timeout in seconds (no retries)"),
         Setting("REDIS_SOCKET_TIMEOUT", float, 0.5, "request-path Redis read timeout in seconds (no retries)"),
         Setting("INLINE_TIMER", flag, True, "in-process mode: run the periodic sweeps on a timer in the web process"),
-        Setting("SECRET_KEY", text, "dev-only-not-secret", "session and signing secret",
+        Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret",
                 shown="a development value"),
-        Setting("PUBLIC_BASE_URL", text, "http://127.0.0.1:5000", "the public origin printed in QR codes and links"),
-        Setting("MEDIA_ROOT", text, _media_dir, "evidence storage directory (shared by all nodes)",
+        Setting("MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)",
                 shown="`instance/media`"),
     ],
     "WeChat": [
-        Setting("WECHAT_API_BASE", text, "https://api.weixin.qq.com",
+        Setting("WECHAT_API_BASE", str, "https://api.weixin.qq.com",
                 "where the WeChat API lives (tests and the demo use the loopback fake)"),
-        Setting("WECHAT_TOKEN", text, "", "official account: server token"),
-        Setting("WECHAT_AES_KEY", text, "", "official account: EncodingAESKey (43 characters) for safe mode"),
-        Setting("WECHAT_APPID", text, "", "official account: AppID"),
-        Setting("WECHAT_SECRET", text, "", "official account: AppSecret"),
+        Setting("WECHAT_TOKEN", str, "", "official account: server token"),
+        Setting("WECHAT_AES_KEY", str, "", "official account: EncodingAESKey (43 characters) for safe mode"),
+        Setting("WECHAT_APPID", str, "", "official account: AppID"),
+        Setting("WECHAT_SECRET", str, "", "official account: AppSecret"),
         Setting("WECHAT_REPLY_MODE", one_of("inline", "queued"), "inline",
                 "`inline`: answer inside the callback; `queued`: answer `success` and push the reply from a job"),
         Setting("WECHAT_REPLAY_WINDOW", int, 300, "seconds a signed callback timestamp stays fresh"),
@@ -132,16 +127,16 @@ GROUPS: dict[str, list[Setting]] = {
         Setting("WECHAT_MEDIA_MAX_BYTES", int, 200 * 1024 * 1024, "largest WeChat media file fetched as evidence"),
         # rq's first run + 5 retries in server/jobs.py
         Setting("WECHAT_MEDIA_FETCH_ATTEMPTS", int, 6, "failed downloads after which an attachment is marked failed"),
-        Setting("WECHAT_PROGRESS_TEMPLATE_ID", text, "",
+        Setting("WECHAT_PROGRESS_TEMPLATE_ID", str, "",
                 "template message for progress outside the 48-hour window (empty: none)"),
-        Setting("WECHAT_CHAT_TEMPLATE_ID", text, _progress_template,
+        Setting("WECHAT_CHAT_TEMPLATE_ID", str, _progress_template,
                 "template message for officer chat outside the 48-hour window", shown="`WECHAT_PROGRESS_TEMPLATE_ID`"),
     ],
     "Mini-program": [
-        Setting("MINIAPP_APPID", text, "", "mini-program AppID"),
-        Setting("MINIAPP_SECRET", text, "", "mini-program AppSecret"),
+        Setting("MINIAPP_APPID", str, "", "mini-program AppID"),
+        Setting("MINIAPP_SECRET", str, "", "mini-program AppSecret"),
         Setting("MINIAPP_SESSION_TTL", int, 7 * 86400, "seconds a mini-program login stays valid"),
-        Setting("MINIAPP_PROGRESS_TEMPLATE_ID", text, "", "subscribe-message template for progress (empty: none)"),
+        Setting("MINIAPP_PROGRESS_TEMPLATE_ID", str, "", "subscribe-message template for progress (empty: none)"),
         Setting("MINIAPP_PROGRESS_TEMPLATE_FIELDS", words, ["character_string1", "phrase2", "thing3", "time4"],
                 "that template's field names: number, status, note, time"),
         Setting("MINIAPP_RATE_LIMITS", rate_limits, RATE_LIMITS,
@@ -161,15 +156,13 @@ GROUPS: dict[str, list[Setting]] = {
         Setting("MEDIA_UPLOAD_KEEP_HOURS", int, 48, "hours an unattached upload is kept before it is swept"),
     ],
     "Doorplates": [
-        Setting("QR_KEYS", text, "", "doorplate signing keys, `id:secret,id:secret` (the first signs)",
-                shown="a development key"),
         Setting("QR_WEB_REPORT_LIMIT", rate, "10/600", "web reports per doorplate and client address"),
-        Setting("LABEL_FONT", text, "", "font for doorplate labels (`file.ttc#index` for a collection face)",
+        Setting("LABEL_FONT", str, "", "font for doorplate labels (`file.ttc#index` for a collection face)",
                 shown="the bundled CJK subset in `qr/fonts/`"),
-        Setting("MINIAPP_DOORPLATE_PAGE", text, "pages/report/index", "mini-program page a doorplate code opens"),
-        Setting("MINIAPP_ENV_VERSION", text, "release", "mini-program version a doorplate code opens"),
+        Setting("MINIAPP_DOORPLATE_PAGE", str, "pages/report/index", "mini-program page a doorplate code opens"),
+        Setting("MINIAPP_ENV_VERSION", str, "release", "mini-program version a doorplate code opens"),
     ],
-    "Domain rules": domain_settings.SETTINGS,
+    "Domain": domain_settings.SETTINGS,
 }
 
 SETTINGS = [setting for group in GROUPS.values() for setting in group]
@@ -214,7 +207,7 @@ def markdown() -> str:
     for group, declared in GROUPS.items():
         lines += [f"**{group}**", "", "| variable | meaning | type | default |", "| --- | --- | --- | --- |"]
         for setting in declared:
-            kind = TYPE_NAMES.get(setting.type) or (setting.type.__doc__ or "text")
+            kind = TYPE_NAMES.get(setting.type) or setting.type.__doc__
             lines.append(f"| `{setting.name}` | {setting.meaning} | {kind} | {shown_default(setting)} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -62,6 +62,7 @@ def test_each_setting_is_declared_once():
     names = [setting.name for setting in config.SETTINGS]
     assert sorted(names) == sorted(set(names))
     assert all(setting.meaning and "\n" not in setting.meaning for setting in config.SETTINGS)
+    assert all(config.TYPE_NAMES.get(setting.type) or setting.type.__doc__ for setting in config.SETTINGS)
 
 
 def test_code_reads_only_declared_settings_and_never_brings_its_own_default():
