@@ -9,7 +9,6 @@ REPLY_MODES = ("inline", "queued")
 
 
 def init_app(app: Flask) -> None:
-    if app.config.get("WECHAT_REPLY_MODE", "inline") not in REPLY_MODES:
+    if app.config["WECHAT_REPLY_MODE"] not in REPLY_MODES:
         raise ValueError(f"WECHAT_REPLY_MODE must be one of {', '.join(REPLY_MODES)}")
-    app.config.setdefault("WECHAT_REPLY_MODE", "inline")
     app.register_blueprint(bp)

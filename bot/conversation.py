@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from bot.kv import store
+from store import state
 
 
 def _key(kind: str, openid: str) -> str:
@@ -24,36 +24,36 @@ class Conversation:
 
     def step(self) -> dict:
         """The pending step, e.g. {"step": "doorplate", "doorplate_id": 3}; {} when there is none."""
-        raw = store().get(_key("step", self.openid))
+        raw = state("bot").get(_key("step", self.openid))
         try:
             return json.loads(raw) if raw else {}
         except ValueError:
             return {}
 
     def expect(self, step: str, **data) -> None:
-        store().set(_key("step", self.openid), json.dumps({"step": step, **data}),
-                    current_app.config["WECHAT_CONVERSATION_TTL"])
+        state("bot").set(_key("step", self.openid), json.dumps({"step": step, **data}),
+                         current_app.config["WECHAT_CONVERSATION_TTL"])
 
     def clear(self) -> None:
-        store().delete(_key("step", self.openid))
+        state("bot").delete(_key("step", self.openid))
 
     # -- follow-ups ---------------------------------------------------------------------------------------
 
     def following(self) -> int | None:
         """The incident the citizen's next free text belongs to, inside the follow-up window."""
-        raw = store().get(_key("follow", self.openid))
+        raw = state("bot").get(_key("follow", self.openid))
         return int(raw) if raw and raw.isdigit() else None
 
     def follow(self, incident_id: int) -> None:
-        store().set(_key("follow", self.openid), str(incident_id), current_app.config["WECHAT_FOLLOWUP_WINDOW"])
+        state("bot").set(_key("follow", self.openid), str(incident_id), current_app.config["WECHAT_FOLLOWUP_WINDOW"])
 
     def unfollow(self) -> None:
-        store().delete(_key("follow", self.openid))
+        state("bot").delete(_key("follow", self.openid))
 
     # -- last reported location ---------------------------------------------------------------------------
 
     def last_location(self) -> tuple[float, float] | None:
-        raw = store().get(_key("where", self.openid))
+        raw = state("bot").get(_key("where", self.openid))
         try:
             latitude, longitude = json.loads(raw) if raw else (None, None)
         except ValueError:
@@ -61,5 +61,5 @@ class Conversation:
         return (float(latitude), float(longitude)) if latitude is not None else None
 
     def remember_location(self, latitude: float, longitude: float) -> None:
-        store().set(_key("where", self.openid), json.dumps([latitude, longitude]),
-                    current_app.config["WECHAT_CONVERSATION_TTL"])
+        state("bot").set(_key("where", self.openid), json.dumps([latitude, longitude]),
+                         current_app.config["WECHAT_CONVERSATION_TTL"])

@@ -16,7 +16,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from bot.kv import store
+from store import state
 from wechat.signature import sign
 
 _FORBIDDEN_MARKUP = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
@@ -137,7 +137,7 @@ def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int)
     """An identical replay passes (it will get the stored answer); a different body under a used nonce does not."""
     digest = hashlib.sha256(body).hexdigest()
     ttl = min(2 * window + 60, 2 * 86400)
-    seen = store().add(f"nonce:{timestamp}:{nonce}", digest, ttl)
+    seen = state("bot").add(f"nonce:{timestamp}:{nonce}", digest, ttl)
     if seen is not None and not hmac.compare_digest(seen, digest):
         raise Refused(403, "nonce already used for another message")
 

@@ -15,12 +15,12 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import registry
-from bot.kv import store
 from bot.models import InboundMessage
 from bot.registry import Turn
 from casework import citizens, clock
 from casework.db import db
 from casework.errors import DomainError
+from store import state
 
 log = logging.getLogger(__name__)
 REPLY_TTL = 3600
@@ -43,7 +43,7 @@ def dedupe_key(data: dict) -> str:
 def answer(msg, data: dict) -> str | object:
     """The reply text for this message ("" means plain success), acting on it only the first time."""
     key = dedupe_key(data)
-    kv = store()
+    kv = state("bot")
     cached = kv.get(f"reply:{key}")
     if cached is not None:
         return cached
@@ -119,7 +119,7 @@ def _wait_for_reply(key: str) -> str:
     """A concurrent delivery is being handled: wait (within WeChat's 5 seconds) for the reply it stores."""
     deadline = time.monotonic() + current_app.config["WECHAT_DUPLICATE_WAIT"]
     pause = 0.02
-    kv = store()
+    kv = state("bot")
     while True:
         cached = kv.get(f"reply:{key}")
         if cached is not None:

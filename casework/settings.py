@@ -1,17 +1,53 @@
-"""Configured values the domain rules read (deadlines, windows); defaults apply outside an app."""
+"""Configured values the domain reads (deadlines, windows, text limits, doorplate keys), each declared once here.
+
+`Setting` is the one shape of a declaration, for every package: `server.config` collects these with the
+channels' and infrastructure's own and turns them into the app's configuration. Outside an app the declared
+default applies.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, has_app_context
 
-DEFAULTS = {
-    "COMPLAINT_ANSWER_DAYS": 7,
-    "OUTBOX_STALE_SECONDS": 600,
-    "OUTBOX_MAX_ATTEMPTS": 10,
-    "OUTBOX_RELAY_GRACE_SECONDS": 5,
-    "INCIDENT_DESCRIPTION_MAX": 2000,
-    "CHAT_MESSAGE_MAX": 1000,
-    "COMPLAINT_BODY_MAX": 2000,
-    "QR_KEYS": "", "PUBLIC_BASE_URL": "http://127.0.0.1:5000",  # doorplate codes (casework.doorplates)
-}
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its environment name, how its text is read, its default and one line of meaning.
+
+    `default` is the value itself, or a function of the settings read so far and the app's instance path (a
+    default that depends on another setting or on where the app lives); `shown` is how the README writes a
+    default that is not a plain value.
+    """
+
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    meaning: str
+    shown: str | None = None
+    key: str | None = None  # the app.config key, when it is not `name`
+
+    @property
+    def config_key(self) -> str:
+        return self.key or self.name
+
+
+SETTINGS = [
+    Setting("PUBLIC_BASE_URL", str, "http://127.0.0.1:5000", "the public origin printed in QR codes and links"),
+    Setting("QR_KEYS", str, "", "doorplate signing keys, `id:secret,id:secret` (the first signs; remove one to "
+            "retire it)", shown="a development key"),
+    Setting("COMPLAINT_ANSWER_DAYS", int, 7, "days within which a complaint must be answered"),
+    Setting("INCIDENT_DESCRIPTION_MAX", int, 2000, "longest description of a report, in characters"),
+    Setting("CHAT_MESSAGE_MAX", int, 1000, "longest chat message, in characters"),
+    Setting("COMPLAINT_BODY_MAX", int, 2000, "longest complaint or answer to one, in characters"),
+    Setting("OUTBOX_STALE_SECONDS", int, 600, "the relay re-sends a job queued this long ago and not yet done"),
+    Setting("OUTBOX_MAX_ATTEMPTS", int, 10, "the relay stops re-sending a job that failed this many times"),
+    Setting("OUTBOX_RELAY_GRACE_SECONDS", int, 5,
+            "the relay leaves a job younger than this to its own after-commit dispatch"),
+]
+
+DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 
 def get(name: str):

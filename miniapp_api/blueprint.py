@@ -7,8 +7,9 @@ from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity
 
 from media.sniff import Rejected
-from miniapp_api import ratelimit, sessions, texts
+from miniapp_api import sessions, texts
 from miniapp_api.schemas import ErrorOut
+from store import limits
 
 PREFIX = "/api/miniapp/v1"
 BEARER = [{"bearerAuth": []}]
@@ -50,7 +51,8 @@ def citizen_required(view):
 
 
 def limit(scope: str, subject) -> None:
-    ratelimit.hit(scope, subject)
+    """Count one request of `subject` in `scope` against MINIAPP_RATE_LIMITS; over it, answer 429."""
+    limits.hit(f"miniapp:{scope}:{subject}", current_app.config["MINIAPP_RATE_LIMITS"].get(scope))
 
 
 @bp.before_request
@@ -100,6 +102,6 @@ def _too_large(_error):
     return response
 
 
-@bp.errorhandler(ratelimit.Limited)
-def _limited(error: ratelimit.Limited):
+@bp.errorhandler(limits.Limited)
+def _limited(error: limits.Limited):
     return jsonify(error="rate_limited", message=texts.RATE_LIMITED), 429, {"Retry-After": str(error.retry_after)}

@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields as mf
 from marshmallow import validate
 
+from casework.settings import DEFAULTS as LIMITS
 from miniapp_api import texts
 
 _BASE = {"required": texts.FIELD_REQUIRED, "null": texts.FIELD_NULL, "validator_failed": texts.FIELD_CHOICE}
@@ -104,7 +105,7 @@ class UploadOut(Schema):
 # -- incidents ----------------------------------------------------------------------------------------------
 
 class IncidentIn(Schema):
-    description = text(1, 2000, required=True, metadata={"description": "发生了什么"})
+    description = text(1, LIMITS["INCIDENT_DESCRIPTION_MAX"], required=True, metadata={"description": "发生了什么"})
     category = text(1, 32, metadata={"description": "警情类别代码(提示,接警员可调整)"})
     latitude = between(-90, 90, Num)
     longitude = between(-180, 180, Num)
@@ -175,7 +176,7 @@ class RatingIn(Schema):
 # -- chat ---------------------------------------------------------------------------------------------------
 
 class MessageIn(Schema):
-    body = text(1, 1000, required=True)
+    body = text(1, LIMITS["CHAT_MESSAGE_MAX"], required=True)
     client_id = text(8, 64)
 
 
@@ -194,7 +195,7 @@ class MessageOut(Schema):
 
 class ComplaintIn(Schema):
     incident_id = between(1, 2**31 - 1, required=True)
-    body = text(1, 2000, required=True)
+    body = text(1, LIMITS["COMPLAINT_BODY_MAX"], required=True)
     client_id = text(8, 64)
 
 

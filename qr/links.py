@@ -31,5 +31,5 @@ def miniapp_scheme_url(doorplate) -> str | None:
     if not appid or not page:
         return None
     query = quote(f"scene={token_for(doorplate)}", safe="")
-    version = current_app.config.get("MINIAPP_ENV_VERSION", "release")
+    version = current_app.config["MINIAPP_ENV_VERSION"]
     return f"weixin://dl/business/?appid={appid}&path={page}&query={query}&env_version={version}"

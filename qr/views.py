@@ -18,7 +18,7 @@ from casework.models import Doorplate
 from casework.privacy import mask_phone
 from casework.status import Channel
 from qr import labels, links, texts
-from qr.ratelimit import allow
+from store import limits
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ def web_report(token: str):
         return _form(doorplate, token, error=texts.FORM_EXPIRED, status=400)
     # Keyed by doorplate as well as address: behind a proxy without ProxyFix every citizen shares one address,
     # and a city-wide bucket would turn real reports away.
-    if not allow(f"web-report:{doorplate.id}:{request.remote_addr}"):
+    if not limits.allows(f"qr:web-report:{doorplate.id}:{request.remote_addr}",
+                         current_app.config["QR_WEB_REPORT_LIMIT"]):
         return _form(doorplate, token, error=texts.TOO_MANY, status=429)
     try:
         citizen = citizens.identify_by_phone(form.get("phone", ""))

@@ -32,8 +32,8 @@ def configured() -> bool:
 def cache_path(doorplate: Doorplate) -> Path:
     config = current_app.config
     scene = token_for(doorplate)
-    page = config.get("MINIAPP_DOORPLATE_PAGE", "")
-    version = config.get("MINIAPP_ENV_VERSION", "release")
+    page = config["MINIAPP_DOORPLATE_PAGE"]
+    version = config["MINIAPP_ENV_VERSION"]
     digest = hashlib.sha256(f"{config.get('MINIAPP_APPID')}|{scene}|{page}|{version}".encode()).hexdigest()[:24]
     return Path(config["MEDIA_ROOT"]) / "wxacode" / f"{doorplate.id}-{digest}.png"
 
@@ -52,7 +52,7 @@ def fetch(doorplate: Doorplate) -> bytes:
     config = current_app.config
     png = client("miniapp").get_wxacode_unlimited(
         token_for(doorplate), page=config.get("MINIAPP_DOORPLATE_PAGE") or None,
-        env_version=config.get("MINIAPP_ENV_VERSION", "release"),
+        env_version=config["MINIAPP_ENV_VERSION"],
     )
     if not png.startswith(b"\x89PNG"):
         raise ValueError("WeChat answered something that is not a PNG")

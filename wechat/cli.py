@@ -51,7 +51,7 @@ def send(kind, value, openid, mode, url, media_id, recognition, label, title, la
     config = current_app.config
     if not config.get("WECHAT_TOKEN"):
         raise click.UsageError("set WECHAT_TOKEN (and WECHAT_AES_KEY, WECHAT_APPID for safe mode) first")
-    keys = simulator.Keys(config["WECHAT_TOKEN"], config.get("WECHAT_AES_KEY", ""), config.get("WECHAT_APPID", ""))
+    keys = simulator.Keys(config["WECHAT_TOKEN"], config["WECHAT_AES_KEY"], config["WECHAT_APPID"])
     mode = mode or ("safe" if len(keys.aes_key) == 43 else "plain")
     events = {"subscribe", "unsubscribe", "scan", "click", "view", "scancode", "location-event"}
     if kind in events or kind not in ("text", "image", "voice", "video", "shortvideo", "location", "link"):

@@ -193,7 +193,7 @@ def test_web_form_is_rate_limited_per_address_in_redis(make_app, redis_url, redi
                     "description": f"第{attempt}次", "phone": "13800138000"}).status_code)
             assert statuses == [200, 200, 429]
             plate_id = doorplates.by_code("DH-0001").id
-            assert redis.ttl(f"wx110:qr:rate:web-report:{plate_id}:127.0.0.1") > 0
+            assert redis.ttl(f"wx110:rate:qr:web-report:{plate_id}:127.0.0.1") > 0
             other = token_of("DH-0002")  # another doorplate has its own allowance
             fields = form_fields(get(f"{base_url}/d/{other}").text)
             assert post(f"{base_url}/d/{other}", data=fields | {"description": "别处", "phone": "13800138000"}

@@ -22,7 +22,7 @@ def test_reports_are_limited_per_citizen_in_redis(redis, live_server):
     assert third.status_code == 429
     assert third.json()["message"] == "操作过于频繁,请稍后再试"
     assert 0 < int(third.headers["Retry-After"]) <= 600
-    assert any(key.startswith(b"wx110:rl:report:") for key in redis.keys("*"))
+    assert any(key.startswith(b"wx110:rate:miniapp:report:") for key in redis.keys("*"))
     # The limit is per citizen: someone else is not affected.
     assert second.post(live.api("/incidents"), json={"description": "我也报警"}).status_code == 201
 
