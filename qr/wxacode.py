@@ -11,16 +11,22 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 
-from casework import outbox
+from casework import events, outbox
 from casework.db import db
 from casework.models import Doorplate
 from qr import keys
 from wechat import client
 
 BATCH = 200
+JOB = "doorplates.fetch_wxacodes"
+
+
+def init_app(app: Flask) -> None:
+    """Register the job that fetches new doorplates' codes (scheduled by name from `schedule`)."""
+    events.job(app, JOB, fetch_wxacodes)
 
 
 def configured() -> bool:
@@ -65,10 +71,9 @@ def schedule(doorplate_ids: list[int]) -> None:
     if not configured():
         return
     for start in range(0, len(doorplate_ids), BATCH):
-        outbox.add("doorplates.fetch_wxacodes", doorplate_ids=doorplate_ids[start:start + BATCH])
+        outbox.add(JOB, doorplate_ids=doorplate_ids[start:start + BATCH])
 
 
-@outbox.handler("doorplates.fetch_wxacodes", queue="default")
 def fetch_wxacodes(doorplate_ids: list[int]) -> None:
     """Job: fetch and store the mini-program codes of these doorplates (active ones; cached ones are skipped)."""
     if not configured():
