@@ -2,9 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from casework import citizens, clock, incidents, subscriptions
+from casework import citizens, clock, events, incidents, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
 from casework.status import Channel
@@ -58,6 +59,19 @@ def test_the_worker_hands_a_sweep_the_moment_it_runs_for(app):
     worker.run_periodic("miniapp.sweep_sessions", (clock.now() + WEEK).isoformat())
     with app.app_context():
         assert db.session.scalars(select(MiniappSession)).all() == []
+    assert_clock_untouched()
+
+
+def test_a_sweep_run_by_an_rq_worker_is_for_the_moment_it_was_enqueued(make_app, redis, redis_url):
+    app = make_app(REDIS_URL=redis_url)
+    worker.use_app(app)
+    moments = []
+    events.periodic(app, "test.record_moment", lambda now: moments.append(now), every=60)
+    job = Queue("default", connection=redis).enqueue("server.worker.run_periodic", "test.record_moment")
+    SimpleWorker([Queue("default", connection=redis)], connection=redis).work(burst=True)
+    assert job.get_status(refresh=True) == "finished"
+    assert len(moments) == 1 and moments[0].tzinfo is not None
+    assert abs(moments[0] - job.enqueued_at.replace(tzinfo=UTC)) < timedelta(seconds=1)
     assert_clock_untouched()
 
 
