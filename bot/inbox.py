@@ -20,6 +20,7 @@ from bot.registry import Turn
 from casework import citizens, clock
 from casework.db import db
 from casework.errors import DomainError
+from casework.unit_of_work import transaction
 from store import state
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,14 @@ def answer(msg, data: dict) -> str | object:
 
 
 def run_handler(msg, data: dict, key: str) -> str:
-    """Identify the sender and run the registered handler (both reply modes); a refusal becomes the reply."""
+    """Identify the sender and run the registered handler (both reply modes) as one use case, committed before
+    the reply is returned; a refusal becomes the reply and changes nothing."""
     citizen = citizens.identify(oa_openid=data["FromUserName"])
     turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
     try:
-        return registry.handler_for(registry.kind_of(data))(turn) or ""
+        with transaction():
+            return registry.handler_for(registry.kind_of(data))(turn) or ""
     except DomainError as error:
-        db.session.rollback()
         return error.message
 
 

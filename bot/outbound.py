@@ -13,7 +13,6 @@ from bot.conversation import Conversation
 from casework import chat, evidence
 from casework.db import db
 from casework.models import Attachment, AttachmentState, ChatMessage, Incident, SenderKind, TimelineEntry
-from casework.outbox import handler
 from casework.status import Channel
 from media.storage import storage
 from wechat.client import OUT_OF_WINDOW, WeChatError
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 
 
-@handler("bot.fetch_media", events=["attachment.added"], queue="media")
 def fetch_media(attachment_id: int) -> None:
     """Stream a pending WeChat media file into storage, hashing it, before its media id expires (3 days)."""
     attachment = db.session.get(Attachment, attachment_id)
@@ -71,7 +69,6 @@ def _reachable(incident: Incident) -> str | None:
     return incident.citizen.oa_openid
 
 
-@handler("bot.push_chat_message", events=["chat.message_added"], queue="notify")
 def push_chat_message(chat_message_id: int) -> None:
     """Deliver an officer's chat message to the citizen in the chat window (once)."""
     message = db.session.get(ChatMessage, chat_message_id)
@@ -92,7 +89,6 @@ def push_chat_message(chat_message_id: int) -> None:
         chat.mark_delivered(message_id=chat_message_id, via=via)
 
 
-@handler("bot.push_progress", events=["incident.progressed"], queue="notify")
 def push_progress(incident_id: int, timeline_entry_id: int) -> None:
     """Tell the citizen about a step of progress on their incident."""
     incident = db.session.get(Incident, incident_id)

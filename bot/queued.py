@@ -51,7 +51,6 @@ def _claim_statement(dialect: str):
     return insert(table).on_conflict_do_nothing().returning(table.c.key)
 
 
-@outbox.handler("bot.handle_inbound", queue="inbound")
 def handle_inbound(key: str) -> None:
     """Handle a captured message and push its reply, after the same citizen's earlier captured messages."""
     own = db.session.execute(

@@ -1,6 +1,7 @@
 """Knowing who a WeChat user is: one Citizen per person across the official account and the mini-program."""
 
 import re
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -10,38 +11,42 @@ from casework.db import db
 from casework.errors import InvalidInput
 from casework.models import Citizen, Complaint, Incident
 from casework.privacy import mask_phone
+from casework.unit_of_work import use_case
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
+@use_case
 def identify(*, oa_openid: str | None = None, miniapp_openid: str | None = None,
-             unionid: str | None = None) -> Citizen:
+             unionid: str | None = None, now: datetime | None = None) -> Citizen:
     """The citizen behind these WeChat ids, created on first contact and joined across channels by unionid."""
     if not (oa_openid or miniapp_openid):
         raise InvalidInput("缺少微信用户标识")
+    now = now or clock.now()
     for attempt in range(2):
         try:
-            return _identify_once(oa_openid, miniapp_openid, unionid)
+            with db.session.begin_nested():
+                return _identify_once(oa_openid, miniapp_openid, unionid, now)
         except IntegrityError:
-            # A concurrent first contact by the same person created the row first; look again.
-            db.session.rollback()
+            # A concurrent first contact by the same person created the row first: only the SAVEPOINT rolls
+            # back (the caller's use case goes on); look again.
             if attempt:
                 raise
     raise AssertionError("unreachable")
 
 
-def set_subscribed(citizen: Citizen, subscribed: bool) -> Citizen:
+@use_case
+def set_subscribed(citizen: Citizen, subscribed: bool, *, now: datetime | None = None) -> Citizen:
     """Record that the citizen followed or unfollowed the official account (only a change is recorded)."""
     if citizen.subscribed == subscribed:
         return citizen
     citizen.subscribed = subscribed
     audit.record(actor=citizen, action="citizen.subscribed" if subscribed else "citizen.unsubscribed",
-                 subject=citizen, detail={})
-    db.session.commit()
+                 subject=citizen, detail={}, at=now or clock.now())
     return citizen
 
 
-def _identify_once(oa_openid, miniapp_openid, unionid) -> Citizen:
+def _identify_once(oa_openid, miniapp_openid, unionid, now: datetime) -> Citizen:
     clauses = []
     if oa_openid:
         clauses.append(Citizen.oa_openid == oa_openid)
@@ -51,12 +56,11 @@ def _identify_once(oa_openid, miniapp_openid, unionid) -> Citizen:
         clauses.append(Citizen.unionid == unionid)
     found = list(db.session.scalars(select(Citizen).where(or_(*clauses)).order_by(Citizen.id)))
     if not found:
-        citizen = Citizen(oa_openid=oa_openid, miniapp_openid=miniapp_openid, unionid=unionid, created_at=clock.now())
+        citizen = Citizen(oa_openid=oa_openid, miniapp_openid=miniapp_openid, unionid=unionid, created_at=now)
         db.session.add(citizen)
         db.session.flush()
-        audit.record(actor=citizen, action="citizen.registered", subject=citizen,
+        audit.record(actor=citizen, action="citizen.registered", subject=citizen, at=now,
                      detail={"channel": "oa" if oa_openid else "miniapp", "unionid_known": bool(unionid)})
-        db.session.commit()
         return citizen
     citizen = found[0]
     changed = {}
@@ -71,8 +75,7 @@ def _identify_once(oa_openid, miniapp_openid, unionid) -> Citizen:
             setattr(citizen, attr, value)
             changed[attr] = True
     if changed:
-        audit.record(actor=citizen, action="citizen.joined", subject=citizen, detail=changed)
-        db.session.commit()
+        audit.record(actor=citizen, action="citizen.joined", subject=citizen, detail=changed, at=now)
     return citizen
 
 
@@ -92,7 +95,8 @@ def _merge(keep: Citizen, others: list[Citizen]) -> None:
         db.session.flush()
 
 
-def identify_by_phone(phone: str) -> Citizen:
+@use_case
+def identify_by_phone(phone: str, *, now: datetime | None = None) -> Citizen:
     """A reporter outside WeChat (the doorplate web form), known only by the mobile number they typed.
 
     The number is not verified, so such a citizen is never joined to a WeChat identity: it only lets the police
@@ -104,12 +108,12 @@ def identify_by_phone(phone: str) -> Citizen:
     citizen = db.session.scalar(select(Citizen).where(*web_only).order_by(Citizen.id).limit(1))
     if citizen is not None:
         return citizen
-    citizen = Citizen(phone=phone, created_at=clock.now())
+    now = now or clock.now()
+    citizen = Citizen(phone=phone, created_at=now)
     db.session.add(citizen)
     db.session.flush()
-    audit.record(actor=citizen, action="citizen.registered", subject=citizen,
+    audit.record(actor=citizen, action="citizen.registered", subject=citizen, at=now,
                  detail={"channel": "web", "phone": mask_phone(phone), "verified": False})
-    db.session.commit()
     return citizen
 
 

@@ -15,14 +15,16 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, true
 
-from casework import audit, clock, outbox
+from casework import audit, clock, events
 from casework.access import scope_of
 from casework.db import db
 from casework.doorplates import require_admin
 from casework.errors import InvalidInput
+from casework.events import Event
 from casework.models import Actor, Doorplate, DoorplateStatus, System, Unit, UnitLevel
 from casework.unit_of_work import use_case
 
@@ -39,7 +41,6 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_ERRORS_SHOWN = 200
 AUDIT_CODES = 1000
 _CHUNK = 500
-CREATED_EVENT = "doorplates.created"  # payload: doorplate_ids, at most _CHUNK per event
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def _number(text: str, low: float, high: float, label: str, problems: list[str])
 
 @use_case
 def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
-               check: Iterable[Callable[[DoorplateRow], str | None]] = ()) -> ImportResult:
+               check: Iterable[Callable[[DoorplateRow], str | None]] = (), now: datetime | None = None) -> ImportResult:
     """Import a doorplate CSV all or nothing; ImportRefused lists every bad line and nothing is written.
 
     `progress(n)` is told after each batch of n rows (checked, then written); `check` adds per-row checks that
@@ -213,16 +214,17 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
     if errors:
         raise ImportRefused(sorted(errors, key=lambda e: e.line), len(rows))
     result = ImportResult(lines=len(rows), sha256=hashlib.sha256(data).hexdigest())
-    now = clock.now()
+    now = now or clock.now()
     for start in range(0, len(rows), _CHUNK):
-        new_plates = []
+        changed: dict[Event, list[Doorplate]] = {Event.DOORPLATES_CREATED: [], Event.DOORPLATES_UPDATED: []}
         for row in rows[start:start + _CHUNK]:
-            created = _apply(row, existing.get(row.code), units[row.unit_code], actor, now, result)
-            if created is not None:
-                new_plates.append(created)
+            change = _apply(row, existing.get(row.code), units[row.unit_code], actor, now, result)
+            if change is not None:
+                changed[change[0]].append(change[1])
         db.session.flush()
-        if new_plates:
-            outbox.publish(CREATED_EVENT, doorplate_ids=[plate.id for plate in new_plates])
+        for event, plates in changed.items():
+            if plates:
+                events.publish(event, doorplate_ids=[plate.id for plate in plates])
         tick(min(_CHUNK, len(rows) - start))
     if result.created or result.updated:
         audit.record(actor=actor, action="doorplates.imported", at=now,
@@ -235,13 +237,13 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
 
 
 def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Actor, now,
-           result: ImportResult) -> Doorplate | None:
+           result: ImportResult) -> tuple[Event, Doorplate] | None:
     values = {"address": row.address, "longitude": row.longitude, "latitude": row.latitude, "unit_id": unit.id}
     if doorplate is None:
         created = Doorplate(code=row.code, status=DoorplateStatus.ACTIVE.value, created_at=now, **values)
         db.session.add(created)
         result.created.append(row.code)
-        return created
+        return Event.DOORPLATES_CREATED, created
     before = {key: getattr(doorplate, key) for key in values}
     if before == values:
         result.unchanged += 1
@@ -251,4 +253,4 @@ def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Ac
     result.updated.append(row.code)
     audit.record(actor=actor, action="doorplate.updated", subject=doorplate, at=now,
                  detail={"before": before, "after": values, "source": "import", "line": row.line})
-    return None
+    return Event.DOORPLATES_UPDATED, doorplate

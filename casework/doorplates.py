@@ -5,15 +5,17 @@ reads a scan (the bot, the mini-program, the landing page) resolves it here, so 
 stops leading to a report everywhere at once. Importing the registry from a CSV is `casework.doorplate_import`.
 """
 
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import select
 
-from casework import audit, clock, settings
+from casework import audit, clock, events, settings
 from casework.access import require_officer, require_visible
 from casework.db import db
 from casework.doorplate_codes import SCENE_PREFIX, InvalidToken, KeyRing, sign, token_from_text, verify
 from casework.errors import Conflict, InvalidInput
+from casework.events import Event
 from casework.models import Actor, Doorplate, DoorplateStatus, Role, System
 from casework.unit_of_work import use_case
 
@@ -61,7 +63,7 @@ def by_code(code: str) -> Doorplate:
 
 
 @use_case
-def revoke(*, doorplate: Doorplate, actor: Actor, reason: str) -> Doorplate:
+def revoke(*, doorplate: Doorplate, actor: Actor, reason: str, now: datetime | None = None) -> Doorplate:
     """Withdraw a doorplate's code (lost, defaced, misprinted): scans of it stop leading to a report."""
     require_admin(actor, doorplate)
     reason = (reason or "").strip()
@@ -69,26 +71,29 @@ def revoke(*, doorplate: Doorplate, actor: Actor, reason: str) -> Doorplate:
         raise InvalidInput("请说明停用原因")
     if not doorplate.is_active:
         raise Conflict(f"门牌 {doorplate.code} 已停用")
-    now = clock.now()
+    now = now or clock.now()
     doorplate.status = DoorplateStatus.REVOKED.value
     audit.record(actor=actor, action="doorplate.revoked", subject=doorplate, at=now,
                  detail={"code": doorplate.code, "reason": reason[:500]})
+    events.publish(Event.DOORPLATE_REVOKED, doorplate_id=doorplate.id)
     return doorplate
 
 
 @use_case
-def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "") -> Doorplate:
+def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "",
+         now: datetime | None = None) -> Doorplate:
     """Retire a doorplate whose building was renumbered in favour of its successor; the old code stops working."""
     require_admin(actor, doorplate, to)
     if not doorplate.is_active:
         raise Conflict(f"门牌 {doorplate.code} 已停用")
     if to.id == doorplate.id or not to.is_active:
         raise InvalidInput("迁移目标须是另一块有效门牌")
-    now = clock.now()
+    now = now or clock.now()
     doorplate.status = DoorplateStatus.MOVED.value
     doorplate.moved_to = to
     audit.record(actor=actor, action="doorplate.moved", subject=doorplate, at=now,
                  detail={"code": doorplate.code, "to": to.code, "reason": (reason or "").strip()[:500]})
+    events.publish(Event.DOORPLATE_MOVED, doorplate_id=doorplate.id, to_doorplate_id=to.id)
     return doorplate
 
 

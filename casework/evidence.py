@@ -4,9 +4,13 @@ Channels that learn of a file by reference (a WeChat media id) attach it as pend
 calls one of these. Both are idempotent: a stored attachment is never changed again.
 """
 
+from datetime import datetime
+
 from casework import audit, clock
 from casework.db import db
+from casework.events import Event, publish
 from casework.models import Attachment, AttachmentState, System, TimelineEntry
+from casework.unit_of_work import use_case
 
 FETCHER = System("media")
 
@@ -15,14 +19,14 @@ def _locked(attachment_id: int) -> Attachment | None:
     return db.session.get(Attachment, attachment_id, with_for_update=True, populate_existing=True)
 
 
+@use_case
 def mark_stored(*, attachment_id: int, storage_key: str, sha256: str, size: int,
-                content_type: str | None = None) -> Attachment | None:
+                content_type: str | None = None, now: datetime | None = None) -> Attachment | None:
     """Bind stored bytes to a pending attachment; returns None when it was already stored (nothing changes)."""
     attachment = _locked(attachment_id)
     if attachment is None or attachment.state == AttachmentState.STORED.value:
-        db.session.rollback()
         return None
-    now = clock.now()
+    now = now or clock.now()
     attachment.storage_key, attachment.sha256, attachment.size = storage_key, sha256, size
     attachment.content_type = content_type or attachment.content_type
     attachment.state = AttachmentState.STORED.value
@@ -32,20 +36,22 @@ def mark_stored(*, attachment_id: int, storage_key: str, sha256: str, size: int,
     audit.record(actor=FETCHER, action="attachment.stored", subject=attachment, at=now,
                  detail={"incident_id": attachment.incident_id, "sha256": sha256, "size": size,
                          "storage_key": storage_key, "attempts": attachment.attempts})
-    db.session.commit()
+    publish(Event.EVIDENCE_STORED, attachment_id=attachment.id)
     return attachment
 
 
-def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int) -> Attachment | None:
+@use_case
+def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int,
+                         now: datetime | None = None) -> Attachment | None:
     """Count a failed fetch and keep the reason for officers; after `give_up_after` attempts it is marked failed."""
     attachment = _locked(attachment_id)
     if attachment is None or attachment.state == AttachmentState.STORED.value:
-        db.session.rollback()
         return None
-    now = clock.now()
+    now = now or clock.now()
     attachment.attempts = (attachment.attempts or 0) + 1
     attachment.error = error[:2000]
-    if attachment.attempts >= give_up_after and attachment.state != AttachmentState.FAILED.value:
+    gave_up = attachment.attempts >= give_up_after and attachment.state != AttachmentState.FAILED.value
+    if gave_up:
         attachment.state = AttachmentState.FAILED.value
         # On the case page, so the officer knows to ask the citizen to send the file again.
         db.session.add(TimelineEntry(incident_id=attachment.incident_id, at=now, kind="evidence_failed",
@@ -55,5 +61,6 @@ def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int) 
     audit.record(actor=FETCHER, action="attachment.fetch_failed", subject=attachment, at=now,
                  detail={"incident_id": attachment.incident_id, "attempts": attachment.attempts,
                          "error": attachment.error, "state": attachment.state})
-    db.session.commit()
+    if gave_up:
+        publish(Event.EVIDENCE_FAILED, attachment_id=attachment.id)
     return attachment

@@ -7,6 +7,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from casework import outbox
 from casework.db import db
 
 T = TypeVar("T")
@@ -20,18 +21,23 @@ def earlier(column, key: str | None):
 
 
 def once(column, key: str | None, create: Callable[[], T]) -> T:
-    """Run `create` (which commits) unless a delivery of the same message already did; return that record.
+    """Run `create` unless a delivery of the same message already did; return that record.
 
-    When two deliveries race, the database's unique constraint stops the second one (at flush or at commit);
-    it rolls back and returns the winner's record.
+    `create` runs inside a SAVEPOINT, in the caller's transaction: when two deliveries race, the database's
+    unique constraint stops the second one at its flush, only the savepoint rolls back (whatever else the use
+    case did so far stays), and the winner's record is returned.
     """
     existing = earlier(column, key)
     if existing is not None:
         return existing
-    try:
+    if not key:
         return create()
+    mark = outbox.pending_mark()
+    try:
+        with db.session.begin_nested():
+            return create()
     except IntegrityError:
-        db.session.rollback()
+        outbox.forget_since(mark)
         winner = earlier(column, key)
         if winner is None:
             raise

@@ -1,14 +1,20 @@
-"""Use cases on an incident: report it, locate it, attach evidence, move it along, recategorise, rate it.
+"""Use cases on an incident: report it (with the evidence that came with it), locate it, attach evidence, move it
+along, recategorise, rate it.
 
-Each function validates first, changes state, writes the timeline and the audit entry, schedules follow-up work
-in the outbox, and commits, so that a caller may tell the citizen "received" as soon as it returns.
+Each function validates first, changes state, writes the timeline and the audit entry and publishes its event,
+all in one transaction (`@use_case`): called from a channel it commits before it returns, so the caller may tell
+the citizen "received"; called inside another use case it joins that one's transaction.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from casework import audit, clock, idempotency, notes, numbering, outbox, settings, text
+from casework import audit, clock, idempotency, notes, numbering, settings, text
 from casework.access import require_officer, require_owner, require_visible
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
+from casework.events import Event, publish
 from casework.models import (
     Actor,
     Attachment,
@@ -23,31 +29,57 @@ from casework.models import (
     TimelineEntry,
 )
 from casework.status import FINISHED, Channel, IncidentStatus, check_transition
+from casework.unit_of_work import use_case
 
 HANDLING_ROLES = (Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
 
 
+@dataclass(frozen=True)
+class EvidenceSpec:
+    """One piece of evidence that came with a report: already stored (an upload: storage key, hash, size...) or
+    to be fetched (a WeChat media id). `source_ref` identifies it, so it attaches once however often it is sent."""
+
+    kind: AttachmentKind
+    source_ref: str
+    wechat_media_id: str | None = None
+    storage_key: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+    original_name: str | None = None
+    meta: str | None = None
+
+
+@use_case
 def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_id: str | None = None,
            category: Category | None = None, doorplate: Doorplate | None = None,
-           latitude: float | None = None, longitude: float | None = None, address: str | None = None) -> Incident:
-    """Record a citizen's report; once this returns the caller may tell the citizen it was received.
+           latitude: float | None = None, longitude: float | None = None, address: str | None = None,
+           evidence: Sequence[EvidenceSpec] = (), now: datetime | None = None) -> Incident:
+    """Record a citizen's report and the evidence sent with it, stored together or not at all; once this returns
+    (as the outer use case) the caller may tell the citizen it was received.
 
     A repeated `source_msg_id` (a channel's retry) returns the incident it first created and changes nothing.
     """
-    return idempotency.once(Incident.source_msg_id, source_msg_id, lambda: _open(
+    now = now or clock.now()
+    incident = idempotency.once(Incident.source_msg_id, source_msg_id, lambda: _open(
         citizen=citizen, channel=channel, description=description, source_msg_id=source_msg_id, category=category,
-        doorplate=doorplate, latitude=latitude, longitude=longitude, address=address))
+        doorplate=doorplate, latitude=latitude, longitude=longitude, address=address, now=now))
+    for spec in evidence:
+        attach_evidence(incident=incident, actor=citizen, kind=spec.kind, source_ref=spec.source_ref,
+                        wechat_media_id=spec.wechat_media_id, storage_key=spec.storage_key, sha256=spec.sha256,
+                        size=spec.size, content_type=spec.content_type, original_name=spec.original_name,
+                        meta=spec.meta, now=now)
+    return incident
 
 
 def _open(*, citizen, channel, description, source_msg_id, category, doorplate, latitude, longitude,
-          address) -> Incident:
+          address, now: datetime) -> Incident:
     description = text.clean(description, missing="请描述发生了什么", limit=settings.get("INCIDENT_DESCRIPTION_MAX"))
     _check_coordinates(latitude, longitude)
     if doorplate is not None and not doorplate.is_active:
         raise InvalidInput("该门牌二维码已停用,请描述您的位置")
     if category is not None and not category.active:
         raise InvalidInput("警情类别无效")
-    now = clock.now()
     incident = Incident(
         number=numbering.next_number("JQ", now),
         citizen=citizen,
@@ -71,15 +103,14 @@ def _open(*, citizen, channel, description, source_msg_id, category, doorplate, 
     audit.record(actor=citizen, action="incident.reported", subject=incident, at=now,
                  detail={"number": incident.number, "channel": incident.channel,
                          "doorplate_id": incident.doorplate_id, "source_msg_id": source_msg_id})
-    outbox.add("incident.route", incident_id=incident.id)
-    outbox.publish("incident.reported", incident_id=incident.id)
-    db.session.commit()
+    publish(Event.INCIDENT_REPORTED, incident_id=incident.id)
     return incident
 
 
+@use_case
 def set_location(*, incident: Incident, actor: Actor, latitude: float | None = None,
                  longitude: float | None = None, address: str | None = None,
-                 doorplate: Doorplate | None = None) -> Incident:
+                 doorplate: Doorplate | None = None, now: datetime | None = None) -> Incident:
     """Set where the incident is: a doorplate (which also fixes the jurisdiction) or coordinates and an address."""
     _require_actor(incident, actor)
     if doorplate is None and (latitude is None or longitude is None) and not address:
@@ -87,7 +118,7 @@ def set_location(*, incident: Incident, actor: Actor, latitude: float | None = N
     _check_coordinates(latitude, longitude)
     if doorplate is not None and not doorplate.is_active:
         raise InvalidInput("该门牌二维码已停用")
-    now = clock.now()
+    now = now or clock.now()
     before = {"address": incident.address, "latitude": incident.latitude, "longitude": incident.longitude,
               "doorplate_id": incident.doorplate_id, "unit_id": incident.unit_id}
     if doorplate is not None:
@@ -106,33 +137,33 @@ def set_location(*, incident: Incident, actor: Actor, latitude: float | None = N
     audit.record(actor=actor, action="incident.located", subject=incident, at=now,
                  detail={"before": before, "doorplate_id": incident.doorplate_id, "address": incident.address,
                          "latitude": incident.latitude, "longitude": incident.longitude})
-    if incident.unit_id is None:
-        outbox.add("incident.route", incident_id=incident.id)
-    db.session.commit()
+    publish(Event.INCIDENT_LOCATED, incident_id=incident.id)  # the router assigns a unit if there is none yet
     return incident
 
 
+@use_case
 def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, source_ref: str,
                     wechat_media_id: str | None = None, storage_key: str | None = None,
                     sha256: str | None = None, size: int | None = None, content_type: str | None = None,
-                    original_name: str | None = None, meta: str | None = None) -> Attachment:
+                    original_name: str | None = None, meta: str | None = None,
+                    now: datetime | None = None) -> Attachment:
     """Bind a piece of evidence to an incident: already stored (an upload) or to be fetched (a WeChat media id).
 
     The same `source_ref` attaches once; a retry returns the first attachment.
     """
     _require_actor(incident, actor)
     kind = AttachmentKind(kind)
+    now = now or clock.now()
     return idempotency.once(Attachment.source_ref, source_ref, lambda: _attach(
         incident=incident, actor=actor, kind=kind, source_ref=source_ref, wechat_media_id=wechat_media_id,
         storage_key=storage_key, sha256=sha256, size=size, content_type=content_type, original_name=original_name,
-        meta=meta))
+        meta=meta, now=now))
 
 
 def _attach(*, incident, actor, kind, source_ref, wechat_media_id, storage_key, sha256, size, content_type,
-            original_name, meta) -> Attachment:
+            original_name, meta, now: datetime) -> Attachment:
     if storage_key is None and wechat_media_id is None:
         raise InvalidInput("证据材料缺少文件")
-    now = clock.now()
     attachment = Attachment(
         incident=incident, kind=kind.value, source_ref=source_ref, wechat_media_id=wechat_media_id,
         storage_key=storage_key, sha256=sha256, size=size, content_type=content_type,
@@ -148,20 +179,19 @@ def _attach(*, incident, actor, kind, source_ref, wechat_media_id, storage_key, 
     audit.record(actor=actor, action="attachment.added", subject=attachment, at=now,
                  detail={"incident_id": incident.id, "kind": kind.value, "sha256": sha256, "size": size,
                          "source_ref": source_ref})
-    outbox.publish("attachment.added", attachment_id=attachment.id)
-    db.session.commit()
+    publish(Event.EVIDENCE_ADDED, attachment_id=attachment.id)
     return attachment
 
 
+@use_case
 def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus, public_note: str | None = None,
-                  internal_note: str | None = None) -> TimelineEntry:
+                  internal_note: str | None = None, now: datetime | None = None) -> TimelineEntry:
     """Move an incident one legal step along; the citizen sees the status and the public note."""
     require_officer(actor, *HANDLING_ROLES)
-    require_visible(actor, incident)
     target = IncidentStatus(status)
-    incident = _locked(incident)
+    incident = _locked(incident, actor)
     check_transition(incident.state, target)
-    now = clock.now()
+    now = now or clock.now()
     before = incident.status
     incident.status = target.value
     incident.updated_at = now
@@ -172,22 +202,22 @@ def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus,
     db.session.flush()  # the entry's id goes into the audit detail and the event
     audit.record(actor=actor, action="incident.status_changed", subject=incident, at=now,
                  detail={"from": before, "to": target.value, "timeline_entry_id": entry.id})
-    outbox.publish("incident.progressed", incident_id=incident.id, timeline_entry_id=entry.id)
-    db.session.commit()
+    publish(Event.INCIDENT_STATUS_CHANGED, incident_id=incident.id, timeline_entry_id=entry.id)
     return entry
 
 
-def recategorise(*, incident: Incident, actor: Officer, category: Category, reason: str) -> TimelineEntry:
+@use_case
+def recategorise(*, incident: Incident, actor: Officer, category: Category, reason: str,
+                 now: datetime | None = None) -> TimelineEntry:
     """Change an incident's category; the reason is kept for the supervision rules that watch reclassification."""
     require_officer(actor, *HANDLING_ROLES)
-    require_visible(actor, incident)
+    incident = _locked(incident, actor)
     reason = text.clean(reason, missing="请说明调整类别的原因", limit=500, what="原因")
     if not category.active:
         raise InvalidInput("警情类别无效")
-    incident = _locked(incident)
     if incident.category_id == category.id:
         raise Conflict("类别未变化")
-    now = clock.now()
+    now = now or clock.now()
     before = incident.category.code if incident.category else None
     incident.category = category
     incident.updated_at = now
@@ -195,11 +225,14 @@ def recategorise(*, incident: Incident, actor: Officer, category: Category, reas
                       internal=f"类别由 {before or '未分类'} 调整为 {category.code}:{reason}")
     audit.record(actor=actor, action="incident.recategorised", subject=incident, at=now,
                  detail={"from": before, "to": category.code, "reason": reason, "status": incident.status})
-    db.session.commit()
+    db.session.flush()  # the entry's id goes into the event
+    publish(Event.INCIDENT_RECATEGORISED, incident_id=incident.id, timeline_entry_id=entry.id)
     return entry
 
 
-def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | None = None) -> Incident:
+@use_case
+def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | None = None,
+         now: datetime | None = None) -> Incident:
     """Record the reporter's satisfaction (1-5) once the incident is finished; only once."""
     require_owner(incident, citizen)
     if incident.state not in FINISHED:
@@ -208,18 +241,21 @@ def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | No
         raise Conflict("您已评价过该警情")
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise InvalidInput("评价须为1到5分")
-    now = clock.now()
+    now = now or clock.now()
     incident.rating = rating
     incident.rating_comment = (comment or "").strip()[:500] or None
     audit.record(actor=citizen, action="incident.rated", subject=incident, at=now,
                  detail={"rating": rating, "comment": incident.rating_comment})
-    db.session.commit()
+    publish(Event.INCIDENT_RATED, incident_id=incident.id)
     return incident
 
 
-def _locked(incident: Incident) -> Incident:
-    """Re-read the incident under a row lock so two officers cannot both move it from the same status."""
-    return db.session.get(Incident, incident.id, with_for_update=True, populate_existing=True)
+def _locked(incident: Incident, officer: Officer) -> Incident:
+    """Re-read the incident under a row lock so two officers cannot both move it from the same status, and check
+    the officer's unit against the row as locked (the router may have moved it since the caller read it)."""
+    locked = db.session.get(Incident, incident.id, with_for_update=True, populate_existing=True)
+    require_visible(officer, locked)
+    return locked
 
 
 def _require_actor(incident: Incident, actor: Actor) -> None:

@@ -1,50 +1,27 @@
 """The transactional outbox: jobs are rows written in the business transaction, relayed to the queue after it
 commits (and again by the periodic relay if the queue was unreachable), and executed at most once to completion.
 
-A handler is registered under a job name with `@handler("name", events=[...])`. `add(name, **payload)` schedules
-one job; `publish(event, **payload)` schedules every handler subscribed to an event (channels subscribe to
-domain events such as "incident.progressed" without the domain knowing them). Handlers take plain ids, load fresh
-state, and must be idempotent: delivery is at least once.
+Jobs are registered per app in `casework.subscriptions` (through `casework.events` in each package's `init_app`).
+`add(name, **payload)` schedules one job; `casework.events.publish` schedules every job subscribed to an event.
+Jobs take plain ids, load fresh state, and must be idempotent: delivery is at least once. A job runs outside any
+use case and keeps its own boundary: `execute` commits what it did, and the services it calls commit themselves.
 """
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from casework import clock, settings
+from casework import clock, settings, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 PENDING_KEY = "wx110.outbox.pending"
-
-
-@dataclass
-class Handler:
-    name: str
-    func: Callable
-    queue: str = "default"
-    events: tuple[str, ...] = field(default_factory=tuple)
-
-
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(name: str, *, events: tuple[str, ...] | list[str] = (), queue: str = "default"):
-    """Register `func` as the job `name`, optionally subscribed to domain events."""
-
-    def register(func: Callable) -> Callable:
-        HANDLERS[name] = Handler(name=name, func=func, queue=queue, events=tuple(events))
-        return func
-
-    return register
 
 
 # One prepared Core INSERT: this runs on every callback in queued reply mode, where the ORM's unit of work and
@@ -58,24 +35,34 @@ def add(job: str, **payload) -> int:
     The row is written as dispatched, because the after-commit push almost always succeeds; a push that fails
     clears the mark so the relay picks the row up, and a push lost to a crash is re-sent once it is stale.
     """
-    if job not in HANDLERS:
-        raise KeyError(f"no outbox handler named {job!r}")
+    entry = subscriptions.of().jobs.get(job)
+    if entry is None:
+        raise KeyError(f"no outbox job named {job!r} is registered for this app")
     now = clock.now()
     message_id = db.session.execute(
         _INSERT, {"job": job, "payload": json.dumps(payload, sort_keys=True), "created_at": now,
                   "dispatched_at": now, "attempts": 0}
     ).scalar_one()
-    db.session.info.setdefault(PENDING_KEY, []).append((message_id, HANDLERS[job].queue))
+    db.session.info.setdefault(PENDING_KEY, []).append((message_id, entry.queue))
     return message_id
 
 
-def publish(event_name: str, **payload) -> list[int]:
-    """Schedule every handler subscribed to `event_name`."""
-    return [add(h.name, **payload) for h in HANDLERS.values() if event_name in h.events]
+def pending_mark() -> int:
+    """How many messages this transaction has scheduled so far (see `forget_since`)."""
+    return len(db.session.info.get(PENDING_KEY, ()))
+
+
+def forget_since(mark: int) -> None:
+    """Drop messages scheduled after `mark`, whose rows a rolled-back SAVEPOINT took away."""
+    pending = db.session.info.get(PENDING_KEY)
+    if pending is not None:
+        del pending[mark:]
 
 
 @event.listens_for(Session, "after_commit")
 def _relay_after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a SAVEPOINT was released (SQLAlchemy reports that too): nothing is durable until the real commit
     messages = session.info.pop(PENDING_KEY, None)
     if messages and has_app_context():
         dispatcher = current_app.extensions.get("wx110.dispatcher")
@@ -83,22 +70,23 @@ def _relay_after_commit(session: Session) -> None:
             dispatcher.dispatch(messages)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_on_rollback(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction; a SAVEPOINT's own are trimmed by the caller
+        session.info.pop(PENDING_KEY, None)
 
 
 def queue_of(message: OutboxMessage) -> str:
-    entry = HANDLERS.get(message.job)
+    entry = subscriptions.of().jobs.get(message.job)
     return entry.queue if entry else "default"
 
 
-def claim_for_relay(limit: int = 500) -> list[OutboxMessage]:
-    """Lock and return messages that need (re)sending: never dispatched, or dispatched long ago and not done.
+def claim_for_relay(*, now: datetime, limit: int = 500) -> list[OutboxMessage]:
+    """Lock and return messages that need (re)sending as of `now`: never dispatched, or dispatched long ago and
+    not done.
 
     Rows are locked with SKIP LOCKED so two relays running at once never pick the same row.
     """
-    now = clock.now()
     stale = now - timedelta(seconds=settings.get("OUTBOX_STALE_SECONDS"))
     query = (
         select(OutboxMessage)
@@ -114,11 +102,11 @@ def claim_for_relay(limit: int = 500) -> list[OutboxMessage]:
     return list(db.session.scalars(query))
 
 
-def mark_dispatched(ids: list[int]) -> None:
-    """Record that these messages are in the queue (in the current transaction)."""
+def mark_dispatched(ids: list[int], *, now: datetime) -> None:
+    """Record that these messages went to the queue at `now` (in the current transaction)."""
     if ids:
         db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=clock.now())
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=now)
         )
 
 
@@ -131,12 +119,12 @@ def execute(message_id: int) -> bool:
     if message is None or message.done_at is not None:
         db.session.rollback()
         return False
-    entry = HANDLERS.get(message.job)
+    entry = subscriptions.of().jobs.get(message.job)
     payload = json.loads(message.payload)
     db.session.commit()  # end the read transaction before a handler that may do slow I/O
     try:
         if entry is None:
-            raise LookupError(f"no outbox handler named {message.job!r}")
+            raise LookupError(f"no outbox job named {message.job!r} is registered for this app")
         entry.func(**payload)
         db.session.commit()
     except Exception as exc:
@@ -156,22 +144,3 @@ def execute(message_id: int) -> bool:
     db.session.commit()
     return True
 
-
-@dataclass(frozen=True)
-class Periodic:
-    name: str
-    func: Callable
-    interval: int  # seconds
-
-
-PERIODIC: dict[str, Periodic] = {}
-
-
-def periodic(name: str, *, every: int):
-    """Register a sweep the scheduler runs every `every` seconds (rq cron, or a timer in-process)."""
-
-    def register(func: Callable) -> Callable:
-        PERIODIC[name] = Periodic(name=name, func=func, interval=every)
-        return func
-
-    return register

@@ -2,32 +2,34 @@
 registered doorplate, else the command centre at the top of the tree."""
 
 import math
+from datetime import datetime
 
 from sqlalchemy import select
 
-from casework import audit, outbox
+from casework import audit, clock
 from casework.db import db
+from casework.events import Event, publish
 from casework.models import Doorplate, DoorplateStatus, Incident, System, Unit
+from casework.unit_of_work import use_case
 
 NEAREST_DOORPLATE_KM = 3.0
 _DEGREE_WINDOW = 0.05  # ~5 km: only doorplates in this box are compared
 
 
-@outbox.handler("incident.route")
-def route_new_incident(incident_id: int) -> None:
-    """Assign the handling unit of an incident that has none yet (idempotent)."""
+@use_case
+def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None:
+    """Assign the handling unit of an incident that has none yet (the job behind incident.reported / located;
+    idempotent)."""
     incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
     if incident is None or incident.unit_id is not None:
-        db.session.rollback()
         return
     unit, how = jurisdiction(incident)
     if unit is None:
-        db.session.rollback()
         return
     incident.unit_id = unit.id
-    audit.record(actor=System("router"), action="incident.routed", subject=incident,
+    audit.record(actor=System("router"), action="incident.routed", subject=incident, at=now or clock.now(),
                  detail={"unit_id": unit.id, "unit": unit.name, "by": how})
-    db.session.commit()
+    publish(Event.INCIDENT_ASSIGNED, incident_id=incident.id, unit_id=unit.id)
 
 
 def jurisdiction(incident: Incident) -> tuple[Unit | None, str]:

@@ -2,12 +2,15 @@
 
 from flask import Flask
 
-from miniapp_api import (  # noqa: F401 - importing registers routes, the outbox handler and the sweep
+from casework import events
+from casework.events import Event
+from miniapp_api import (  # noqa: F401 - importing the route modules registers their routes on the blueprint
     account_routes,
     complaint_routes,
     consents,
     doorplate_routes,
     incident_routes,
+    sessions,
     texts,
     upload_routes,
     upload_sweep,
@@ -35,3 +38,7 @@ def init_app(app: Flask) -> None:
                                                        "description": "登录接口返回的 token"})
     api.register_blueprint(bp)
     app.extensions["wx110.miniapp_api"] = api
+    events.subscribe(app, Event.INCIDENT_STATUS_CHANGED, consents.notify_progress, job="miniapp.notify_progress",
+                     queue="notify")
+    events.periodic(app, "miniapp.sweep_sessions", sessions.sweep_expired_sessions, every=3600)
+    events.periodic(app, "miniapp.sweep_uploads", upload_sweep.sweep_abandoned_uploads, every=3600)

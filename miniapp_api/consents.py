@@ -2,15 +2,17 @@
 step on a message telling the citizen their incident moved."""
 
 import logging
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from casework import audit, clock, outbox
+from casework import audit, clock
 from casework.db import db
 from casework.models import Citizen, Incident, System, TimelineEntry
 from casework.status import IncidentStatus
+from casework.unit_of_work import use_case
 from miniapp_api import texts
 from miniapp_api.models import ConsentState, SubscribeConsent
 from wechat import WeChatError
@@ -21,9 +23,11 @@ log = logging.getLogger(__name__)
 ACTOR = System("miniapp.notify")
 
 
-def record(*, citizen: Citizen, results: dict[str, str], incident: Incident | None = None) -> int:
+@use_case
+def record(*, citizen: Citizen, results: dict[str, str], incident: Incident | None = None,
+           now: datetime | None = None) -> int:
     """Keep one consent per accepted template; returns how many were recorded."""
-    now = clock.now()
+    now = now or clock.now()
     accepted = sorted(template for template, result in results.items() if result == "accept")
     for template_id in accepted:
         db.session.add(SubscribeConsent(citizen_id=citizen.id, template_id=template_id,
@@ -32,7 +36,6 @@ def record(*, citizen: Citizen, results: dict[str, str], incident: Incident | No
     if accepted:
         audit.record(actor=citizen, action="miniapp.consent_granted", subject=citizen, at=now,
                      detail={"templates": accepted, "incident_id": incident.id if incident else None})
-    db.session.commit()
     return len(accepted)
 
 
@@ -42,7 +45,6 @@ def available(citizen: Citizen) -> int:
         SubscribeConsent.citizen_id == citizen.id, SubscribeConsent.state == ConsentState.AVAILABLE.value)) or 0
 
 
-@outbox.handler("miniapp.notify_progress", events=["incident.progressed"], queue="notify")
 def notify_progress(incident_id: int, timeline_entry_id: int) -> None:
     """Send one subscribe message for a progress step, spending one consent; safe to run twice."""
     template_id = current_app.config.get("MINIAPP_PROGRESS_TEMPLATE_ID")

@@ -7,6 +7,7 @@ from casework.db import db
 from casework.errors import NotFound
 from casework.models import Attachment
 from casework.status import Channel
+from casework.unit_of_work import transaction
 from media.storage import storage
 from miniapp_api import present, report_input, texts
 from miniapp_api.blueprint import BEARER, bp, citizen_required, limit
@@ -31,8 +32,10 @@ def create_incident(body):
     """报警:描述、类别提示、位置或门牌令牌,以及已上传的照片和视频。"""
     limit("report", g.citizen.id)
     report, uploads = report_input.resolve(g.citizen, body)
-    incident = incidents.report(citizen=g.citizen, channel=Channel.MINIAPP, **report)
-    report_input.attach(incident, g.citizen, uploads)
+    with transaction():  # the report, its evidence and the uploads' links: one commit, or nothing
+        incident = incidents.report(citizen=g.citizen, channel=Channel.MINIAPP,
+                                    evidence=report_input.evidence(uploads), **report)
+        report_input.link(incident, uploads)
     return present.incident_detail(incident)
 
 
@@ -70,9 +73,9 @@ def attachment_preview(incident_id, attachment_id):
     key = present.preview_key(attachment)
     if not key:
         raise NotFound(texts.NOT_FOUND)
-    audit.record(actor=g.citizen, action="attachment.previewed", subject=attachment,
-                 detail={"incident_id": incident.id})
-    db.session.commit()
+    with transaction():
+        audit.record(actor=g.citizen, action="attachment.previewed", subject=attachment,
+                     detail={"incident_id": incident.id})
     with storage().open(key) as stream:
         data = stream.read()  # previews are small JPEGs (at most 1280 px on a side)
     return Response(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})

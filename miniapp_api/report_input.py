@@ -1,6 +1,6 @@
 """From the mini-program's report form to the arguments of casework's report, and its staged uploads to
 evidence: resolve the category code and doorplate token, check the uploads are the citizen's own and within
-the per-report counts, and attach them once the incident exists."""
+the per-report counts, and turn them into the evidence the report carries (stored in the report's own commit)."""
 
 from flask import current_app
 from sqlalchemy import select
@@ -33,17 +33,21 @@ def resolve(citizen: Citizen, body: dict) -> tuple[dict, list[Upload]]:
     return report, _uploads(citizen, body["attachments"], source)
 
 
-def attach(incident: Incident, citizen: Citizen, uploads: list[Upload]) -> None:
-    """Bind each upload to the incident as evidence; attach_evidence is idempotent on source_ref, so a retried
-    request attaches each file once."""
+def evidence(uploads: list[Upload]) -> list[incidents.EvidenceSpec]:
+    """The uploads as the evidence of a report; each is identified by its upload id, so a retried request
+    attaches each file once."""
+    return [incidents.EvidenceSpec(
+        kind=AttachmentKind(upload.kind), source_ref=f"{SOURCE_PREFIX}{upload.id}", storage_key=upload.storage_key,
+        sha256=upload.sha256, size=upload.size, content_type=upload.content_type,
+        original_name=upload.original_name, meta=upload.meta) for upload in uploads]
+
+
+def link(incident: Incident, uploads: list[Upload]) -> None:
+    """Mark each upload as taken by the attachment made from it (in the caller's transaction)."""
+    attachments = {a.source_ref: a.id for a in incident.attachments}
     for upload in uploads:
-        attachment = incidents.attach_evidence(
-            incident=incident, actor=citizen, kind=AttachmentKind(upload.kind),
-            source_ref=f"{SOURCE_PREFIX}{upload.id}", storage_key=upload.storage_key, sha256=upload.sha256,
-            size=upload.size, content_type=upload.content_type, original_name=upload.original_name, meta=upload.meta)
         if upload.attachment_id is None:
-            upload.attachment_id = attachment.id
-            db.session.commit()
+            upload.attachment_id = attachments[f"{SOURCE_PREFIX}{upload.id}"]
 
 
 def _category(code: str | None) -> Category | None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from casework import audit, clock
 from casework.db import db
+from casework.unit_of_work import transaction
 from media import uploads
 from media.storage import storage
 from miniapp_api import texts
@@ -52,18 +53,19 @@ def upload():
     received = uploads.receive(request, limits=limits(), spool_dir=Path(store.root) / SPOOL_DIR)
     evidence = uploads.accept(received, field_name="file", limits=limits(), store=store)
     try:
-        row = Upload(citizen_id=citizen.id, kind=evidence.sniffed.kind, content_type=evidence.sniffed.content_type,
-                     storage_key=evidence.original.key, preview_key=evidence.preview.key if evidence.preview else None,
-                     sha256=evidence.original.sha256, size=evidence.original.size,
-                     original_name=evidence.original_name, meta=json.dumps(evidence.meta, sort_keys=True),
-                     created_at=clock.now())
-        db.session.add(row)
-        db.session.flush()
-        audit.record(actor=citizen, action="miniapp.uploaded", subject=row,
-                     detail={"sha256": row.sha256, "size": row.size, "content_type": row.content_type})
-        db.session.commit()
+        with transaction():
+            now = clock.now()
+            row = Upload(citizen_id=citizen.id, kind=evidence.sniffed.kind,
+                         content_type=evidence.sniffed.content_type, storage_key=evidence.original.key,
+                         preview_key=evidence.preview.key if evidence.preview else None,
+                         sha256=evidence.original.sha256, size=evidence.original.size,
+                         original_name=evidence.original_name, meta=json.dumps(evidence.meta, sort_keys=True),
+                         created_at=now)
+            db.session.add(row)
+            db.session.flush()
+            audit.record(actor=citizen, action="miniapp.uploaded", subject=row, at=now,
+                         detail={"sha256": row.sha256, "size": row.size, "content_type": row.content_type})
     except BaseException:
-        db.session.rollback()
         for key in evidence.keys:
             store.delete(key)
         raise

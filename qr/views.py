@@ -17,6 +17,7 @@ from casework.errors import InvalidInput
 from casework.models import Doorplate
 from casework.privacy import mask_phone
 from casework.status import Channel
+from casework.unit_of_work import transaction
 from qr import labels, links, texts
 from store import limits
 
@@ -78,9 +79,11 @@ def web_report(token: str):
                          current_app.config["QR_WEB_REPORT_LIMIT"]):
         return _form(doorplate, token, error=texts.TOO_MANY, status=429)
     try:
-        citizen = citizens.identify_by_phone(form.get("phone", ""))
-        incident = incidents.report(citizen=citizen, channel=Channel.WEB, description=form.get("description", ""),
-                                    doorplate=doorplate, source_msg_id=f"web:{nonce}")
+        with transaction():  # the reporter's first record and the report: one commit
+            citizen = citizens.identify_by_phone(form.get("phone", ""))
+            incident = incidents.report(citizen=citizen, channel=Channel.WEB,
+                                        description=form.get("description", ""), doorplate=doorplate,
+                                        source_msg_id=f"web:{nonce}")
     except InvalidInput as error:
         return _form(doorplate, token, error=error.message, status=400)
     log.info("web report %s at doorplate %s by %s", incident.number, doorplate.code, mask_phone(citizen.phone))

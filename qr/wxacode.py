@@ -11,16 +11,23 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 
-from casework import outbox
+from casework import events
 from casework.db import db
-from casework.doorplate_import import CREATED_EVENT
 from casework.doorplates import token_for
+from casework.events import Event
 from casework.models import Doorplate
 from qr import links
 from wechat import client
+
+JOB = "doorplates.fetch_wxacodes"
+
+
+def init_app(app: Flask) -> None:
+    """Fetch the codes of new doorplates when an import creates them."""
+    events.subscribe(app, Event.DOORPLATES_CREATED, fetch_wxacodes, job=JOB)
 
 
 def configured() -> bool:
@@ -60,7 +67,6 @@ def fetch(doorplate: Doorplate) -> bytes:
     return png
 
 
-@outbox.handler("doorplates.fetch_wxacodes", events=[CREATED_EVENT], queue="default")
 def fetch_wxacodes(doorplate_ids: list[int]) -> None:
     """Job, on new doorplates: fetch and store their mini-program codes (active ones; cached ones are skipped;
     nothing without mini-program credentials)."""

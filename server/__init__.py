@@ -7,12 +7,11 @@ from dotenv import load_dotenv
 from flask import Flask
 
 import bot
-import casework.complaints
-import casework.routing  # noqa: F401 - registers the incident routing job
+import casework
 import miniapp_api
-import qr.wxacode  # noqa: F401 - registers the wxacode fetch job
 from qr import cli as qr_cli
 from qr import views as qr_views
+from qr import wxacode
 from server import cli, config, errors, extensions, health, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,12 +29,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     extensions.init_db(app)
+    casework.init_app(app)
     jobs.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
     qr_views.init_app(app)
     app.cli.add_command(qr_cli.doorplates_cli)
+    wxacode.init_app(app)
     bot.init_app(app)
     miniapp_api.init_app(app)
     jobs.start_timer_on_first_request(app)

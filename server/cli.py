@@ -1,7 +1,9 @@
 """Operator commands: `flask demo`, `flask seed`, `flask audit verify`, `flask outbox ...`, `flask worker`,
-`flask scheduler`."""
+`flask scheduler`, `flask events`."""
 
+import json
 import sys
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
@@ -10,7 +12,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
-from casework import audit, outbox, seed
+from casework import audit, events, seed, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
 from server import jobs, worker
@@ -26,6 +28,44 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(wechat_cli)
+    app.cli.add_command(events_command)
+
+
+class Moment(click.ParamType):
+    """An ISO 8601 moment on the command line (`--now 2026-12-08T09:00:00+08:00`); without a zone, UTC."""
+
+    name = "moment"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date and time", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command("events")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def events_command(as_json: bool):
+    """List every domain event with its subscribers, and the periodic jobs."""
+    app = current_app._get_current_object()
+    listing = events.catalogue(app)
+    sweeps = [{"name": s.name, "every_seconds": s.interval} for s in subscriptions.of(app).sweeps.values()]
+    if as_json:
+        click.echo(json.dumps({"events": listing, "periodic": sweeps}, ensure_ascii=False, indent=2))
+        return
+    for entry in listing:
+        click.echo(f"{entry['event']}  ({', '.join(entry['payload'])})")
+        for subscriber in entry["subscribers"]:
+            click.echo(f"    -> {subscriber['job']}  [{subscriber['queue']}]  {subscriber['func']}")
+        if not entry["subscribers"]:
+            click.echo("    (no subscribers)")
+    click.echo("periodic:")
+    for sweep in sweeps:
+        click.echo(f"    {sweep['name']}  every {sweep['every_seconds']} s")
 
 
 @click.command("seed")
@@ -64,9 +104,11 @@ outbox_cli = AppGroup("outbox", help="The job outbox.")
 
 @outbox_cli.command("relay")
 @click.option("--grace", default=0, show_default=True, help="Skip messages younger than this many seconds.")
-def outbox_relay(grace: int):
+@click.option("--now", "now", type=Moment(), default=None,
+              help="Relay as of this moment (ISO 8601; default: the clock), e.g. to re-send stale messages.")
+def outbox_relay(grace: int, now: datetime | None):
     """Send pending outbox messages to the queue now."""
-    sent = jobs.relay_pending(grace_seconds=grace)
+    sent = jobs.relay_pending(grace_seconds=grace, now=now)
     _drain()
     click.echo(f"relayed {sent} message(s)")
 
@@ -112,7 +154,7 @@ def scheduler_command():
     if not app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL is not set: in-process mode runs sweeps on a timer")
     cron = CronScheduler(connection=worker_redis(app), name="wx110")
-    for sweep in outbox.PERIODIC.values():
+    for sweep in subscriptions.of(app).sweeps.values():
         cron.register(worker.run_periodic, queue_name="default", args=(sweep.name,), interval=sweep.interval)
     cron.start()
 

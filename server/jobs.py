@@ -9,14 +9,14 @@ import queue
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from rq import Queue
 from rq import Retry as JobRetry
 from sqlalchemy import and_, update
 
-from casework import clock, outbox, settings
+from casework import clock, events, outbox, settings, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
 from server.extensions import make_redis
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     else:
         app.extensions["wx110.redis"] = None
         app.extensions["wx110.dispatcher"] = InlineDispatcher(app)
+    events.periodic(app, "outbox.relay", periodic_relay, every=30)
 
 
 class RqDispatcher:
@@ -133,30 +134,32 @@ def _unmark(ids: list[int]) -> None:
         )
 
 
-def relay_pending(grace_seconds: int | None = None) -> int:
-    """Send every message that is still pending (or dispatched long ago and not done); return how many.
+def relay_pending(grace_seconds: int | None = None, *, now: datetime | None = None) -> int:
+    """Send every message that is still pending (or dispatched long ago and not done) as of `now`; return how
+    many.
 
     Messages younger than the grace period are left to their own after-commit dispatch.
     """
     dispatcher = current_app.extensions["wx110.dispatcher"]
+    now = now or clock.now()
     if grace_seconds is None:
         grace_seconds = settings.get("OUTBOX_RELAY_GRACE_SECONDS")
-    cutoff = clock.now() - timedelta(seconds=grace_seconds)
-    rows = [row for row in outbox.claim_for_relay() if row.created_at <= cutoff]
+    cutoff = now - timedelta(seconds=grace_seconds)
+    rows = [row for row in outbox.claim_for_relay(now=now) if row.created_at <= cutoff]
     if not rows:
         db.session.rollback()
         return 0
     sent = dispatcher.enqueue([(row.id, outbox.queue_of(row)) for row in rows])
-    outbox.mark_dispatched(sent)
+    outbox.mark_dispatched(sent, now=now)
     db.session.commit()
     if len(sent) < len(rows):
         log.warning("outbox relay: %d of %d message(s) could not be queued", len(rows) - len(sent), len(rows))
     return len(sent)
 
 
-@outbox.periodic("outbox.relay", every=30)
-def periodic_relay() -> None:
-    relay_pending()
+def periodic_relay(*, now: datetime) -> None:
+    """The relay as a periodic job (registered in `init_app`)."""
+    relay_pending(now=now)
 
 
 class Timer:
@@ -175,13 +178,13 @@ class Timer:
 
     def _loop(self) -> None:
         while not self.stop.wait(self.tick):
-            for sweep in list(outbox.PERIODIC.values()):
+            for sweep in list(subscriptions.of(self.app).sweeps.values()):
                 if time.monotonic() - self.last_run.get(sweep.name, 0) < sweep.interval:
                     continue
                 self.last_run[sweep.name] = time.monotonic()
                 with self.app.app_context():
                     try:
-                        sweep.func()
+                        sweep.func(now=clock.now())  # the moment this run is for
                     except Exception:
                         log.exception("periodic %s failed", sweep.name)
                     finally:

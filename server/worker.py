@@ -1,10 +1,12 @@
 """What rq workers run: each job enters an app context, runs one outbox message or sweep, and cleans up."""
 
 import os
+from datetime import UTC, datetime
 
 from flask import Flask
+from rq import get_current_job
 
-from casework import outbox
+from casework import clock, outbox, subscriptions
 from casework.db import db
 
 _app: Flask | None = None
@@ -37,9 +39,18 @@ def run_outbox_message(message_id: int) -> bool:
             db.session.remove()
 
 
-def run_periodic(name: str) -> None:
+def run_periodic(name: str, now: str | None = None) -> None:
+    """Run one sweep for the moment `now` (ISO 8601); by default the moment the scheduler enqueued it."""
+    moment = datetime.fromisoformat(now) if now else _enqueued_at()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     with _job_app().app_context():
         try:
-            outbox.PERIODIC[name].func()
+            subscriptions.of().sweeps[name].func(now=moment)
         finally:
             db.session.remove()
+
+
+def _enqueued_at() -> datetime:
+    job = get_current_job()
+    return job.enqueued_at if job is not None and job.enqueued_at is not None else clock.now()

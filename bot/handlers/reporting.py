@@ -5,8 +5,10 @@ from bot.handlers import asking
 from bot.registry import Turn, on_event, on_message
 from casework import chat, incidents
 from casework.db import db
+from casework.incidents import EvidenceSpec
 from casework.models import AttachmentKind, Doorplate, Incident
 from casework.status import FINISHED, Channel
+from casework.unit_of_work import transaction
 
 
 def followed_incident(turn: Turn) -> Incident | None:
@@ -29,8 +31,9 @@ def _doorplate_of_step(turn: Turn) -> Doorplate | None:
 
 
 def new_report(turn: Turn, description: str, *, latitude: float | None = None, longitude: float | None = None,
-               address: str | None = None) -> Incident:
-    """Open an incident: at the doorplate just scanned, else where the citizen is (when known)."""
+               address: str | None = None, evidence: tuple[EvidenceSpec, ...] = ()) -> Incident:
+    """Open an incident with the evidence that came with it: at the doorplate just scanned, else where the
+    citizen is (when known)."""
     doorplate = _doorplate_of_step(turn)
     if doorplate is None and latitude is None:
         known = turn.conversation.last_location()
@@ -40,7 +43,7 @@ def new_report(turn: Turn, description: str, *, latitude: float | None = None, l
                                 source_msg_id=turn.source_id, doorplate=doorplate,
                                 latitude=None if doorplate else latitude,
                                 longitude=None if doorplate else longitude,
-                                address=None if doorplate else address)
+                                address=None if doorplate else address, evidence=evidence)
     if doorplate is not None:
         turn.conversation.clear()
     turn.conversation.follow(incident.id)
@@ -77,17 +80,16 @@ def link(turn: Turn) -> str:
 
 
 def _attach(turn: Turn, kind: AttachmentKind, media_id: str, incident: Incident | None = None) -> str:
-    created = False
+    """A media message: evidence for the incident being followed up, or a new report that carries it."""
+    media = EvidenceSpec(kind=kind, source_ref=turn.source_id, wechat_media_id=media_id)
     if incident is None:
         incident = followed_incident(turn) if _doorplate_of_step(turn) is None else None
     if incident is None:
-        incident = new_report(turn, replies.MEDIA_REPORT.format(kind=kind.label))
-        created = True
+        incident = new_report(turn, replies.MEDIA_REPORT.format(kind=kind.label), evidence=(media,))
+        return replies.received(incident)
     incidents.attach_evidence(incident=incident, actor=turn.citizen, kind=kind, source_ref=turn.source_id,
                               wechat_media_id=media_id)
     turn.conversation.follow(incident.id)
-    if created:
-        return replies.received(incident)
     return replies.EVIDENCE_ADDED.format(kind=kind.label, number=incident.number)
 
 
@@ -121,10 +123,11 @@ def voice(turn: Turn) -> str:
     answered = asking.answer_text(turn, recognised)
     if answered is not None:
         return answered
-    reply, incident = report_or_follow_up(turn, recognised)
-    if media_id:
-        incidents.attach_evidence(incident=incident, actor=turn.citizen, kind=AttachmentKind.VOICE,
-                                  source_ref=turn.source_id, wechat_media_id=media_id)
+    with transaction():  # the report (or chat message) and the recording: one commit
+        reply, incident = report_or_follow_up(turn, recognised)
+        if media_id:
+            incidents.attach_evidence(incident=incident, actor=turn.citizen, kind=AttachmentKind.VOICE,
+                                      source_ref=turn.source_id, wechat_media_id=media_id)
     return reply
 
 

@@ -11,10 +11,12 @@ from casework import audit, chat, citizens, complaints, incidents, routing
 from casework.db import db
 from casework.models import Category, Citizen, Complaint, Doorplate, Incident, Officer, Role, System, Unit, UnitLevel
 from casework.status import Channel, IncidentStatus
+from casework.unit_of_work import use_case
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 
 
+@use_case
 def load_categories(path: Path = CATEGORIES_FILE) -> int:
     """Insert or update the category taxonomy from a JSON file; idempotent. Returns how many rows changed."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -26,7 +28,6 @@ def load_categories(path: Path = CATEGORIES_FILE) -> int:
             changed += _upsert_category(child, parent[0])[1]
     if changed:
         audit.record(actor=System("seed"), action="categories.loaded", detail={"changed": changed})
-    db.session.commit()
     return changed
 
 
@@ -88,14 +89,16 @@ DOORPLATES = [
 DEMO_PASSWORD = "wx110-demo"
 
 
+@use_case
 def load_demo() -> dict:
-    """Create the demo world once (a second run changes nothing); returns what exists."""
+    """Create the demo world once, in one transaction (a second run changes nothing); returns what exists."""
     load_categories()
     if load_world():
         _demo_incidents()
     return _summary()
 
 
+@use_case
 def load_world() -> bool:
     """Create the demo units, officers and doorplates unless units exist; return whether it created them."""
     if db.session.scalar(select(Unit).limit(1)) is not None:
@@ -114,7 +117,6 @@ def load_world() -> bool:
     db.session.flush()
     audit.record(actor=System("seed"), action="demo.seeded",
                  detail={"units": len(UNITS), "officers": len(OFFICERS), "doorplates": len(DOORPLATES)})
-    db.session.commit()
     return True
 
 

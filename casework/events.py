@@ -1,0 +1,116 @@
+"""The catalogue of domain events, publishing them, and subscribing jobs to them.
+
+Every state change publishes one event from `Event`. `publish` writes one outbox row per subscribed job in the
+current transaction, so a subscriber runs only if the change commits, and at least once if it does. Packages
+subscribe explicitly in their `init_app`:
+
+    events.subscribe(app, Event.INCIDENT_REPORTED, routing.route_new_incident, job="incident.route")
+
+A job name is what an outbox row stores, so it never changes once rows carry it. Publishing a name outside the
+catalogue, a payload that does not match the event's fields, or registering a job name twice is an error.
+"""
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+from flask import Flask
+
+from casework import outbox, subscriptions
+from casework.subscriptions import Job, Sweep
+
+
+class Event(StrEnum):
+    INCIDENT_REPORTED = "incident.reported"
+    INCIDENT_STATUS_CHANGED = "incident.status_changed"
+    INCIDENT_RECATEGORISED = "incident.recategorised"
+    INCIDENT_LOCATED = "incident.located"
+    INCIDENT_ASSIGNED = "incident.assigned"
+    INCIDENT_RATED = "incident.rated"
+    EVIDENCE_ADDED = "evidence.added"
+    EVIDENCE_STORED = "evidence.stored"
+    EVIDENCE_FAILED = "evidence.failed"
+    CHAT_MESSAGE_ADDED = "chat.message_added"
+    COMPLAINT_FILED = "complaint.filed"
+    COMPLAINT_ROUTED = "complaint.routed"
+    COMPLAINT_ANSWERED = "complaint.answered"
+    COMPLAINT_RATED = "complaint.rated"
+    COMPLAINT_REOPENED = "complaint.reopened"
+    DOORPLATES_CREATED = "doorplates.created"
+    DOORPLATES_UPDATED = "doorplates.updated"
+    DOORPLATE_REVOKED = "doorplate.revoked"
+    DOORPLATE_MOVED = "doorplate.moved"
+
+
+# What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
+PAYLOAD: dict[Event, tuple[str, ...]] = {
+    Event.INCIDENT_REPORTED: ("incident_id",),
+    Event.INCIDENT_STATUS_CHANGED: ("incident_id", "timeline_entry_id"),
+    Event.INCIDENT_RECATEGORISED: ("incident_id", "timeline_entry_id"),
+    Event.INCIDENT_LOCATED: ("incident_id",),
+    Event.INCIDENT_ASSIGNED: ("incident_id", "unit_id"),
+    Event.INCIDENT_RATED: ("incident_id",),
+    Event.EVIDENCE_ADDED: ("attachment_id",),
+    Event.EVIDENCE_STORED: ("attachment_id",),
+    Event.EVIDENCE_FAILED: ("attachment_id",),
+    Event.CHAT_MESSAGE_ADDED: ("chat_message_id",),
+    Event.COMPLAINT_FILED: ("complaint_id",),
+    Event.COMPLAINT_ROUTED: ("complaint_id", "destination"),
+    Event.COMPLAINT_ANSWERED: ("complaint_id",),
+    Event.COMPLAINT_RATED: ("complaint_id",),
+    Event.COMPLAINT_REOPENED: ("complaint_id",),
+    Event.DOORPLATES_CREATED: ("doorplate_ids",),  # an import publishes one per batch of new doorplates
+    Event.DOORPLATES_UPDATED: ("doorplate_ids",),
+    Event.DOORPLATE_REVOKED: ("doorplate_id",),
+    Event.DOORPLATE_MOVED: ("doorplate_id", "to_doorplate_id"),
+}
+
+
+class UnknownEvent(LookupError):
+    """A name that is not in the catalogue."""
+
+
+def known(event: Event | str) -> Event:
+    """The catalogue entry for `event`; UnknownEvent for anything else (a misspelt name fails loudly)."""
+    try:
+        return Event(event)
+    except ValueError:
+        raise UnknownEvent(f"{event!r} is not an event of the catalogue (casework.events.Event)") from None
+
+
+def publish(event: Event | str, **payload) -> list[int]:
+    """Schedule every job subscribed to `event`, in the current transaction; returns the outbox row ids."""
+    event = known(event)
+    if set(payload) != set(PAYLOAD[event]):
+        raise TypeError(f"{event.value} carries {', '.join(PAYLOAD[event])}; got {', '.join(sorted(payload))}")
+    return [outbox.add(job.name, **payload) for job in subscriptions.of().subscribers(event.value)]
+
+
+def subscribe(app: Flask, event: Event | Iterable[Event], func: Callable, *, job: str,
+              queue: str = "default") -> Job:
+    """Run `func(**payload)` as the outbox job `job` whenever `event` (one or several) is published."""
+    chosen = (event,) if isinstance(event, str) else tuple(event)
+    names = tuple(known(e).value for e in chosen)
+    return subscriptions.of(app).add_job(Job(name=job, func=func, queue=queue, events=names))
+
+
+def job(app: Flask, name: str, func: Callable, *, queue: str = "default") -> Job:
+    """Register a job that is scheduled by name (`outbox.add`) rather than by an event."""
+    return subscriptions.of(app).add_job(Job(name=name, func=func, queue=queue))
+
+
+def periodic(app: Flask, name: str, func: Callable, *, every: int) -> Sweep:
+    """Register a sweep run every `every` seconds; it is called as `func(now=<the moment it runs for>)`."""
+    return subscriptions.of(app).add_sweep(Sweep(name=name, func=func, interval=every))
+
+
+def catalogue(app: Flask) -> list[dict]:
+    """Every event with the fields it carries and its subscribers (for `flask events`)."""
+    registry = subscriptions.of(app)
+    return [{"event": e.value, "payload": list(PAYLOAD[e]),
+             "subscribers": [{"job": j.name, "queue": j.queue, "func": _qualname(j.func)}
+                             for j in registry.subscribers(e.value)]}
+            for e in Event]
+
+
+def _qualname(func: Callable) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
