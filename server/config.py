@@ -103,6 +103,9 @@ GROUPS: dict[str, list[Setting]] = {
         Setting("REDIS_CONNECT_TIMEOUT", float, 0.3, "request-path Redis connect timeout in seconds (no retries)"),
         Setting("REDIS_SOCKET_TIMEOUT", float, 0.5, "request-path Redis read timeout in seconds (no retries)"),
         Setting("INLINE_TIMER", flag, True, "in-process mode: run the periodic sweeps on a timer in the web process"),
+        Setting("OUTBOX_RELAY_SECONDS", int, 30,
+                "how often the relay looks for outbox jobs not yet queued (written by another process, or while "
+                "Redis was down)"),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret",
                 shown="a development value"),
         Setting("MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)",

@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
     else:
         app.extensions["wx110.redis"] = None
         app.extensions["wx110.dispatcher"] = InlineDispatcher(app)
-    events.periodic(app, "outbox.relay", periodic_relay, every=30)
+    events.periodic(app, "outbox.relay", periodic_relay, every=app.config["OUTBOX_RELAY_SECONDS"])
 
 
 class RqDispatcher:

@@ -56,3 +56,9 @@ class _Forgetful:
 
     def drain(self):
         self.inner.drain()
+
+
+def test_relay_interval_is_the_configured_one(make_app):
+    from casework import subscriptions
+
+    assert subscriptions.of(make_app(OUTBOX_RELAY_SECONDS=3)).sweeps["outbox.relay"].interval == 3
