@@ -79,15 +79,23 @@ def claim_redis_database() -> str | None:
     if _claim is not None or redis_problem() is not None:
         return None
     connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    problem = held_by_another_slot(connection, SLOT)
+    if problem:
+        connection.close()
+        return problem
+    connection.client_setname(_CLAIM_NAME + SLOT)
+    _claim = connection
+    return None
+
+
+def held_by_another_slot(connection: Redis, slot: str) -> str | None:
+    """Why `slot` must not use this Redis database: another slot's run has claimed it (None when free)."""
     database = connection.connection_pool.connection_kwargs.get("db", 0)
     for client in connection.client_list():
         name = client.get("name", "")
-        if name.startswith(_CLAIM_NAME) and name != _CLAIM_NAME + SLOT and int(client.get("db", -1)) == database:
-            connection.close()
-            return (f"Redis database {database} ({REDIS_URL}) is in use by the run of slot "
-                    f"{name.removeprefix(_CLAIM_NAME)!r}; give WX110_TEST_SLOT={SLOT!r} its own TEST_REDIS_URL")
-    connection.client_setname(_CLAIM_NAME + SLOT)
-    _claim = connection
+        if name.startswith(_CLAIM_NAME) and name != _CLAIM_NAME + slot and int(client.get("db", -1)) == database:
+            return (f"Redis database {database} is in use by the run of slot {name.removeprefix(_CLAIM_NAME)!r}; "
+                    f"give WX110_TEST_SLOT={slot!r} its own TEST_REDIS_URL")
     return None
 
 
