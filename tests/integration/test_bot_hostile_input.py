@@ -152,6 +152,9 @@ def test_nonce_reuse_with_another_body_is_refused(live):
     assert count == 1
 
 
-def test_get_with_bad_input_is_4xx(live):
-    assert requests.get(live, timeout=10).status_code in (400, 403)
-    assert requests.get(live, params={"timestamp": "x", "nonce": "1", "signature": "s"}, timeout=10).status_code == 400
+def test_get_with_bad_input_gets_its_exact_400(live):
+    bare = requests.get(live, timeout=10)
+    assert (bare.status_code, bare.text) == (400, "missing or malformed timestamp/nonce")
+    bad = requests.get(live, params={"timestamp": "x", "nonce": "1", "signature": "s"}, timeout=10)
+    assert (bad.status_code, bad.text) == (400, "missing or malformed timestamp/nonce")
+    assert nothing_stored()
