@@ -32,3 +32,24 @@ def test_ci_refuses_a_run_that_leaves_postgresql_out():
     assert run.returncode == 3, run.stdout + run.stderr
     assert "leaves PostgreSQL out" in run.stdout + run.stderr
     assert " passed" not in run.stdout  # it stopped before running anything
+
+
+def run_browser_tests_without_playwright(tmp_path, **env) -> subprocess.CompletedProcess:
+    """The page tests in a child run where `import playwright` fails, as on a machine without the package."""
+    shadow = tmp_path / "shadow" / "playwright"
+    shadow.mkdir(parents=True, exist_ok=True)
+    (shadow / "__init__.py").write_text('raise ImportError("simulated: no playwright package")\n')
+    env = {**os.environ, "PYTHONPATH": str(shadow.parent), **env}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "sqlite",
+                           "tests/e2e/test_doorplate_landing_browser.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_missing_playwright_package_fails_under_ci_and_is_bannered_elsewhere(tmp_path):
+    under_ci = run_browser_tests_without_playwright(tmp_path, CI="true")
+    assert under_ci.returncode == 3, under_ci.stdout + under_ci.stderr
+    assert "browser is not available" in under_ci.stdout + under_ci.stderr
+    elsewhere = run_browser_tests_without_playwright(tmp_path, CI="")
+    assert elsewhere.returncode == 0, elsewhere.stdout + elsewhere.stderr
+    assert "BROWSER NOT AVAILABLE" in elsewhere.stdout and " skipped" in elsewhere.stdout
+    assert " passed" not in elsewhere.stdout
