@@ -9,10 +9,12 @@ use case and keeps its own boundary: `execute` commits what it did, and the serv
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy import event, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from casework import clock, settings, subscriptions
@@ -113,34 +115,60 @@ def mark_dispatched(ids: list[int], *, now: datetime) -> None:
 def execute(message_id: int) -> bool:
     """Run one outbox message's handler unless it already completed; return whether it ran.
 
-    On failure the error is recorded and re-raised, so the queue's retry policy applies.
+    On failure the error is recorded and re-raised, so the queue's retry policy applies. Two deliveries of one
+    message (at-least-once queues, the relay) never run it at once: the second waits, then finds it done. The
+    handler's last writes and `done_at` commit together, so a crash cannot leave a finished handler undone.
     """
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.done_at is not None:
-        db.session.rollback()
-        return False
-    entry = subscriptions.of().jobs.get(message.job)
-    payload = json.loads(message.payload)
-    db.session.commit()  # end the read transaction before a handler that may do slow I/O
-    try:
-        if entry is None:
-            raise LookupError(f"no outbox job named {message.job!r} is registered for this app")
-        entry.func(**payload)
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(attempts=OutboxMessage.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
-        )
-        db.session.commit()
-        raise
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.done_at.is_(None))
-        .values(done_at=clock.now(), attempts=OutboxMessage.attempts + 1, last_error=None)
-    )
-    db.session.commit()
-    return True
+    with _running(message_id):
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or message.done_at is not None:
+            db.session.rollback()
+            return False
+        entry = subscriptions.of().jobs.get(message.job)
+        payload = json.loads(message.payload)
+        db.session.commit()  # end the read transaction before a handler that may do slow I/O
+        try:
+            if entry is None:
+                raise LookupError(f"no outbox job named {message.job!r} is registered for this app")
+            entry.func(**payload)
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.done_at.is_(None))
+                .values(done_at=clock.now(), attempts=OutboxMessage.attempts + 1, last_error=None)
+            )
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(attempts=OutboxMessage.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            )
+            db.session.commit()
+            raise
+        return True
+
+
+_RUN_LOCK_SPACE = 0x6F62  # first key of the two-key advisory locks held while one message runs
+
+
+@contextmanager
+def _running(message_id: int) -> Iterator[None]:
+    """Hold a lock on one message across its handler's own commits (PostgreSQL; one in-process runner elsewhere)."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    params = {"space": _RUN_LOCK_SPACE, "key": message_id % 2_147_483_647}
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), params)
+        connection.commit()
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), params)
+                connection.commit()
+            except Exception:
+                log.exception("outbox: could not release the lock of message %s", message_id)
+                connection.invalidate()  # closing it releases the lock; never pool a connection holding it
 

@@ -89,6 +89,7 @@ class InlineDispatcher:
         self.pending: queue.Queue[int] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.failures: list[tuple[int, str]] = []  # (message id, error) of jobs that raised; tests read it
 
     def enqueue(self, messages: list[tuple[int, str]]) -> list[int]:
         self._ensure_thread()
@@ -118,8 +119,9 @@ class InlineDispatcher:
                         outbox.execute(message_id)
                     finally:
                         db.session.remove()
-            except Exception:
+            except Exception as exc:
                 log.exception("outbox: inline job %s failed", message_id)
+                self.failures.append((message_id, f"{type(exc).__name__}: {exc}"))
             finally:
                 self.pending.task_done()
 

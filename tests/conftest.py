@@ -7,11 +7,15 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 from redis import Redis
-from sqlalchemy import text
+from rq import Queue
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select, text
 
 from casework import citizens, clock, seed
 from casework.db import db
+from casework.models import OutboxMessage
 from server import create_app
+from server.jobs import QUEUES
 from tests import services
 from wechat.fake import FakeWeChat
 
@@ -20,6 +24,34 @@ pytest_plugins = ["tests.miniapp_support"]  # mini-program fixtures: live_server
 BACKENDS = [b.strip() for b in os.environ.get("WX110_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 _SQLITE_DIR = tempfile.mkdtemp(prefix="wx110-test-")
 _migrated: set[str] = set()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "expect_job_failures: the test means a job to raise or an outbox message to be left failed "
+        "(without it, either fails the test at teardown)")
+    config.addinivalue_line(
+        "markers", "needs_postgresql: the test proves something only on PostgreSQL (concurrency, advisory locks, "
+        "triggers); it runs there alone, and a run that leaves PostgreSQL out says so (and fails under CI)")
+    left_out = services.left_out_by_setting(BACKENDS)
+    if left_out:
+        if services.IN_CI:
+            pytest.exit(f"CI=true and {left_out}", returncode=3)
+        services.SKIPPED["postgresql"] = left_out
+
+
+def pytest_collection_modifyitems(config, items):
+    # A PostgreSQL-only test is not collected for SQLite at all (it would prove nothing there).
+    kept = [item for item in items
+            if not (item.get_closest_marker("needs_postgresql") and _param_backend(item) == "sqlite")]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+def _param_backend(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec else None
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -37,9 +69,21 @@ def database_uri(backend: str) -> str:
     return services.pg_url()
 
 
+_background_wechat: FakeWeChat | None = None
+
+
+def background_wechat() -> str:
+    """The fake WeChat of apps built without one of their own: no test may ever reach api.weixin.qq.com."""
+    global _background_wechat
+    if _background_wechat is None:
+        _background_wechat = FakeWeChat().start()
+    return _background_wechat.base_url
+
+
 def base_config(backend: str, **overrides) -> dict:
     config = {
         "TESTING": True,
+        "WECHAT_API_BASE": background_wechat(),
         "SQLALCHEMY_DATABASE_URI": database_uri(backend),
         "REDIS_URL": None,
         "SECRET_KEY": "test-secret",
@@ -82,8 +126,20 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def make_app(backend):
-    """Build an app on the test database of `backend`, migrated and emptied; extra config as keywords."""
+def postgresql_only(backend) -> str:
+    """For tests marked needs_postgresql that build their own app: fails loudly if PostgreSQL is absent."""
+    services.require("postgresql", services.postgres_problem())
+    assert backend == "postgresql"
+    return backend
+
+
+@pytest.fixture
+def make_app(backend, request):
+    """Build an app on the test database of `backend`, migrated and emptied; extra config as keywords.
+
+    At teardown, a job that raised in the in-process dispatcher, or an outbox message left with an error, fails
+    the test unless it is marked `expect_job_failures`.
+    """
     built = []
 
     def build(**overrides):
@@ -94,13 +150,34 @@ def make_app(backend):
         return app
 
     yield build
+    failed: list[str] = []
     for app in built:
         dispatcher = app.extensions.get("wx110.dispatcher")
         if hasattr(dispatcher, "drain"):
             dispatcher.drain()  # no in-process job may outlive its test and touch the next one's tables
+            failed += [f"in-process job for outbox message {mid} raised {error}"
+                       for mid, error in getattr(dispatcher, "failures", [])]
         with app.app_context():
             db.session.remove()
+            if app is built[0]:
+                failed += _failed_outbox_messages()
+            db.session.remove()
             db.engine.dispose()
+    if failed and not request.node.get_closest_marker("expect_job_failures"):
+        pytest.fail("jobs failed during the test (mark it expect_job_failures if that is the point):\n  "
+                    + "\n  ".join(dict.fromkeys(failed)), pytrace=False)
+
+
+def _failed_outbox_messages() -> list[str]:
+    try:
+        rows = db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.job, OutboxMessage.last_error)
+            .where(OutboxMessage.last_error.is_not(None), OutboxMessage.done_at.is_(None))
+        ).all()
+    except Exception as exc:  # noqa: BLE001 - a test that broke the schema on purpose; say so, do not hide it
+        db.session.rollback()
+        return [f"could not read the outbox: {type(exc).__name__}: {exc}"]
+    return [f"outbox message {row.id} ({row.job}) left failed: {row.last_error}" for row in rows]
 
 
 @pytest.fixture
@@ -123,15 +200,25 @@ def client(app):
 @pytest.fixture
 def redis_url() -> str:
     services.require("redis", services.redis_problem())
+    clash = services.claim_redis_database()
+    if clash:
+        pytest.exit(clash, returncode=3)  # flushing it would wipe another run's queues: never go on
     return services.REDIS_URL
 
 
 @pytest.fixture
-def redis(redis_url):
+def redis(redis_url, request):
+    """This slot's Redis database, flushed before and after; an rq job that failed in it fails the test."""
     connection = Redis.from_url(redis_url)
     connection.flushdb()
     yield connection
+    registries = [FailedJobRegistry(queue=Queue(name, connection=connection)) for name in QUEUES]
+    failed = [f"rq job {job_id} on {registry.name} failed" for registry in registries
+              for job_id in registry.get_job_ids()]
     connection.flushdb()
+    if failed and not request.node.get_closest_marker("expect_job_failures"):
+        pytest.fail("rq jobs failed during the test (mark it expect_job_failures if that is the point):\n  "
+                    + "\n  ".join(failed), pytrace=False)
 
 
 @pytest.fixture
@@ -190,3 +277,10 @@ def fake():
 @pytest.fixture
 def fake_wechat(fake):
     return fake
+
+
+@pytest.fixture
+def background_fake() -> FakeWeChat:
+    """The fake WeChat behind apps built without one of their own (shared by the run: add, never count)."""
+    background_wechat()
+    return _background_wechat

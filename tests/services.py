@@ -1,9 +1,16 @@
-"""Where the test suite finds PostgreSQL and Redis, and what it does when one is missing.
+"""Where the test suite finds PostgreSQL, Redis and the browser, and what it does when one is missing.
 
-With CI=true a missing service fails the run; elsewhere its tests are skipped and the run says so loudly.
+With CI=true a missing service fails the run, and so does a run that leaves one out by a setting
+(WX110_TEST_DATABASES without postgresql); elsewhere its tests are skipped and the run says so loudly.
+
+Parallel runs are kept apart by WX110_TEST_SLOT: each slot has its own PostgreSQL database, SQLite file and Redis
+database (its rq queues and keys live there, so one slot's flushdb never touches another's). A slot claims its
+Redis database for the whole run with a named connection; a second slot on the same database stops at once.
 """
 
 import os
+import shutil
+import zlib
 from functools import cache
 
 import psycopg
@@ -13,8 +20,19 @@ from redis import Redis
 SLOT = os.environ.get("WX110_TEST_SLOT", "main")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DATABASE = f"wx110_test_{SLOT}"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = "/usr/bin/chromium"
+_CLAIM_NAME = "wx110-test-slot-"
+
+
+def _default_redis_url(slot: str) -> str:
+    """Database 15 for the default slot; any other slot gets one of 0-14 by its name (a clash is refused)."""
+    database = 15 if slot == "main" else zlib.crc32(slot.encode()) % 15
+    return f"redis://127.0.0.1:6379/{database}"
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or _default_redis_url(SLOT)
+_claim: Redis | None = None  # held open for the whole run: its name marks the database as this slot's
 SKIPPED: dict[str, str] = {}  # service -> why; printed in a red banner at the end of the run
 
 
@@ -53,3 +71,48 @@ def redis_problem() -> str | None:
     except Exception as exc:  # noqa: BLE001
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+def claim_redis_database() -> str | None:
+    """Mark the Redis database as this slot's for the run; the problem when another slot's run holds it."""
+    global _claim
+    if _claim is not None or redis_problem() is not None:
+        return None
+    connection = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    problem = held_by_another_slot(connection, SLOT)
+    if problem:
+        connection.close()
+        return problem
+    connection.client_setname(_CLAIM_NAME + SLOT)
+    _claim = connection
+    return None
+
+
+def held_by_another_slot(connection: Redis, slot: str) -> str | None:
+    """Why `slot` must not use this Redis database: another slot's run has claimed it (None when free)."""
+    database = connection.connection_pool.connection_kwargs.get("db", 0)
+    for client in connection.client_list():
+        name = client.get("name", "")
+        if name.startswith(_CLAIM_NAME) and name != _CLAIM_NAME + slot and int(client.get("db", -1)) == database:
+            return (f"Redis database {database} is in use by the run of slot {name.removeprefix(_CLAIM_NAME)!r}; "
+                    f"give WX110_TEST_SLOT={slot!r} its own TEST_REDIS_URL")
+    return None
+
+
+def browser_problem() -> str | None:
+    """None when Playwright and Debian's Chromium are both there, else what is missing."""
+    try:
+        import playwright.sync_api  # noqa: F401 - only the page tests need it
+    except ImportError as exc:
+        return f"the playwright package is missing ({exc}): pip install -r requirements-dev.txt"
+    if not shutil.which(CHROMIUM):
+        return f"{CHROMIUM} is missing: install Debian's chromium package (see README)"
+    return None
+
+
+def left_out_by_setting(backends: list[str]) -> str | None:
+    """Why a run that leaves PostgreSQL out (WX110_TEST_DATABASES) proves nothing about concurrency."""
+    if "postgresql" in backends:
+        return None
+    return (f"WX110_TEST_DATABASES={','.join(backends)} leaves PostgreSQL out: the concurrency, advisory-lock and "
+            "trigger tests prove something only there")

@@ -16,9 +16,10 @@ wechat_cli = AppGroup("wechat", help="WeChat tools: the loopback fake API, signe
 @wechat_cli.command("fake-api")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True)
-def fake_api(host: str, port: int):
+@click.option("--fd", type=int, default=None, help="Serve on this bound, listening socket (handed over by a parent).")
+def fake_api(host: str, port: int, fd: int | None):
     """Serve the loopback fake of WeChat's API (point WECHAT_API_BASE at it)."""
-    fake = FakeWeChat().start(host, port)
+    fake = FakeWeChat().start(host, port, fd=fd)
     click.echo(f"fake WeChat API on {fake.base_url} (Ctrl-C to stop)")
     try:
         while True:

@@ -45,8 +45,9 @@ class FakeWeChat:
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "FakeWeChat":
-        self.server = make_server(host, port, self.app, threaded=True)
+    def start(self, host: str = "127.0.0.1", port: int = 0, fd: int | None = None) -> "FakeWeChat":
+        """Serve on `host`:`port`, or on the bound, listening socket `fd` a parent handed over."""
+        self.server = make_server(host, port, self.app, threaded=True, fd=fd)
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-wechat", daemon=True)
         self.thread.start()
         return self

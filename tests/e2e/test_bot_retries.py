@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import InboundMessage
+from casework import audit
 from casework.db import db
 from casework.models import Incident
 from tests.wechat_side import Sender, serving, wechat_config
@@ -42,6 +43,7 @@ def test_200_messages_delivered_3_times_concurrently_make_200_incidents(make_app
         assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == MESSAGES
         sources = db.session.scalars(select(Incident.source_msg_id)).all()
         assert sorted(sources) == sorted(f"wechat:{7 * 10**17 + i}" for i in range(MESSAGES))
+        assert audit.verify()[1] is None  # concurrent writers never forked the chain
 
 
 def test_a_dead_redis_slows_nothing_down_to_failure(make_app, fake):

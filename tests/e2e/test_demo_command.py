@@ -17,26 +17,45 @@ def wait_for(url: str, process: subprocess.Popen, *, method: str = "get", **kwar
     while time.monotonic() < deadline and process.poll() is None:
         try:
             return requests.request(method, url, timeout=2, **kwargs)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a handed-over socket queues until served
             time.sleep(0.3)
     raise AssertionError(process.stdout.read() if process.poll() is not None else f"{url} never answered")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def listening() -> socket.socket:
+    """A loopback socket bound once and listening, to hand to the demo's servers (no pick-a-port-then-bind)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    sock.set_inheritable(True)
+    return sock
+
+
+def demo_env(tmp_path, app_socket: socket.socket, fake_socket: socket.socket) -> dict:
+    port, fake_port = app_socket.getsockname()[1], fake_socket.getsockname()[1]
+    return {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
+            "SERVER_FD": str(app_socket.fileno()), "FAKE_WECHAT_FD": str(fake_socket.fileno()),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media"),
+            "WX110_ENV_FILE": str(tmp_path / "demo.env")}
+
+
+def start_demo(tmp_path, *drop: str):
+    """`./wx110 demo` serving on two sockets bound here and handed over; returns the process and both ports."""
+    app_socket, fake_socket = listening(), listening()
+    env = demo_env(tmp_path, app_socket, fake_socket)
+    for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL", *drop):
+        env.pop(name, None)
+    process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               pass_fds=(app_socket.fileno(), fake_socket.fileno()))
+    ports = app_socket.getsockname()[1], fake_socket.getsockname()[1]
+    app_socket.close()  # the demo's servers hold their own copies
+    fake_socket.close()
+    return process, env, ports
 
 
 def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
-    port, fake_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media"),
-           "WX110_ENV_FILE": str(tmp_path / "demo.env")}
-    for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL"):
-        env.pop(name, None)
-    process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process, _env, (port, fake_port) = start_demo(tmp_path)
     try:
         ready = wait_for(f"http://127.0.0.1:{port}/readyz", process)
         assert ready.status_code == 200
@@ -52,14 +71,9 @@ def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
 
 def test_demo_callback_answers_a_signed_message_like_wechat(tmp_path):
     """`./wx110 flask wechat send` against the running demo gets the bot's reply (the demo's own .env)."""
-    port, fake_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media"),
-           "WX110_ENV_FILE": str(tmp_path / "demo.env")}
-    for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
-        env.pop(name, None)
-    process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process, env, (port, _fake_port) = start_demo(tmp_path, "WECHAT_TOKEN", "WECHAT_AES_KEY")
+    for name in ("SERVER_FD", "FAKE_WECHAT_FD"):
+        env.pop(name)
     try:
         wait_for(f"http://127.0.0.1:{port}/readyz", process)
         sent = subprocess.run(["bash", "./wx110", "flask", "wechat", "send", "text", "楼下有人打架", "--from", "o-e2e"],

@@ -2,7 +2,6 @@
 checks), and its web form creates an incident bound to the doorplate."""
 
 import io
-import shutil
 
 import pytest
 from PIL import Image, ImageChops
@@ -15,18 +14,17 @@ from casework.status import Channel
 from tests import services
 from tests.live_server import serving
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not shutil.which(CHROMIUM):
-        services.require("chromium", f"{CHROMIUM} is missing: install Debian's chromium package (see README)")
+    # A missing playwright package or Chromium is a missing service: red banner, and a failed run under CI.
+    services.require("browser", services.browser_problem())
+    from playwright import sync_api  # imported only once it is known to be there
+
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = playwright.chromium.launch(executable_path=services.CHROMIUM, args=ARGS)
         yield launched
         launched.close()
 

@@ -8,6 +8,7 @@ from tests.wechat_side import serving, wechat_config
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_send_signs_posts_and_prints_the_reply(make_app, fake, backend):
     app = make_app(**wechat_config(fake))
+    fake.media["CLI_VIDEO"] = ("video/mp4", b"\x00" * 64)  # the video the citizen sends, fetched by a job
     runner = app.test_cli_runner()
     with serving(app) as url:
         def send(*args):

@@ -7,6 +7,7 @@ import threading
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 
 from casework import audit, citizens, incidents
@@ -25,7 +26,8 @@ def flask_cli(app, *args) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def test_concurrent_writers_keep_one_chain(app):
+@pytest.mark.needs_postgresql  # SQLite serialises every writer: only PostgreSQL can fork the chain
+def test_concurrent_writers_keep_one_chain(app, postgresql_only):
     writers, per_writer = 4, 25
 
     def write(index: int) -> None:

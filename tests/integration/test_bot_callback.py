@@ -40,6 +40,8 @@ def test_every_message_and_event_type_gets_an_answer(bot_app, fake, world, mode)
     plate = world.doorplate("DH-0001")
     plate_id, address, unit_id = plate.id, plate.address, plate.unit_id
     scene, plate_url = f"dp:{token_for(plate)}", url_for_doorplate(plate)
+    fake.media.update({"IMG1": ("image/jpeg", b"\xff\xd8\xff" + b"i" * 64), "VID1": ("video/mp4", b"\x00" * 64),
+                       "VOICE1": ("audio/amr", b"#!AMR\n" + b"v" * 64), "SVID1": ("video/mp4", b"\x00" * 32)})
     db.session.rollback()  # on SQLite an open transaction would hold the write lock the server needs
     with serving(bot_app) as url:
         send = Sender(url, mode).reply

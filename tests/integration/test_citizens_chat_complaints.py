@@ -71,7 +71,8 @@ def test_rating_only_once_and_only_when_finished(citizen, command_centre):
     assert db.session.get(Incident, incident.id).rating == 4
 
 
-def test_location_recategorise_and_evidence(citizen, command_centre, world):
+def test_location_recategorise_and_evidence(citizen, command_centre, world, background_fake):
+    background_fake.media["MEDIA-1"] = ("image/jpeg", b"\xff\xd8\xff" + b"e" * 64)  # fetched by a job
     incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人打架")
     incidents.set_location(incident=incident, actor=citizen, latitude=30.2742, longitude=120.1552,
                            address="东湖路口")

@@ -1,13 +1,31 @@
-"""Public numbers stay unique when many reports arrive at once."""
+"""Public numbers stay unique when many reports and complaints arrive at once; retries race to one record.
+
+Concurrency proves something only on PostgreSQL (SQLite serialises every writer), so these tests run there alone;
+each ends with the audit chain verified. The clock is frozen where the day in a number matters.
+"""
 
 import threading
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
-from casework import citizens, incidents
+from casework import audit, citizens, clock, complaints, idempotency, incidents
 from casework.db import db
-from casework.models import Citizen, Incident
+from casework.models import Citizen, Complaint, Incident
 from casework.status import Channel
+
+pytestmark = pytest.mark.needs_postgresql
+ONE_MOMENT = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Beijing: the whole test is on one local day
+
+
+@pytest.fixture(autouse=True)
+def _chain_intact_after(app, postgresql_only):
+    clock.freeze(ONE_MOMENT)
+    yield
+    with app.app_context():
+        assert audit.verify()[1] is None, "a concurrent test forked or broke the audit chain"
+        db.session.remove()
 
 
 def report_concurrently(app, count: int) -> list[Exception]:
@@ -46,6 +64,55 @@ def test_fifty_concurrent_reports_get_fifty_distinct_numbers(app):
         numbers = sorted(db.session.scalars(select(Incident.number)).all())
     assert len(numbers) == 50 and len(set(numbers)) == 50
     assert [int(n[-6:]) for n in numbers] == list(range(1, 51))
+    assert {n[:10] for n in numbers} == {"JQ20261126"}
+
+
+def test_thirty_concurrent_complaints_get_thirty_distinct_numbers(app):
+    count = 30
+    with app.app_context():
+        pairs = []
+        for index in range(count):
+            citizen = citizens.identify(oa_openid=f"openid-complainer-{index}")
+            incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description=f"报警 {index}")
+            pairs.append((citizen.id, incident.id))
+        db.session.remove()
+    barrier, errors = threading.Barrier(count), []
+
+    def complain(citizen_id: int, incident_id: int) -> None:
+        with app.app_context():
+            try:
+                citizen, incident = db.session.get(Citizen, citizen_id), db.session.get(Incident, incident_id)
+                db.session.commit()
+                barrier.wait(timeout=30)
+                complaints.file(citizen=citizen, incident=incident, body="出警太慢")
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=complain, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        numbers = sorted(db.session.scalars(select(Complaint.number)).all())
+    assert [int(n[-6:]) for n in numbers] == list(range(1, count + 1))
+    assert {n[:10] for n in numbers} == {"TS20261126"}
+
+
+def test_numbers_start_again_at_beijing_midnight_not_at_utc_midnight(app):
+    with app.app_context():
+        citizen = citizens.identify(oa_openid="openid-midnight")
+        made = []
+        for moment in (datetime(2026, 11, 26, 15, 59, 59, tzinfo=UTC),   # 23:59:59 in Beijing
+                       datetime(2026, 11, 26, 16, 0, 0, tzinfo=UTC),     # 00:00:00 the next day in Beijing
+                       datetime(2026, 11, 27, 0, 30, tzinfo=UTC)):       # after UTC midnight: same Beijing day
+            clock.freeze(moment)
+            made.append(incidents.report(citizen=citizen, channel=Channel.WECHAT, description="跨午夜报警").number)
+        db.session.remove()
+    assert made == ["JQ20261126000001", "JQ20261127000001", "JQ20261127000002"]
 
 
 def test_concurrent_deliveries_of_one_message_make_one_incident(app):
@@ -77,3 +144,51 @@ def test_concurrent_deliveries_of_one_message_make_one_incident(app):
     with app.app_context():
         ids = db.session.scalars(select(Incident.id)).all()
     assert len(ids) == 1 and set(seen) == set(ids)
+
+
+def test_two_deliveries_that_both_miss_the_lookup_meet_the_unique_column(app, monkeypatch):
+    """Both deliveries look for an earlier incident before either has stored one (a barrier holds them there),
+    so both insert: the database's unique column stops the second, which then returns the first one's incident."""
+    with app.app_context():
+        citizen_id = citizens.identify(oa_openid="openid-racing").id
+        db.session.remove()
+    barrier, lookups, seen, errors = threading.Barrier(2), [], [], []
+    looked_up = idempotency.earlier
+
+    def earlier_then_wait(column, key):
+        found = looked_up(column, key)
+        lookups.append((threading.get_ident(), found is not None))
+        if len([t for t, _ in lookups if t == threading.get_ident()]) == 1:
+            db.session.commit()  # hold no snapshot while waiting
+            barrier.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(idempotency, "earlier", earlier_then_wait)
+
+    def deliver() -> None:
+        with app.app_context():
+            try:
+                citizen = db.session.get(Citizen, citizen_id)
+                incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="赛跑的重试",
+                                            source_msg_id="wechat:7777000000000000001")
+                seen.append(incident.id)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # Both first lookups found nothing; exactly one thread looked again (the IntegrityError branch) and found it.
+    firsts = {}
+    for ident, found in lookups:
+        firsts.setdefault(ident, []).append(found)
+    assert sorted(firsts.values()) == [[False], [False, True]], firsts
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+        db.session.remove()
+    assert len(seen) == 2 and len(set(seen)) == 1

@@ -1,7 +1,5 @@
 """A complaint filed while Redis is down is committed, and its jobs run exactly once when Redis is back."""
 
-import time
-
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
@@ -10,6 +8,7 @@ from casework.db import db
 from casework.models import AuditEntry, Complaint, OutboxMessage
 from casework.status import Channel
 from server import jobs, worker
+from tests.fail_fast import assert_fails_fast
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
 
@@ -18,12 +17,10 @@ def file_complaint(app, citizen_openid="openid-complainer"):
     with app.app_context():
         citizen = citizens.identify(oa_openid=citizen_openid)
         incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人偷车")
-        started = time.monotonic()
         complaint = complaints.file(citizen=citizen, incident=incident, body="民警一直没来")
-        elapsed = time.monotonic() - started
         complaint_id = complaint.id
         db.session.remove()
-    return complaint_id, elapsed
+    return complaint_id
 
 
 def run_worker(redis):
@@ -42,8 +39,8 @@ def routed_actions(complaint_id):
 
 def test_complaint_survives_redis_outage_and_is_routed_exactly_once(make_app, redis, redis_url):
     down = make_app(REDIS_URL=DEAD_REDIS)
-    complaint_id, elapsed = file_complaint(down)
-    assert elapsed < 2.0, "a dead Redis must not stall the request path"
+    assert_fails_fast(down)  # a dead Redis must not stall the request path (timed in benchmarks/dead_redis.py)
+    complaint_id = file_complaint(down)
 
     with down.app_context():
         complaint = db.session.get(Complaint, complaint_id)
@@ -73,7 +70,7 @@ def test_duplicate_delivery_of_a_job_has_one_effect(make_app, redis, redis_url):
     up = make_app(REDIS_URL=redis_url)
     with up.app_context():
         worker.use_app(up)
-        complaint_id, _ = file_complaint(up)
+        complaint_id = file_complaint(up)
         ids = db.session.scalars(select(OutboxMessage.id)).all()
         dispatcher = up.extensions["wx110.dispatcher"]
         dispatcher.enqueue([(i, "default") for i in ids])  # the after-commit push already queued them once
@@ -83,7 +80,7 @@ def test_duplicate_delivery_of_a_job_has_one_effect(make_app, redis, redis_url):
 
 def test_stale_dispatch_is_sent_again_after_redis_lost_its_queue(make_app, redis, redis_url):
     up = make_app(REDIS_URL=redis_url, OUTBOX_STALE_SECONDS=0)
-    complaint_id, _ = file_complaint(up)
+    complaint_id = file_complaint(up)
     redis.flushdb()  # Redis restarted without persistence: the queued jobs are gone
     with up.app_context():
         assert jobs.relay_pending(grace_seconds=0) >= 2
@@ -93,7 +90,7 @@ def test_stale_dispatch_is_sent_again_after_redis_lost_its_queue(make_app, redis
 
 
 def test_in_process_mode_runs_jobs_without_redis(app):
-    complaint_id, _ = file_complaint(app)
+    complaint_id = file_complaint(app)
     app.extensions["wx110.dispatcher"].drain()
     with app.app_context():
         assert db.session.get(Complaint, complaint_id).status == "routed"

@@ -1,0 +1,260 @@
+"""Every change is audited, in the same transaction: each use case writes exactly its expected audit entries
+(actor, action, subject), and when the audit write fails the whole change is rolled back.
+
+Use cases run through the service functions the channels call, or over HTTP / the operator CLI where the channel
+owns the use case (login, consent, upload, doorplates). Jobs are queued on Redis and not run, so each use case's
+own entries are the only new ones. Add a case here with every new use case.
+"""
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select, text
+
+from casework import chat, citizens, complaints, incidents, seed
+from casework.db import db
+from casework.models import AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
+from casework.status import Channel, IncidentStatus
+from tests.miniapp_support import png_bytes
+
+API = "/api/miniapp/v1"
+FINISH = (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED, IncidentStatus.CLOSED)
+Entry = tuple[str, object, str, str | None, object]  # actor kind, actor id, action, subject type, subject id
+ANY = object()  # an id the case cannot know in advance (compared by presence only)
+
+
+@dataclass
+class World:
+    app: object
+    tmp_path: object
+    citizen_id: int = 0
+    officer_id: int = 0
+    supervisor_id: int = 0
+    incident_id: int = 0
+    made: dict = field(default_factory=dict)
+
+    def citizen(self) -> Citizen:
+        return db.session.get(Citizen, self.citizen_id)
+
+    def officer(self) -> Officer:
+        return db.session.get(Officer, self.officer_id)
+
+    def incident(self) -> Incident:
+        return db.session.get(Incident, self.incident_id)
+
+    def login(self, openid: str) -> str:
+        answer = self.app.test_client().post(f"{API}/session", json={"code": f"code-{openid}"})
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        return answer.json["token"]
+
+
+@dataclass(frozen=True)
+class Case:
+    prepare: Callable[[World], None]
+    act: Callable[[World], object]  # returns the HTTP response or CLI result when there is one
+    expected: Callable[[World], list[Entry]]
+
+
+def nothing(w: World) -> None:
+    pass
+
+
+def finished(w: World) -> None:
+    for status in FINISH:
+        incidents.change_status(incident=w.incident(), actor=w.officer(), status=status, public_note="进度")
+
+
+def filed_complaint(w: World) -> None:
+    w.made["complaint"] = complaints.file(citizen=w.citizen(), incident=w.incident(), body="出警太慢").id
+
+
+def answered_complaint(w: World) -> None:
+    filed_complaint(w)
+    supervisor = db.session.get(Officer, w.supervisor_id)
+    complaints.answer(complaint=db.session.get(Complaint, w.made["complaint"]), officer=supervisor, text="已核实")
+
+
+def csv_file(w: World):
+    path = w.tmp_path / "plates.csv"
+    path.write_text("code,address,longitude,latitude,unit\nAU-1,示范市东湖区审计路1号,120.1,30.2,33010201\n",
+                    encoding="utf-8")
+    return path
+
+
+def cli(w: World, *args):
+    result = w.app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def plate(code: str) -> int:
+    return db.session.scalar(select(Doorplate.id).where(Doorplate.code == code))
+
+
+def last(model, **where) -> int:
+    return db.session.scalar(select(model.id).filter_by(**where).order_by(model.id.desc()).limit(1))
+
+
+CASES: dict[str, Case] = {
+    "report": Case(
+        nothing,
+        lambda w: w.made.update(new=incidents.report(citizen=w.citizen(), channel=Channel.WECHAT,
+                                                     description="又有人打架").id),
+        lambda w: [("citizen", w.citizen_id, "incident.reported", "incident", w.made["new"])]),
+    "status": Case(
+        nothing,
+        lambda w: incidents.change_status(incident=w.incident(), actor=w.officer(), status=IncidentStatus.DISPATCHED,
+                                          public_note="民警已出发"),
+        lambda w: [("officer", w.officer_id, "incident.status_changed", "incident", w.incident_id)]),
+    "recategorise": Case(
+        nothing,
+        lambda w: incidents.recategorise(incident=w.incident(), actor=w.officer(), category=seed.category("0301"),
+                                         reason="实为纠纷"),
+        lambda w: [("officer", w.officer_id, "incident.recategorised", "incident", w.incident_id)]),
+    "locate": Case(
+        nothing,
+        lambda w: incidents.set_location(incident=w.incident(), actor=w.citizen(), latitude=30.27, longitude=120.15,
+                                         address="东湖路口"),
+        lambda w: [("citizen", w.citizen_id, "incident.located", "incident", w.incident_id)]),
+    "chat": Case(
+        nothing,
+        lambda w: w.made.update(message=chat.add_message(incident=w.incident(), actor=w.officer(),
+                                                         body="请问现在还在现场吗?").id),
+        lambda w: [("officer", w.officer_id, "chat.message_added", "chat_message", w.made["message"])]),
+    "rate": Case(
+        finished,
+        lambda w: incidents.rate(incident=w.incident(), citizen=w.citizen(), rating=5, comment="很快"),
+        lambda w: [("citizen", w.citizen_id, "incident.rated", "incident", w.incident_id)]),
+    "complain": Case(
+        nothing,
+        filed_complaint,
+        lambda w: [("citizen", w.citizen_id, "complaint.filed", "complaint", w.made["complaint"])]),
+    "answer": Case(
+        filed_complaint,
+        lambda w: complaints.answer(complaint=db.session.get(Complaint, w.made["complaint"]),
+                                    officer=db.session.get(Officer, w.supervisor_id), text="已核实并整改"),
+        lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])]),
+    "rate answer": Case(
+        answered_complaint,
+        lambda w: complaints.rate_answer(complaint=db.session.get(Complaint, w.made["complaint"]),
+                                         citizen=w.citizen(), rating=4),
+        lambda w: [("citizen", w.citizen_id, "complaint.answer_rated", "complaint", w.made["complaint"])]),
+    "login": Case(
+        nothing,
+        lambda w: w.app.test_client().post(f"{API}/session", json={"code": "code-o-mini-audit"}),
+        lambda w: [("citizen", ANY, "citizen.registered", "citizen", ANY),
+                   ("citizen", ANY, "miniapp.logged_in", "miniapp_session", ANY)]),
+    "consent": Case(
+        lambda w: w.made.update(token=w.login("o-mini-consent")),
+        lambda w: w.app.test_client().post(f"{API}/subscriptions", json={"results": {"tmpl-a": "accept"}},
+                                           headers={"Authorization": f"Bearer {w.made['token']}"}),
+        lambda w: [("citizen", ANY, "miniapp.consent_granted", "citizen", ANY)]),
+    "upload": Case(
+        lambda w: w.made.update(token=w.login("o-mini-upload")),
+        lambda w: w.app.test_client().post(f"{API}/uploads", data={"file": (io.BytesIO(png_bytes()), "a.png")},
+                                           headers={"Authorization": f"Bearer {w.made['token']}"},
+                                           content_type="multipart/form-data"),
+        lambda w: [("citizen", ANY, "miniapp.uploaded", "miniapp_upload", ANY)]),
+    "doorplate import": Case(
+        nothing,
+        lambda w: cli(w, "doorplates", "import", str(csv_file(w))),
+        lambda w: [("system", None, "doorplates.imported", None, None)] if plate("AU-1") else []),
+    "doorplate revoke": Case(
+        nothing,
+        lambda w: cli(w, "doorplates", "revoke", "DH-0002", "--reason", "门牌丢失"),
+        lambda w: [("system", None, "doorplate.revoked", "doorplate", plate("DH-0002"))]),
+    "doorplate move": Case(
+        nothing,
+        lambda w: cli(w, "doorplates", "move", "DH-0003", "--to", "DH-0002", "--reason", "重新编号"),
+        lambda w: [("system", None, "doorplate.moved", "doorplate", plate("DH-0003"))]),
+}
+
+
+@pytest.fixture
+def world_app(make_app, redis, redis_url, tmp_path):
+    """The demo world on an app whose jobs go to Redis and stay there (so only the use case's entries appear)."""
+    app = make_app(REDIS_URL=redis_url, MINIAPP_APPID="wx-audit-mini", MINIAPP_SECRET="s",
+                   MEDIA_ROOT=str(tmp_path / "media"))
+    with app.app_context():
+        seed.load_categories()
+        seed.load_world()
+        citizen = citizens.identify(oa_openid="o-audited", unionid="u-audited")
+        w = World(app=app, tmp_path=tmp_path, citizen_id=citizen.id, officer_id=seed.officer("100002").id,
+                  supervisor_id=seed.officer("100005").id)
+        w.incident_id = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人在打架").id
+        db.session.commit()
+        yield w
+        db.session.remove()
+
+
+def head() -> int:
+    return db.session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+
+
+def entries_after(seq: int) -> list[Entry]:
+    rows = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > seq).order_by(AuditEntry.seq)).all()
+    return [(r.actor_kind, r.actor_id, r.action, r.subject_type, r.subject_id) for r in rows]
+
+
+def matches(got: list[Entry], expected: list[Entry]) -> bool:
+    return len(got) == len(expected) and all(
+        all((e is ANY and g is not None) or e == g for g, e in zip(one, want, strict=True))
+        for one, want in zip(got, expected, strict=True))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_each_use_case_writes_exactly_its_audit_entries(world_app, name):
+    w, case = world_app, CASES[name]
+    case.prepare(w)
+    db.session.commit()
+    before = head()
+    outcome = case.act(w)
+    if hasattr(outcome, "status_code"):
+        assert outcome.status_code in (200, 201), outcome.get_data(as_text=True)
+    db.session.rollback()
+    got, expected = entries_after(before), case.expected(w)
+    assert matches(got, expected), f"{name}: got {got}, expected {expected}"
+
+
+def snapshot() -> str:
+    """A digest of every row of every table: any change anywhere shows."""
+    digest = hashlib.sha256()
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(select(table).order_by(*table.primary_key.columns)):
+            digest.update(repr(tuple(row)).encode())
+    db.session.rollback()
+    return digest.hexdigest()
+
+
+@pytest.mark.needs_postgresql
+@pytest.mark.parametrize("name", CASES)
+def test_when_the_audit_write_fails_the_whole_change_is_rolled_back(world_app, postgresql_only, name):
+    w, case = world_app, CASES[name]
+    case.prepare(w)
+    db.session.commit()
+    before = snapshot()
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "CREATE OR REPLACE FUNCTION wx110_test_fault() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'injected audit failure'; END $$"))
+        connection.execute(text("CREATE TRIGGER wx110_test_fault BEFORE INSERT ON audit_entry FOR EACH ROW "
+                                "EXECUTE FUNCTION wx110_test_fault()"))
+    try:
+        try:
+            outcome = case.act(w)
+        except AssertionError:  # a CLI command that failed, as it must
+            outcome = None
+        except Exception as exc:  # noqa: BLE001 - the injected failure, surfacing from a service
+            assert "injected audit failure" in str(exc)
+            outcome = None
+        db.session.rollback()
+        if hasattr(outcome, "status_code"):
+            assert outcome.status_code >= 500, outcome.get_data(as_text=True)
+        assert snapshot() == before, f"{name} changed the database although its audit entry failed"
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER IF EXISTS wx110_test_fault ON audit_entry"))
+            connection.execute(text("DROP FUNCTION IF EXISTS wx110_test_fault()"))
