@@ -29,8 +29,12 @@ def minimal() -> Flask:
     url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url, pool_size=5, max_overflow=10)
     with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE IF NOT EXISTS bench_message "
-                                "(msg_id BIGINT PRIMARY KEY, openid TEXT NOT NULL, content TEXT NOT NULL)"))
+        connection.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_message "
+                "(msg_id BIGINT PRIMARY KEY, openid TEXT NOT NULL, content TEXT NOT NULL)"
+            )
+        )
     crypto = WeChatCrypto(os.environ["WECHAT_TOKEN"], os.environ["WECHAT_AES_KEY"], os.environ["WECHAT_APPID"])
 
     @app.post("/wechat")
@@ -39,8 +43,10 @@ def minimal() -> Flask:
         xml = crypto.decrypt_message(request.get_data(), args["msg_signature"], args["timestamp"], args["nonce"])
         msg = parse_message(xml)
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO bench_message VALUES (:id, :openid, :content)"),
-                               {"id": msg.id, "openid": msg.source, "content": msg.content})
+            connection.execute(
+                text("INSERT INTO bench_message VALUES (:id, :openid, :content)"),
+                {"id": msg.id, "openid": msg.source, "content": msg.content},
+            )
         reply = TextReply(message=msg, content=f"已收到 {msg.id}").render()
         return Response(crypto.encrypt_message(reply, args["nonce"]), mimetype="application/xml")
 

@@ -25,8 +25,15 @@ def build(workdir: Path, name: str, redis_url: str):
 
     from server import create_app
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / f'{name}.sqlite3'}",
-                      "REDIS_URL": redis_url, "MEDIA_ROOT": str(workdir / "media"), "INLINE_TIMER": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / f'{name}.sqlite3'}",
+            "REDIS_URL": redis_url,
+            "MEDIA_ROOT": str(workdir / "media"),
+            "INLINE_TIMER": False,
+        }
+    )
     with app.app_context():
         upgrade()
     return app
@@ -65,8 +72,10 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wx110-bench-") as workdir:
         up, down = build(Path(workdir), "up", options.redis), build(Path(workdir), "down", DEAD)
-        for label, make in (("GET /readyz", lambda app: lambda: app.test_client().get("/readyz")),
-                            ("report + complaint", complaint_filer)):
+        for label, make in (
+            ("GET /readyz", lambda app: lambda: app.test_client().get("/readyz")),
+            ("report + complaint", complaint_filer),
+        ):
             alive, dead = median_ms(make(up), options.rounds), median_ms(make(down), options.rounds)
             print(f"{label:20s} Redis up {alive:7.1f} ms   Redis dead {dead:7.1f} ms   ratio {dead / alive:5.2f}x")
 

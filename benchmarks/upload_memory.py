@@ -35,10 +35,19 @@ def serve(workdir: Path) -> None:
     from wechat.fake import FakeWeChat
 
     fake = FakeWeChat().start()
-    app = create_app({"TESTING": False, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                      "REDIS_URL": None, "INLINE_TIMER": False, "MEDIA_ROOT": str(workdir / "media"),
-                      "WECHAT_API_BASE": fake.base_url, "MINIAPP_APPID": "wx-bench", "MINIAPP_SECRET": "s",
-                      "MINIAPP_RATE_LIMITS": {}})
+    app = create_app(
+        {
+            "TESTING": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "REDIS_URL": None,
+            "INLINE_TIMER": False,
+            "MEDIA_ROOT": str(workdir / "media"),
+            "WECHAT_API_BASE": fake.base_url,
+            "MINIAPP_APPID": "wx-bench",
+            "MINIAPP_SECRET": "s",
+            "MINIAPP_RATE_LIMITS": {},
+        }
+    )
     with app.app_context():
         upgrade()
 
@@ -112,8 +121,10 @@ class Sampler:
 
 def upload(port: int, token: str, path: Path, route: str = "/api/miniapp/v1/uploads") -> dict:
     """Stream one file as multipart with a Content-Length, 1 MiB at a time."""
-    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
-            "Content-Type: video/mp4\r\n\r\n").encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
 
     def body():
@@ -124,9 +135,16 @@ def upload(port: int, token: str, path: Path, route: str = "/api/miniapp/v1/uplo
         yield tail
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request("POST", route, body=body(), headers={
-        "Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-        "Content-Length": str(len(head) + path.stat().st_size + len(tail))})
+    connection.request(
+        "POST",
+        route,
+        body=body(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Content-Length": str(len(head) + path.stat().st_size + len(tail)),
+        },
+    )
     response = connection.getresponse()
     answer = json.loads(response.read())
     if response.status != 201:
@@ -146,19 +164,26 @@ def main() -> None:
         workdir = Path(tmp)
         small = make_video(workdir / "small.mp4", 2 * MB)
         large = make_video(workdir / "large.mp4", args.mb * MB)
-        child = subprocess.Popen([sys.executable, __file__, "--serve", str(workdir)], stdout=subprocess.PIPE,
-                                 cwd=ROOT, text=True)
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(workdir)], stdout=subprocess.PIPE, cwd=ROOT, text=True
+        )
         try:
             port = int(child.stdout.readline())
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            connection.request("POST", "/api/miniapp/v1/session", body=json.dumps({"code": "code-bench"}),
-                               headers={"Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                "/api/miniapp/v1/session",
+                body=json.dumps({"code": "code-bench"}),
+                headers={"Content-Type": "application/json"},
+            )
             token = json.loads(connection.getresponse().read())["token"]
             upload(port, token, small)  # warm up: imports, first decoder use, database connection
             results = []
-            for label, path, route in (("small", small, "/api/miniapp/v1/uploads"),
-                                       ("large", large, "/api/miniapp/v1/uploads"),
-                                       ("naive", large, "/bench/naive")):
+            for label, path, route in (
+                ("small", small, "/api/miniapp/v1/uploads"),
+                ("large", large, "/api/miniapp/v1/uploads"),
+                ("naive", large, "/bench/naive"),
+            ):
                 with Sampler(child.pid) as sampler:
                     started = time.monotonic()
                     answer = upload(port, token, path, route)
@@ -169,12 +194,16 @@ def main() -> None:
             child.wait(10)
     print(f"{'upload':<8}{'size MB':>10}{'peak RSS growth MB':>20}{'growth/size':>13}{'seconds':>9}{'MB/s':>8}")
     for label, size, growth, seconds, _answer in results:
-        print(f"{label:<8}{size / MB:>10.1f}{growth / MB:>20.1f}{growth / size:>13.3f}{seconds:>9.2f}"
-              f"{size / MB / seconds:>8.1f}")
+        print(
+            f"{label:<8}{size / MB:>10.1f}{growth / MB:>20.1f}{growth / size:>13.3f}{seconds:>9.2f}"
+            f"{size / MB / seconds:>8.1f}"
+        )
     small_row, large_row, naive_row = results
-    print(f"large video ({large_row[4]['meta']['codec']}, {large_row[4]['meta']['duration']} s): streamed peak "
-          f"growth / file size = {large_row[2] / large_row[1]:.3f}; small-file baseline = "
-          f"{small_row[2] / small_row[1]:.3f}; reading the body at once = {naive_row[2] / naive_row[1]:.3f}")
+    print(
+        f"large video ({large_row[4]['meta']['codec']}, {large_row[4]['meta']['duration']} s): streamed peak "
+        f"growth / file size = {large_row[2] / large_row[1]:.3f}; small-file baseline = "
+        f"{small_row[2] / small_row[1]:.3f}; reading the body at once = {naive_row[2] / naive_row[1]:.3f}"
+    )
 
 
 if __name__ == "__main__":

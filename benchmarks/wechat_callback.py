@@ -72,9 +72,18 @@ def free_port() -> int:
 
 
 def environment(db_url: str, api_base: str) -> dict:
-    return {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "WECHAT_TOKEN": KEYS.token,
-            "WECHAT_AES_KEY": KEYS.aes_key, "WECHAT_APPID": KEYS.appid, "WECHAT_SECRET": "bench",
-            "WECHAT_API_BASE": api_base, "PYTHONPATH": str(ROOT), "INLINE_TIMER": "0"}
+    return {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": REDIS_URL,
+        "WECHAT_TOKEN": KEYS.token,
+        "WECHAT_AES_KEY": KEYS.aes_key,
+        "WECHAT_APPID": KEYS.appid,
+        "WECHAT_SECRET": "bench",
+        "WECHAT_API_BASE": api_base,
+        "PYTHONPATH": str(ROOT),
+        "INLINE_TIMER": "0",
+    }
 
 
 def prepare(env: dict, openids: list[str]) -> None:
@@ -85,16 +94,37 @@ def prepare(env: dict, openids: list[str]) -> None:
         "with app.app_context():\n    upgrade()\n"
         "    for openid in sys.stdin.read().split():\n        citizens.identify(oa_openid=openid)\n"
     )
-    subprocess.run([sys.executable, "-c", script], input="\n".join(openids), text=True, env=env, check=True,
-                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", script],
+        input="\n".join(openids),
+        text=True,
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 class Served:
     def __init__(self, target: str, env: dict):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{self.port}", "--log-level",
-             "warning", target], env=env, cwd=ROOT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                *GUNICORN,
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                target,
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -192,9 +222,16 @@ def drain(env: dict, db_url: str) -> tuple[int, float, int, int]:
     redis = Redis.from_url(REDIS_URL)
     waiting = Queue("inbound", connection=redis).count
     started = time.perf_counter()
-    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", *WORKER_ARGS], env=env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(WORKERS)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", *WORKER_ARGS],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(WORKERS)
+    ]
     for process in workers:
         process.wait()
     seconds = time.perf_counter() - started
@@ -214,9 +251,12 @@ def with_workers(env: dict, openids: list[str]) -> tuple[float, float, int, int]
     served = Served("server:create_app()", env)
     args = [arg for arg in WORKER_ARGS if arg != "--burst"]
     command = ["nice", "-n", str(WORKER_NICE), sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args]
-    workers = [subprocess.Popen(command, env=env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True) for _ in range(WORKERS)]
+    workers = [
+        subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        for _ in range(WORKERS)
+    ]
     try:
         time.sleep(3)  # let the workers start
         p50, p99, failed = open_loop(served.port, timed)
@@ -231,7 +271,7 @@ def with_workers(env: dict, openids: list[str]) -> tuple[float, float, int, int]
 
 
 def measure(name: str, target: str, env: dict, openids: list[str], offset: int) -> tuple:
-    warm_ids, loaded_ids, timed_ids = openids[:100], openids[100:100 + REQUESTS], openids[100 + REQUESTS:]
+    warm_ids, loaded_ids, timed_ids = openids[:100], openids[100 : 100 + REQUESTS], openids[100 + REQUESTS :]
     base = 10**15 * (offset + 1)
     warm = build_requests(base, warm_ids, "safe")
     loaded = build_requests(base + 10**6, loaded_ids, "safe")
@@ -243,8 +283,11 @@ def measure(name: str, target: str, env: dict, openids: list[str], offset: int) 
         p50, p99, late_failed = open_loop(served.port, timed)
     finally:
         served.stop()
-    print(f"{name:8s} {throughput:8.1f} req/s   at {RATE:.0f} req/s: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-          f"   non-200: {failed + late_failed}", flush=True)
+    print(
+        f"{name:8s} {throughput:8.1f} req/s   at {RATE:.0f} req/s: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+        f"   non-200: {failed + late_failed}",
+        flush=True,
+    )
     return throughput, p50, p99, failed + late_failed
 
 
@@ -269,26 +312,35 @@ def main() -> None:
     }
     waiting, seconds, incidents, unfinished = drain(queued, db_url)
     customs = len(fake.sent("/cgi-bin/message/custom/send"))
-    print(f"workers  {waiting} captured messages handled by {WORKERS} `flask worker {' '.join(WORKER_ARGS)}` "
-          f"process(es) in "
-          f"{seconds:.1f} s: {waiting / seconds:.1f} reports/s end to end", flush=True)
+    print(
+        f"workers  {waiting} captured messages handled by {WORKERS} `flask worker {' '.join(WORKER_ARGS)}` "
+        f"process(es) in "
+        f"{seconds:.1f} s: {waiting / seconds:.1f} reports/s end to end",
+        flush=True,
+    )
     concurrent = None
     if WORKERS:
         concurrent = with_workers(queued, fresh)
-        print(f"real+workers  at {RATE:.0f} req/s with {WORKERS} worker(s) at nice {WORKER_NICE}: "
-              f"p50 {concurrent[0]:6.1f} ms  "
-              f"p99 {concurrent[1]:6.1f} ms   non-200: {concurrent[2]}   still waiting at the end: "
-              f"{concurrent[3]} of {paced}", flush=True)
+        print(
+            f"real+workers  at {RATE:.0f} req/s with {WORKERS} worker(s) at nice {WORKER_NICE}: "
+            f"p50 {concurrent[0]:6.1f} ms  "
+            f"p99 {concurrent[1]:6.1f} ms   non-200: {concurrent[2]}   still waiting at the end: "
+            f"{concurrent[3]} of {paced}",
+            flush=True,
+        )
     if INLINE:
-        results["inline"] = measure("inline", "server:create_app()", {**env, "WECHAT_REPLY_MODE": "inline"},
-                                    openids, 3)
+        results["inline"] = measure("inline", "server:create_app()", {**env, "WECHAT_REPLY_MODE": "inline"}, openids, 3)
     real, minimal, bare = results["real"], results["minimal"], results["bare"]
     expected = REQUESTS + paced + 100
     print()
-    print(f"settings: gunicorn {' '.join(GUNICORN)}; {REQUESTS} requests, {CONCURRENCY} clients; "
-          f"{paced} paced requests; {os.cpu_count()} CPUs; real = WECHAT_REPLY_MODE=queued")
-    print(f"after the workers: {incidents} incidents (expected {expected}), {customs} replies pushed, "
-          f"{unfinished} outbox jobs not done")
+    print(
+        f"settings: gunicorn {' '.join(GUNICORN)}; {REQUESTS} requests, {CONCURRENCY} clients; "
+        f"{paced} paced requests; {os.cpu_count()} CPUs; real = WECHAT_REPLY_MODE=queued"
+    )
+    print(
+        f"after the workers: {incidents} incidents (expected {expected}), {customs} replies pushed, "
+        f"{unfinished} outbox jobs not done"
+    )
     print(f"throughput ratio real / minimal: {real[0] / minimal[0]:.2f}  (target >= 0.50)")
     print(f"throughput ratio real / bare:    {real[0] / bare[0]:.2f}")
     print(f"real p99 at {RATE:.0f} req/s: {real[2]:.1f} ms  (target < 100 ms)")

@@ -15,8 +15,10 @@ def init_app(app: Flask) -> None:
         raise ValueError(f"WECHAT_REPLY_MODE must be one of {', '.join(REPLY_MODES)}")
     app.register_blueprint(bp)
     events.subscribe(app, Event.EVIDENCE_ADDED, outbound.fetch_media, job="bot.fetch_media", queue="media")
-    events.subscribe(app, Event.CHAT_MESSAGE_ADDED, outbound.push_chat_message, job="bot.push_chat_message",
-                     queue="notify")
-    events.subscribe(app, Event.INCIDENT_STATUS_CHANGED, outbound.push_progress, job="bot.push_progress",
-                     queue="notify")
+    events.subscribe(
+        app, Event.CHAT_MESSAGE_ADDED, outbound.push_chat_message, job="bot.push_chat_message", queue="notify"
+    )
+    events.subscribe(
+        app, Event.INCIDENT_STATUS_CHANGED, outbound.push_progress, job="bot.push_progress", queue="notify"
+    )
     events.job(app, "bot.handle_inbound", queued.handle_inbound, queue="inbound")

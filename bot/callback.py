@@ -33,8 +33,9 @@ def _refused(refusal: envelope.Refused) -> Response:
 def verify_url():
     """WeChat's server-URL check: echo `echostr` when the signature is right."""
     try:
-        envelope.check_query(request.args, token=current_app.config["WECHAT_TOKEN"],
-                             window=current_app.config["WECHAT_REPLAY_WINDOW"])
+        envelope.check_query(
+            request.args, token=current_app.config["WECHAT_TOKEN"], window=current_app.config["WECHAT_REPLAY_WINDOW"]
+        )
     except envelope.Refused as refusal:
         return _refused(refusal)
     echostr = request.args.get("echostr", "")

@@ -31,8 +31,9 @@ class Conversation:
             return {}
 
     def expect(self, step: str, **data) -> None:
-        state("bot").set(_key("step", self.openid), json.dumps({"step": step, **data}),
-                         current_app.config["WECHAT_CONVERSATION_TTL"])
+        state("bot").set(
+            _key("step", self.openid), json.dumps({"step": step, **data}), current_app.config["WECHAT_CONVERSATION_TTL"]
+        )
 
     def clear(self) -> None:
         state("bot").delete(_key("step", self.openid))
@@ -61,5 +62,6 @@ class Conversation:
         return (float(latitude), float(longitude)) if latitude is not None else None
 
     def remember_location(self, latitude: float, longitude: float) -> None:
-        state("bot").set(_key("where", self.openid), json.dumps([latitude, longitude]),
-                         current_app.config["WECHAT_CONVERSATION_TTL"])
+        state("bot").set(
+            _key("where", self.openid), json.dumps([latitude, longitude]), current_app.config["WECHAT_CONVERSATION_TTL"]
+        )

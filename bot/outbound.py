@@ -34,15 +34,24 @@ def fetch_media(attachment_id: int) -> None:
             response.raise_for_status()
             content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
             suffix = mimetypes.guess_extension(content_type or "") or ""
-            stored = storage().save(response.iter_content(CHUNK), suffix=suffix,
-                                    max_bytes=current_app.config["WECHAT_MEDIA_MAX_BYTES"])
+            stored = storage().save(
+                response.iter_content(CHUNK), suffix=suffix, max_bytes=current_app.config["WECHAT_MEDIA_MAX_BYTES"]
+            )
     except Exception as exc:
         db.session.rollback()
-        evidence.record_fetch_failure(attachment_id=attachment_id, error=f"{type(exc).__name__}: {exc}",
-                                      give_up_after=current_app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"])
+        evidence.record_fetch_failure(
+            attachment_id=attachment_id,
+            error=f"{type(exc).__name__}: {exc}",
+            give_up_after=current_app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"],
+        )
         raise
-    evidence.mark_stored(attachment_id=attachment_id, storage_key=stored.key, sha256=stored.sha256,
-                         size=stored.size, content_type=content_type)
+    evidence.mark_stored(
+        attachment_id=attachment_id,
+        storage_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+        content_type=content_type,
+    )
 
 
 def push(openid: str, text: str, template_id: str, template_data: dict) -> str:

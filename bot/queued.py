@@ -32,8 +32,14 @@ def capture(data: dict, xml: bytes) -> bool:
     job_id = outbox.add("bot.handle_inbound", key=key)
     claimed = db.session.execute(
         _claim_statement(db.session.get_bind().dialect.name),
-        {"key": key, "openid": data["FromUserName"][:64], "msg_type": registry.kind_of(data)[:48],
-         "received_at": clock.now(), "payload": xml.decode("utf-8"), "outbox_id": job_id},
+        {
+            "key": key,
+            "openid": data["FromUserName"][:64],
+            "msg_type": registry.kind_of(data)[:48],
+            "received_at": clock.now(),
+            "payload": xml.decode("utf-8"),
+            "outbox_id": job_id,
+        },
     ).scalar()
     if claimed is None:
         # A retry: the first delivery is captured and its job will push the reply. The new job row goes.
@@ -54,8 +60,9 @@ def _claim_statement(dialect: str):
 def handle_inbound(key: str) -> None:
     """Handle a captured message and push its reply, after the same citizen's earlier captured messages."""
     own = db.session.execute(
-        select(InboundMessage.openid, InboundMessage.outbox_id, InboundMessage.sent_at)
-        .where(InboundMessage.key == key, InboundMessage.payload.is_not(None))
+        select(InboundMessage.openid, InboundMessage.outbox_id, InboundMessage.sent_at).where(
+            InboundMessage.key == key, InboundMessage.payload.is_not(None)
+        )
     ).first()
     db.session.rollback()
     if own is None or own.sent_at is not None:
@@ -77,8 +84,12 @@ def _unsent_up_to(openid: str, outbox_id: int | None, key: str) -> list[str]:
         return [key]
     keys = db.session.scalars(
         select(InboundMessage.key)
-        .where(InboundMessage.openid == openid, InboundMessage.payload.is_not(None),
-               InboundMessage.sent_at.is_(None), InboundMessage.outbox_id <= outbox_id)
+        .where(
+            InboundMessage.openid == openid,
+            InboundMessage.payload.is_not(None),
+            InboundMessage.sent_at.is_(None),
+            InboundMessage.outbox_id <= outbox_id,
+        )
         .order_by(InboundMessage.outbox_id)
     ).all()
     db.session.rollback()

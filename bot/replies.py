@@ -10,8 +10,7 @@ WELCOME = (
     "您好,欢迎关注110微信报警服务。\n"
     "· 直接发送文字、图片、语音、视频或位置即可报警;\n"
     "· 扫描门牌二维码可按门牌地址报警;\n"
-    "· 回复「我的报警」查看报警记录,「进度」查看办理进度,「投诉」投诉举报,「取消」结束当前操作。\n"
-    + EMERGENCY
+    "· 回复「我的报警」查看报警记录,「进度」查看办理进度,「投诉」投诉举报,「取消」结束当前操作。\n" + EMERGENCY
 )
 HELP = WELCOME
 GOODBYE = ""  # nothing can be sent to someone who unfollowed
@@ -50,8 +49,10 @@ PUSH_PROGRESS = "【警情 {number}】办理进度:{status}\n{note}"
 
 def received(incident: Incident) -> str:
     address = f"\n地址:{incident.address}" if incident.address else ""
-    return (f"您的报警已收到,警情编号 {incident.number}。{address}\n"
-            f"民警将尽快处理,您可继续发送文字、图片、视频补充情况。" + EMERGENCY)
+    return (
+        f"您的报警已收到,警情编号 {incident.number}。{address}\n"
+        f"民警将尽快处理,您可继续发送文字、图片、视频补充情况。" + EMERGENCY
+    )
 
 
 def _time(value) -> str:
@@ -62,15 +63,19 @@ def incident_list(incidents: list[Incident]) -> str:
     if not incidents:
         return NO_INCIDENTS
     lines = [LIST_HEADER.format(count=len(incidents))]
-    lines += [LIST_LINE.format(index=i, number=x.number, status=x.state.label, time=_time(x.reported_at))
-              for i, x in enumerate(incidents, 1)]
+    lines += [
+        LIST_LINE.format(index=i, number=x.number, status=x.state.label, time=_time(x.reported_at))
+        for i, x in enumerate(incidents, 1)
+    ]
     lines.append(LIST_FOOTER)
     return "\n".join(lines)
 
 
 def pick_lines(incidents: list[Incident]) -> str:
-    return "\n".join(LIST_LINE.format(index=i, number=x.number, status=x.state.label, time=_time(x.reported_at))
-                     for i, x in enumerate(incidents, 1))
+    return "\n".join(
+        LIST_LINE.format(index=i, number=x.number, status=x.state.label, time=_time(x.reported_at))
+        for i, x in enumerate(incidents, 1)
+    )
 
 
 def timeline(incident: Incident, entries: list[TimelineEntry]) -> str:
@@ -91,19 +96,35 @@ def progress(incident: Incident, entry: TimelineEntry) -> str:
 def progress_template(incident: Incident, entry: TimelineEntry) -> dict:
     """Fields of the progress template message (used outside the 48-hour window)."""
     status = IncidentStatus(entry.status).label if entry.status else incident.state.label
-    return {"first": f"您的警情 {incident.number} 有新进度", "keyword1": incident.number, "keyword2": status,
-            "keyword3": _time(entry.at), "remark": entry.public_note or ""}
+    return {
+        "first": f"您的警情 {incident.number} 有新进度",
+        "keyword1": incident.number,
+        "keyword2": status,
+        "keyword3": _time(entry.at),
+        "remark": entry.public_note or "",
+    }
 
 
 def reply_template(text: str, at) -> dict:
     """Fields of the template message that carries a queued reply when the 48-hour window has closed."""
-    return {"first": "110微信报警服务回复", "keyword1": "-", "keyword2": "消息回复", "keyword3": _time(at),
-            "remark": text[:180]}
+    return {
+        "first": "110微信报警服务回复",
+        "keyword1": "-",
+        "keyword2": "消息回复",
+        "keyword3": _time(at),
+        "remark": text[:180],
+    }
 
 
 def officer_message_template(incident: Incident, body: str, at) -> dict:
-    return {"first": f"民警就警情 {incident.number} 给您留言", "keyword1": incident.number,
-            "keyword2": "民警留言", "keyword3": _time(at), "remark": body[:180]}
+    return {
+        "first": f"民警就警情 {incident.number} 给您留言",
+        "keyword1": incident.number,
+        "keyword2": "民警留言",
+        "keyword3": _time(at),
+        "remark": body[:180],
+    }
+
 
 EVIDENCE_ADDED = "已收到您补充的{kind},已附到警情 {number}。"
 BAD_LOCATION = "未能识别该位置,请重新发送位置或用文字描述地址。"

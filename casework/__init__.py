@@ -8,8 +8,8 @@ from casework.events import Event
 
 def init_app(app: Flask) -> None:
     """Subscribe the domain's own jobs: routing new incidents, and routing complaints to the unit and supervision."""
-    events.subscribe(app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident,
-                     job="incident.route")
+    events.subscribe(
+        app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident, job="incident.route"
+    )
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_unit, job="complaint.route_to_unit")
-    events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_supervision,
-                     job="complaint.route_to_supervision")
+    events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_supervision, job="complaint.route_to_supervision")

@@ -21,15 +21,14 @@ GENESIS = "0" * 64
 _LOCK_KEY = 0x77783131  # "wx11": the advisory lock that orders audit writers
 
 
-def record(*, actor: Actor, action: str, subject=None, detail: dict | None = None,
-           at: datetime | None = None) -> AuditEntry:
+def record(
+    *, actor: Actor, action: str, subject=None, detail: dict | None = None, at: datetime | None = None
+) -> AuditEntry:
     """Append one entry to the chain in the current transaction; the caller commits."""
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
     if subject is not None and getattr(subject, "id", None) is None:
         session.flush()

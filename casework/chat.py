@@ -13,8 +13,9 @@ from casework.unit_of_work import use_case
 
 
 @use_case
-def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: str | None = None,
-                now: datetime | None = None) -> ChatMessage:
+def add_message(
+    *, incident: Incident, actor: Actor, body: str, source_msg_id: str | None = None, now: datetime | None = None
+) -> ChatMessage:
     """Add one chat message; officers' messages are pushed to the citizen, citizens' reach the console."""
     if isinstance(actor, Citizen):
         require_owner(incident, actor)
@@ -24,20 +25,28 @@ def add_message(*, incident: Incident, actor: Actor, body: str, source_msg_id: s
         require_visible(actor, incident)
         sender = SenderKind.OFFICER
     now = now or clock.now()
-    return idempotency.once(ChatMessage.source_msg_id, source_msg_id,
-                            lambda: _add(incident, actor, sender, body, source_msg_id, now))
+    return idempotency.once(
+        ChatMessage.source_msg_id, source_msg_id, lambda: _add(incident, actor, sender, body, source_msg_id, now)
+    )
 
 
-def _add(incident: Incident, actor: Actor, sender: SenderKind, body, source_msg_id: str | None,
-         now: datetime) -> ChatMessage:
+def _add(
+    incident: Incident, actor: Actor, sender: SenderKind, body, source_msg_id: str | None, now: datetime
+) -> ChatMessage:
     body = text.clean(body, missing="消息内容不能为空", limit=settings.get("CHAT_MESSAGE_MAX"), what="消息")
-    message = ChatMessage(incident=incident, sender_kind=sender.value, sender_id=actor.id, body=body,
-                          source_msg_id=source_msg_id, at=now)
+    message = ChatMessage(
+        incident=incident, sender_kind=sender.value, sender_id=actor.id, body=body, source_msg_id=source_msg_id, at=now
+    )
     db.session.add(message)
     incident.updated_at = now
     db.session.flush()
-    audit.record(actor=actor, action="chat.message_added", subject=message, at=now,
-                 detail={"incident_id": incident.id, "sender": sender.value, "length": len(body)})
+    audit.record(
+        actor=actor,
+        action="chat.message_added",
+        subject=message,
+        at=now,
+        detail={"incident_id": incident.id, "sender": sender.value, "length": len(body)},
+    )
     publish(Event.CHAT_MESSAGE_ADDED, chat_message_id=message.id)
     return message
 
@@ -50,8 +59,13 @@ def mark_delivered(*, message_id: int, via: str, now: datetime | None = None) ->
         return None
     now = now or clock.now()
     message.delivered_at = now
-    audit.record(actor=System("notify"), action="chat.message_delivered", subject=message, at=now,
-                 detail={"incident_id": message.incident_id, "via": via})
+    audit.record(
+        actor=System("notify"),
+        action="chat.message_delivered",
+        subject=message,
+        at=now,
+        detail={"incident_id": message.incident_id, "via": via},
+    )
     return message
 
 

@@ -17,8 +17,13 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
 @use_case
-def identify(*, oa_openid: str | None = None, miniapp_openid: str | None = None,
-             unionid: str | None = None, now: datetime | None = None) -> Citizen:
+def identify(
+    *,
+    oa_openid: str | None = None,
+    miniapp_openid: str | None = None,
+    unionid: str | None = None,
+    now: datetime | None = None,
+) -> Citizen:
     """The citizen behind these WeChat ids, created on first contact and joined across channels by unionid."""
     if not (oa_openid or miniapp_openid):
         raise InvalidInput("缺少微信用户标识")
@@ -41,8 +46,13 @@ def set_subscribed(citizen: Citizen, subscribed: bool, *, now: datetime | None =
     if citizen.subscribed == subscribed:
         return citizen
     citizen.subscribed = subscribed
-    audit.record(actor=citizen, action="citizen.subscribed" if subscribed else "citizen.unsubscribed",
-                 subject=citizen, detail={}, at=now or clock.now())
+    audit.record(
+        actor=citizen,
+        action="citizen.subscribed" if subscribed else "citizen.unsubscribed",
+        subject=citizen,
+        detail={},
+        at=now or clock.now(),
+    )
     return citizen
 
 
@@ -59,8 +69,13 @@ def _identify_once(oa_openid, miniapp_openid, unionid, now: datetime) -> Citizen
         citizen = Citizen(oa_openid=oa_openid, miniapp_openid=miniapp_openid, unionid=unionid, created_at=now)
         db.session.add(citizen)
         db.session.flush()
-        audit.record(actor=citizen, action="citizen.registered", subject=citizen, at=now,
-                     detail={"channel": "oa" if oa_openid else "miniapp", "unionid_known": bool(unionid)})
+        audit.record(
+            actor=citizen,
+            action="citizen.registered",
+            subject=citizen,
+            at=now,
+            detail={"channel": "oa" if oa_openid else "miniapp", "unionid_known": bool(unionid)},
+        )
         return citizen
     citizen = found[0]
     changed = {}
@@ -103,8 +118,12 @@ def identify_by_phone(phone: str, *, now: datetime | None = None) -> Citizen:
     call back and groups one number's web reports together.
     """
     phone = normalise_mobile(phone)
-    web_only = (Citizen.phone == phone, Citizen.oa_openid.is_(None), Citizen.miniapp_openid.is_(None),
-                Citizen.unionid.is_(None))
+    web_only = (
+        Citizen.phone == phone,
+        Citizen.oa_openid.is_(None),
+        Citizen.miniapp_openid.is_(None),
+        Citizen.unionid.is_(None),
+    )
     citizen = db.session.scalar(select(Citizen).where(*web_only).order_by(Citizen.id).limit(1))
     if citizen is not None:
         return citizen
@@ -112,8 +131,13 @@ def identify_by_phone(phone: str, *, now: datetime | None = None) -> Citizen:
     citizen = Citizen(phone=phone, created_at=now)
     db.session.add(citizen)
     db.session.flush()
-    audit.record(actor=citizen, action="citizen.registered", subject=citizen, at=now,
-                 detail={"channel": "web", "phone": mask_phone(phone), "verified": False})
+    audit.record(
+        actor=citizen,
+        action="citizen.registered",
+        subject=citizen,
+        at=now,
+        detail={"channel": "web", "phone": mask_phone(phone), "verified": False},
+    )
     return citizen
 
 
@@ -122,7 +146,7 @@ def normalise_mobile(phone) -> str:
     digits = re.sub(r"[\s-]", "", phone) if isinstance(phone, str) else ""
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
     if not MOBILE.match(digits):
         raise InvalidInput("请填写正确的11位手机号码")
     return digits

@@ -19,18 +19,34 @@ from casework.unit_of_work import use_case
 
 
 @use_case
-def file(*, citizen: Citizen, incident: Incident, body: str, against_officer: Officer | None = None,
-         source_msg_id: str | None = None, now: datetime | None = None) -> Complaint:
+def file(
+    *,
+    citizen: Citizen,
+    incident: Incident,
+    body: str,
+    against_officer: Officer | None = None,
+    source_msg_id: str | None = None,
+    now: datetime | None = None,
+) -> Complaint:
     """File a complaint against one of the citizen's incidents; committed before this returns (as the outer
     use case)."""
     require_owner(incident, citizen)
     now = now or clock.now()
-    return idempotency.once(Complaint.source_msg_id, source_msg_id,
-                            lambda: _file(citizen, incident, body, against_officer, source_msg_id, now))
+    return idempotency.once(
+        Complaint.source_msg_id,
+        source_msg_id,
+        lambda: _file(citizen, incident, body, against_officer, source_msg_id, now),
+    )
 
 
-def _file(citizen: Citizen, incident: Incident, body, against_officer: Officer | None,
-          source_msg_id: str | None, now: datetime) -> Complaint:
+def _file(
+    citizen: Citizen,
+    incident: Incident,
+    body,
+    against_officer: Officer | None,
+    source_msg_id: str | None,
+    now: datetime,
+) -> Complaint:
     body = clean(body, missing="请写明投诉内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="投诉内容")
     complaint = Complaint(
         number=numbering.next_number("TS", now),
@@ -46,12 +62,28 @@ def _file(citizen: Citizen, incident: Incident, body, against_officer: Officer |
     )
     db.session.add(complaint)
     db.session.flush()
-    db.session.add(TimelineEntry(incident=incident, at=now, kind="complaint", actor_kind=citizen.kind,
-                                 actor_id=citizen.id, public_note=notes.COMPLAINT_FILED.format(number=complaint.number),
-                                 internal_note=f"投诉 {complaint.number}"))
-    audit.record(actor=citizen, action="complaint.filed", subject=complaint, at=now,
-                 detail={"number": complaint.number, "incident_id": incident.id,
-                         "against_officer_id": against_officer.id if against_officer else None})
+    db.session.add(
+        TimelineEntry(
+            incident=incident,
+            at=now,
+            kind="complaint",
+            actor_kind=citizen.kind,
+            actor_id=citizen.id,
+            public_note=notes.COMPLAINT_FILED.format(number=complaint.number),
+            internal_note=f"投诉 {complaint.number}",
+        )
+    )
+    audit.record(
+        actor=citizen,
+        action="complaint.filed",
+        subject=complaint,
+        at=now,
+        detail={
+            "number": complaint.number,
+            "incident_id": incident.id,
+            "against_officer_id": against_officer.id if against_officer else None,
+        },
+    )
     publish(Event.COMPLAINT_FILED, complaint_id=complaint.id)
     return complaint
 
@@ -65,8 +97,9 @@ def route_to_unit(complaint_id: int, *, now: datetime | None = None) -> None:
 @use_case
 def route_to_supervision(complaint_id: int, *, now: datetime | None = None) -> None:
     """Put the complaint in the supervision (督察) queue (once)."""
-    _route(complaint_id, "routed_to_supervision_at", "complaint.routed_to_supervision", "supervision",
-           now or clock.now())
+    _route(
+        complaint_id, "routed_to_supervision_at", "complaint.routed_to_supervision", "supervision", now or clock.now()
+    )
 
 
 def _route(complaint_id: int, column: str, action: str, destination: str, now: datetime) -> None:
@@ -74,20 +107,29 @@ def _route(complaint_id: int, column: str, action: str, destination: str, now: d
     if complaint is None or getattr(complaint, column) is not None:
         return
     setattr(complaint, column, now)
-    if complaint.routed_to_unit_at and complaint.routed_to_supervision_at \
-            and complaint.status == ComplaintStatus.SUBMITTED.value:
+    if (
+        complaint.routed_to_unit_at
+        and complaint.routed_to_supervision_at
+        and complaint.status == ComplaintStatus.SUBMITTED.value
+    ):
         complaint.status = ComplaintStatus.ROUTED.value
     if complaint.handling_unit_id is None and complaint.incident.unit_id is not None:
         complaint.handling_unit_id = complaint.incident.unit_id
-    audit.record(actor=System("outbox"), action=action, subject=complaint, at=now,
-                 detail={"handling_unit_id": complaint.handling_unit_id, "status": complaint.status})
+    audit.record(
+        actor=System("outbox"),
+        action=action,
+        subject=complaint,
+        at=now,
+        detail={"handling_unit_id": complaint.handling_unit_id, "status": complaint.status},
+    )
     publish(Event.COMPLAINT_ROUTED, complaint_id=complaint.id, destination=destination)
 
 
 def of_citizen(citizen: Citizen) -> list[Complaint]:
     """A citizen's complaints, newest first."""
-    return list(db.session.scalars(
-        select(Complaint).where(Complaint.citizen_id == citizen.id).order_by(Complaint.id.desc())))
+    return list(
+        db.session.scalars(select(Complaint).where(Complaint.citizen_id == citizen.id).order_by(Complaint.id.desc()))
+    )
 
 
 def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
@@ -112,8 +154,9 @@ def answer(*, complaint: Complaint, officer: Officer, text: str, now: datetime |
     complaint.answered_at = now
     complaint.answered_by_id = officer.id
     complaint.status = ComplaintStatus.ANSWERED.value
-    audit.record(actor=officer, action="complaint.answered", subject=complaint, at=now,
-                 detail={"length": len(complaint.answer)})
+    audit.record(
+        actor=officer, action="complaint.answered", subject=complaint, at=now, detail={"length": len(complaint.answer)}
+    )
     publish(Event.COMPLAINT_ANSWERED, complaint_id=complaint.id)
     return complaint
 

@@ -91,7 +91,7 @@ def token_from_text(text: str, public_base_url: str) -> str | None:
     text = (text or "").strip() if isinstance(text, str) else ""
     text = text.removeprefix("qrscene_")
     if text.startswith(SCENE_PREFIX):
-        text = text[len(SCENE_PREFIX):]
+        text = text[len(SCENE_PREFIX) :]
     if len(text) == TOKEN_LENGTH and _BODY.match(text[1:]):
         return text
     parts = urlsplit(text)
@@ -101,5 +101,5 @@ def token_from_text(text: str, public_base_url: str) -> str | None:
     prefix = base.path.rstrip("/") + "/d/"
     if not parts.path.startswith(prefix):
         return None
-    candidate = parts.path[len(prefix):].strip("/")
+    candidate = parts.path[len(prefix) :].strip("/")
     return candidate if len(candidate) == TOKEN_LENGTH else None

@@ -29,11 +29,22 @@ from casework.models import Actor, Doorplate, DoorplateStatus, System, Unit, Uni
 from casework.unit_of_work import use_case
 
 COLUMNS = {
-    "code": "code", "门牌编码": "code", "编码": "code",
-    "address": "address", "地址": "address", "门牌地址": "address",
-    "longitude": "longitude", "lon": "longitude", "经度": "longitude",
-    "latitude": "latitude", "lat": "latitude", "纬度": "latitude",
-    "unit": "unit", "unit_code": "unit", "单位代码": "unit", "单位": "unit",
+    "code": "code",
+    "门牌编码": "code",
+    "编码": "code",
+    "address": "address",
+    "地址": "address",
+    "门牌地址": "address",
+    "longitude": "longitude",
+    "lon": "longitude",
+    "经度": "longitude",
+    "latitude": "latitude",
+    "lat": "latitude",
+    "纬度": "latitude",
+    "unit": "unit",
+    "unit_code": "unit",
+    "单位代码": "unit",
+    "单位": "unit",
 }
 REQUIRED = ("code", "address", "longitude", "latitude", "unit")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -69,8 +80,12 @@ class ImportRefused(InvalidInput):
 
     def __init__(self, errors: list[LineError], total: int):
         shown = errors[:MAX_ERRORS_SHOWN]
-        super().__init__(f"门牌导入失败：{len(errors)}处错误，未导入任何数据", errors=[str(e) for e in shown],
-                         error_count=len(errors), lines=total)
+        super().__init__(
+            f"门牌导入失败：{len(errors)}处错误，未导入任何数据",
+            errors=[str(e) for e in shown],
+            error_count=len(errors),
+            lines=total,
+        )
         self.errors = errors
 
 
@@ -83,8 +98,10 @@ class ImportResult:
     sha256: str = ""
 
     def __str__(self) -> str:
-        return (f"{self.lines}行：新增{len(self.created)}，更新{len(self.updated)}，未变{self.unchanged}"
-                f"(sha256 {self.sha256[:12]})")
+        return (
+            f"{self.lines}行：新增{len(self.created)}，更新{len(self.updated)}，未变{self.unchanged}"
+            f"(sha256 {self.sha256[:12]})"
+        )
 
 
 Progress = Callable[[int], None]
@@ -178,8 +195,14 @@ def _number(text: str, low: float, high: float, label: str, problems: list[str])
 
 
 @use_case
-def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
-               check: Iterable[Callable[[DoorplateRow], str | None]] = (), now: datetime | None = None) -> ImportResult:
+def import_csv(
+    data: bytes,
+    *,
+    actor: Actor,
+    progress: Progress | None = None,
+    check: Iterable[Callable[[DoorplateRow], str | None]] = (),
+    now: datetime | None = None,
+) -> ImportResult:
     """Import a doorplate CSV all or nothing; ImportRefused lists every bad line and nothing is written.
 
     `progress(n)` is told after each batch of n rows (checked, then written); `check` adds per-row checks that
@@ -194,7 +217,7 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
     existing: dict[str, Doorplate] = {}
     checks = list(check)
     for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
+        chunk = rows[start : start + _CHUNK]
         codes = [r.code for r in chunk]
         existing.update((d.code, d) for d in db.session.scalars(select(Doorplate).where(Doorplate.code.in_(codes))))
         for row in chunk:
@@ -217,7 +240,7 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
     now = now or clock.now()
     for start in range(0, len(rows), _CHUNK):
         changed: dict[Event, list[Doorplate]] = {Event.DOORPLATES_CREATED: [], Event.DOORPLATES_UPDATED: []}
-        for row in rows[start:start + _CHUNK]:
+        for row in rows[start : start + _CHUNK]:
             change = _apply(row, existing.get(row.code), units[row.unit_code], actor, now, result)
             if change is not None:
                 changed[change[0]].append(change[1])
@@ -227,17 +250,28 @@ def import_csv(data: bytes, *, actor: Actor, progress: Progress | None = None,
                 events.publish(event, doorplate_ids=[plate.id for plate in plates])
         tick(min(_CHUNK, len(rows) - start))
     if result.created or result.updated:
-        audit.record(actor=actor, action="doorplates.imported", at=now,
-                     detail={"sha256": result.sha256, "lines": result.lines, "created_count": len(result.created),
-                             # The file's hash identifies the rest of a very large import; each update has its
-                             # own entry with the values before.
-                             "created": result.created[:AUDIT_CODES], "updated": result.updated[:AUDIT_CODES],
-                             "updated_count": len(result.updated), "unchanged": result.unchanged})
+        audit.record(
+            actor=actor,
+            action="doorplates.imported",
+            at=now,
+            detail={
+                "sha256": result.sha256,
+                "lines": result.lines,
+                "created_count": len(result.created),
+                # The file's hash identifies the rest of a very large import; each update has its
+                # own entry with the values before.
+                "created": result.created[:AUDIT_CODES],
+                "updated": result.updated[:AUDIT_CODES],
+                "updated_count": len(result.updated),
+                "unchanged": result.unchanged,
+            },
+        )
     return result
 
 
-def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Actor, now,
-           result: ImportResult) -> tuple[Event, Doorplate] | None:
+def _apply(
+    row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Actor, now, result: ImportResult
+) -> tuple[Event, Doorplate] | None:
     values = {"address": row.address, "longitude": row.longitude, "latitude": row.latitude, "unit_id": unit.id}
     if doorplate is None:
         created = Doorplate(code=row.code, status=DoorplateStatus.ACTIVE.value, created_at=now, **values)
@@ -251,6 +285,11 @@ def _apply(row: DoorplateRow, doorplate: Doorplate | None, unit: Unit, actor: Ac
     for key, value in values.items():
         setattr(doorplate, key, value)
     result.updated.append(row.code)
-    audit.record(actor=actor, action="doorplate.updated", subject=doorplate, at=now,
-                 detail={"before": before, "after": values, "source": "import", "line": row.line})
+    audit.record(
+        actor=actor,
+        action="doorplate.updated",
+        subject=doorplate,
+        at=now,
+        detail={"before": before, "after": values, "source": "import", "line": row.line},
+    )
     return Event.DOORPLATES_UPDATED, doorplate

@@ -19,8 +19,17 @@ from casework.events import Event
 from casework.models import Actor, Doorplate, DoorplateStatus, Role, System
 from casework.unit_of_work import use_case
 
-__all__ = ["SCENE_PREFIX", "InvalidToken", "by_code", "doorplate_from_scan", "doorplate_from_token", "key_ring",
-           "move", "revoke", "token_for"]
+__all__ = [
+    "SCENE_PREFIX",
+    "InvalidToken",
+    "by_code",
+    "doorplate_from_scan",
+    "doorplate_from_token",
+    "key_ring",
+    "move",
+    "revoke",
+    "token_for",
+]
 
 
 @lru_cache(maxsize=8)
@@ -73,15 +82,21 @@ def revoke(*, doorplate: Doorplate, actor: Actor, reason: str, now: datetime | N
         raise Conflict(f"门牌 {doorplate.code} 已停用")
     now = now or clock.now()
     doorplate.status = DoorplateStatus.REVOKED.value
-    audit.record(actor=actor, action="doorplate.revoked", subject=doorplate, at=now,
-                 detail={"code": doorplate.code, "reason": reason[:500]})
+    audit.record(
+        actor=actor,
+        action="doorplate.revoked",
+        subject=doorplate,
+        at=now,
+        detail={"code": doorplate.code, "reason": reason[:500]},
+    )
     events.publish(Event.DOORPLATE_REVOKED, doorplate_id=doorplate.id)
     return doorplate
 
 
 @use_case
-def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "",
-         now: datetime | None = None) -> Doorplate:
+def move(
+    *, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "", now: datetime | None = None
+) -> Doorplate:
     """Retire a doorplate whose building was renumbered in favour of its successor; the old code stops working."""
     require_admin(actor, doorplate, to)
     if not doorplate.is_active:
@@ -91,8 +106,13 @@ def move(*, doorplate: Doorplate, to: Doorplate, actor: Actor, reason: str = "",
     now = now or clock.now()
     doorplate.status = DoorplateStatus.MOVED.value
     doorplate.moved_to = to
-    audit.record(actor=actor, action="doorplate.moved", subject=doorplate, at=now,
-                 detail={"code": doorplate.code, "to": to.code, "reason": (reason or "").strip()[:500]})
+    audit.record(
+        actor=actor,
+        action="doorplate.moved",
+        subject=doorplate,
+        at=now,
+        detail={"code": doorplate.code, "to": to.code, "reason": (reason or "").strip()[:500]},
+    )
     events.publish(Event.DOORPLATE_MOVED, doorplate_id=doorplate.id, to_doorplate_id=to.id)
     return doorplate
 

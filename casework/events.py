@@ -85,8 +85,7 @@ def publish(event: Event | str, **payload) -> list[int]:
     return [outbox.add(job.name, **payload) for job in subscriptions.of().subscribers(event.value)]
 
 
-def subscribe(app: Flask, event: Event | Iterable[Event], func: Callable, *, job: str,
-              queue: str = "default") -> Job:
+def subscribe(app: Flask, event: Event | Iterable[Event], func: Callable, *, job: str, queue: str = "default") -> Job:
     """Run `func(**payload)` as the outbox job `job` whenever `event` (one or several) is published."""
     chosen = (event,) if isinstance(event, str) else tuple(event)
     names = tuple(known(e).value for e in chosen)
@@ -106,10 +105,16 @@ def periodic(app: Flask, name: str, func: Callable, *, every: int) -> Sweep:
 def catalogue(app: Flask) -> list[dict]:
     """Every event with the fields it carries and its subscribers (for `flask events`)."""
     registry = subscriptions.of(app)
-    return [{"event": e.value, "payload": list(PAYLOAD[e]),
-             "subscribers": [{"job": j.name, "queue": j.queue, "func": _qualname(j.func)}
-                             for j in registry.subscribers(e.value)]}
-            for e in Event]
+    return [
+        {
+            "event": e.value,
+            "payload": list(PAYLOAD[e]),
+            "subscribers": [
+                {"job": j.name, "queue": j.queue, "func": _qualname(j.func)} for j in registry.subscribers(e.value)
+            ],
+        }
+        for e in Event
+    ]
 
 
 def _qualname(func: Callable) -> str:

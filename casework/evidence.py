@@ -20,8 +20,15 @@ def _locked(attachment_id: int) -> Attachment | None:
 
 
 @use_case
-def mark_stored(*, attachment_id: int, storage_key: str, sha256: str, size: int,
-                content_type: str | None = None, now: datetime | None = None) -> Attachment | None:
+def mark_stored(
+    *,
+    attachment_id: int,
+    storage_key: str,
+    sha256: str,
+    size: int,
+    content_type: str | None = None,
+    now: datetime | None = None,
+) -> Attachment | None:
     """Bind stored bytes to a pending attachment; returns None when it was already stored (nothing changes)."""
     attachment = _locked(attachment_id)
     if attachment is None or attachment.state == AttachmentState.STORED.value:
@@ -33,16 +40,27 @@ def mark_stored(*, attachment_id: int, storage_key: str, sha256: str, size: int,
     attachment.stored_at = now
     attachment.attempts = (attachment.attempts or 0) + 1
     attachment.error = None
-    audit.record(actor=FETCHER, action="attachment.stored", subject=attachment, at=now,
-                 detail={"incident_id": attachment.incident_id, "sha256": sha256, "size": size,
-                         "storage_key": storage_key, "attempts": attachment.attempts})
+    audit.record(
+        actor=FETCHER,
+        action="attachment.stored",
+        subject=attachment,
+        at=now,
+        detail={
+            "incident_id": attachment.incident_id,
+            "sha256": sha256,
+            "size": size,
+            "storage_key": storage_key,
+            "attempts": attachment.attempts,
+        },
+    )
     publish(Event.EVIDENCE_STORED, attachment_id=attachment.id)
     return attachment
 
 
 @use_case
-def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int,
-                         now: datetime | None = None) -> Attachment | None:
+def record_fetch_failure(
+    *, attachment_id: int, error: str, give_up_after: int, now: datetime | None = None
+) -> Attachment | None:
     """Count a failed fetch and keep the reason for officers; after `give_up_after` attempts it is marked failed."""
     attachment = _locked(attachment_id)
     if attachment is None or attachment.state == AttachmentState.STORED.value:
@@ -54,13 +72,28 @@ def record_fetch_failure(*, attachment_id: int, error: str, give_up_after: int,
     if gave_up:
         attachment.state = AttachmentState.FAILED.value
         # On the case page, so the officer knows to ask the citizen to send the file again.
-        db.session.add(TimelineEntry(incident_id=attachment.incident_id, at=now, kind="evidence_failed",
-                                     actor_kind=FETCHER.kind, actor_id=None,
-                                     internal_note=f"附件 #{attachment.id} 下载失败(已尝试{attachment.attempts}次):"
-                                                   f"{attachment.error[:200]}"))
-    audit.record(actor=FETCHER, action="attachment.fetch_failed", subject=attachment, at=now,
-                 detail={"incident_id": attachment.incident_id, "attempts": attachment.attempts,
-                         "error": attachment.error, "state": attachment.state})
+        db.session.add(
+            TimelineEntry(
+                incident_id=attachment.incident_id,
+                at=now,
+                kind="evidence_failed",
+                actor_kind=FETCHER.kind,
+                actor_id=None,
+                internal_note=f"附件 #{attachment.id} 下载失败(已尝试{attachment.attempts}次):{attachment.error[:200]}",
+            )
+        )
+    audit.record(
+        actor=FETCHER,
+        action="attachment.fetch_failed",
+        subject=attachment,
+        at=now,
+        detail={
+            "incident_id": attachment.incident_id,
+            "attempts": attachment.attempts,
+            "error": attachment.error,
+            "state": attachment.state,
+        },
+    )
     if gave_up:
         publish(Event.EVIDENCE_FAILED, attachment_id=attachment.id)
     return attachment

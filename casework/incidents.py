@@ -51,29 +51,63 @@ class EvidenceSpec:
 
 
 @use_case
-def report(*, citizen: Citizen, channel: Channel, description: str, source_msg_id: str | None = None,
-           category: Category | None = None, doorplate: Doorplate | None = None,
-           latitude: float | None = None, longitude: float | None = None, address: str | None = None,
-           evidence: Sequence[EvidenceSpec] = (), now: datetime | None = None) -> Incident:
+def report(
+    *,
+    citizen: Citizen,
+    channel: Channel,
+    description: str,
+    source_msg_id: str | None = None,
+    category: Category | None = None,
+    doorplate: Doorplate | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str | None = None,
+    evidence: Sequence[EvidenceSpec] = (),
+    now: datetime | None = None,
+) -> Incident:
     """Record a citizen's report and the evidence sent with it, stored together or not at all; once this returns
     (as the outer use case) the caller may tell the citizen it was received.
 
     A repeated `source_msg_id` (a channel's retry) returns the incident it first created and changes nothing.
     """
     now = now or clock.now()
-    incident = idempotency.once(Incident.source_msg_id, source_msg_id, lambda: _open(
-        citizen=citizen, channel=channel, description=description, source_msg_id=source_msg_id, category=category,
-        doorplate=doorplate, latitude=latitude, longitude=longitude, address=address, now=now))
+    incident = idempotency.once(
+        Incident.source_msg_id,
+        source_msg_id,
+        lambda: _open(
+            citizen=citizen,
+            channel=channel,
+            description=description,
+            source_msg_id=source_msg_id,
+            category=category,
+            doorplate=doorplate,
+            latitude=latitude,
+            longitude=longitude,
+            address=address,
+            now=now,
+        ),
+    )
     for spec in evidence:
-        attach_evidence(incident=incident, actor=citizen, kind=spec.kind, source_ref=spec.source_ref,
-                        wechat_media_id=spec.wechat_media_id, storage_key=spec.storage_key, sha256=spec.sha256,
-                        size=spec.size, content_type=spec.content_type, original_name=spec.original_name,
-                        meta=spec.meta, now=now)
+        attach_evidence(
+            incident=incident,
+            actor=citizen,
+            kind=spec.kind,
+            source_ref=spec.source_ref,
+            wechat_media_id=spec.wechat_media_id,
+            storage_key=spec.storage_key,
+            sha256=spec.sha256,
+            size=spec.size,
+            content_type=spec.content_type,
+            original_name=spec.original_name,
+            meta=spec.meta,
+            now=now,
+        )
     return incident
 
 
-def _open(*, citizen, channel, description, source_msg_id, category, doorplate, latitude, longitude,
-          address, now: datetime) -> Incident:
+def _open(
+    *, citizen, channel, description, source_msg_id, category, doorplate, latitude, longitude, address, now: datetime
+) -> Incident:
     description = text.clean(description, missing="请描述发生了什么", limit=settings.get("INCIDENT_DESCRIPTION_MAX"))
     _check_coordinates(latitude, longitude)
     if doorplate is not None and not doorplate.is_active:
@@ -98,19 +132,41 @@ def _open(*, citizen, channel, description, source_msg_id, category, doorplate, 
     )
     db.session.add(incident)
     db.session.flush()
-    _timeline(incident, citizen, "reported", now, status=IncidentStatus.RECEIVED,
-              public=notes.REPORTED.format(number=incident.number))
-    audit.record(actor=citizen, action="incident.reported", subject=incident, at=now,
-                 detail={"number": incident.number, "channel": incident.channel,
-                         "doorplate_id": incident.doorplate_id, "source_msg_id": source_msg_id})
+    _timeline(
+        incident,
+        citizen,
+        "reported",
+        now,
+        status=IncidentStatus.RECEIVED,
+        public=notes.REPORTED.format(number=incident.number),
+    )
+    audit.record(
+        actor=citizen,
+        action="incident.reported",
+        subject=incident,
+        at=now,
+        detail={
+            "number": incident.number,
+            "channel": incident.channel,
+            "doorplate_id": incident.doorplate_id,
+            "source_msg_id": source_msg_id,
+        },
+    )
     publish(Event.INCIDENT_REPORTED, incident_id=incident.id)
     return incident
 
 
 @use_case
-def set_location(*, incident: Incident, actor: Actor, latitude: float | None = None,
-                 longitude: float | None = None, address: str | None = None,
-                 doorplate: Doorplate | None = None, now: datetime | None = None) -> Incident:
+def set_location(
+    *,
+    incident: Incident,
+    actor: Actor,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str | None = None,
+    doorplate: Doorplate | None = None,
+    now: datetime | None = None,
+) -> Incident:
     """Set where the incident is: a doorplate (which also fixes the jurisdiction) or coordinates and an address."""
     _require_actor(incident, actor)
     if doorplate is None and (latitude is None or longitude is None) and not address:
@@ -119,8 +175,13 @@ def set_location(*, incident: Incident, actor: Actor, latitude: float | None = N
     if doorplate is not None and not doorplate.is_active:
         raise InvalidInput("该门牌二维码已停用")
     now = now or clock.now()
-    before = {"address": incident.address, "latitude": incident.latitude, "longitude": incident.longitude,
-              "doorplate_id": incident.doorplate_id, "unit_id": incident.unit_id}
+    before = {
+        "address": incident.address,
+        "latitude": incident.latitude,
+        "longitude": incident.longitude,
+        "doorplate_id": incident.doorplate_id,
+        "unit_id": incident.unit_id,
+    }
     if doorplate is not None:
         incident.doorplate = doorplate
         incident.unit_id = doorplate.unit_id
@@ -134,19 +195,39 @@ def set_location(*, incident: Incident, actor: Actor, latitude: float | None = N
     incident.updated_at = now
     shown = incident.address or f"{incident.latitude:.5f}, {incident.longitude:.5f}"
     _timeline(incident, actor, "located", now, public=notes.LOCATED.format(address=shown))
-    audit.record(actor=actor, action="incident.located", subject=incident, at=now,
-                 detail={"before": before, "doorplate_id": incident.doorplate_id, "address": incident.address,
-                         "latitude": incident.latitude, "longitude": incident.longitude})
+    audit.record(
+        actor=actor,
+        action="incident.located",
+        subject=incident,
+        at=now,
+        detail={
+            "before": before,
+            "doorplate_id": incident.doorplate_id,
+            "address": incident.address,
+            "latitude": incident.latitude,
+            "longitude": incident.longitude,
+        },
+    )
     publish(Event.INCIDENT_LOCATED, incident_id=incident.id)  # the router assigns a unit if there is none yet
     return incident
 
 
 @use_case
-def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, source_ref: str,
-                    wechat_media_id: str | None = None, storage_key: str | None = None,
-                    sha256: str | None = None, size: int | None = None, content_type: str | None = None,
-                    original_name: str | None = None, meta: str | None = None,
-                    now: datetime | None = None) -> Attachment:
+def attach_evidence(
+    *,
+    incident: Incident,
+    actor: Actor,
+    kind: AttachmentKind,
+    source_ref: str,
+    wechat_media_id: str | None = None,
+    storage_key: str | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
+    content_type: str | None = None,
+    original_name: str | None = None,
+    meta: str | None = None,
+    now: datetime | None = None,
+) -> Attachment:
     """Bind a piece of evidence to an incident: already stored (an upload) or to be fetched (a WeChat media id).
 
     The same `source_ref` attaches once; a retry returns the first attachment.
@@ -154,38 +235,96 @@ def attach_evidence(*, incident: Incident, actor: Actor, kind: AttachmentKind, s
     _require_actor(incident, actor)
     kind = AttachmentKind(kind)
     now = now or clock.now()
-    return idempotency.once(Attachment.source_ref, source_ref, lambda: _attach(
-        incident=incident, actor=actor, kind=kind, source_ref=source_ref, wechat_media_id=wechat_media_id,
-        storage_key=storage_key, sha256=sha256, size=size, content_type=content_type, original_name=original_name,
-        meta=meta, now=now))
+    return idempotency.once(
+        Attachment.source_ref,
+        source_ref,
+        lambda: _attach(
+            incident=incident,
+            actor=actor,
+            kind=kind,
+            source_ref=source_ref,
+            wechat_media_id=wechat_media_id,
+            storage_key=storage_key,
+            sha256=sha256,
+            size=size,
+            content_type=content_type,
+            original_name=original_name,
+            meta=meta,
+            now=now,
+        ),
+    )
 
 
-def _attach(*, incident, actor, kind, source_ref, wechat_media_id, storage_key, sha256, size, content_type,
-            original_name, meta, now: datetime) -> Attachment:
+def _attach(
+    *,
+    incident,
+    actor,
+    kind,
+    source_ref,
+    wechat_media_id,
+    storage_key,
+    sha256,
+    size,
+    content_type,
+    original_name,
+    meta,
+    now: datetime,
+) -> Attachment:
     if storage_key is None and wechat_media_id is None:
         raise InvalidInput("证据材料缺少文件")
     attachment = Attachment(
-        incident=incident, kind=kind.value, source_ref=source_ref, wechat_media_id=wechat_media_id,
-        storage_key=storage_key, sha256=sha256, size=size, content_type=content_type,
-        original_name=original_name, meta=meta, created_at=now,
+        incident=incident,
+        kind=kind.value,
+        source_ref=source_ref,
+        wechat_media_id=wechat_media_id,
+        storage_key=storage_key,
+        sha256=sha256,
+        size=size,
+        content_type=content_type,
+        original_name=original_name,
+        meta=meta,
+        created_at=now,
         state=(AttachmentState.STORED if storage_key else AttachmentState.PENDING).value,
         stored_at=now if storage_key else None,
     )
     db.session.add(attachment)
     db.session.flush()
     incident.updated_at = now
-    _timeline(incident, actor, "evidence", now, public=notes.EVIDENCE.format(kind=kind.label),
-              internal=f"附件 #{attachment.id} {kind.value} {sha256 or '待下载'}")
-    audit.record(actor=actor, action="attachment.added", subject=attachment, at=now,
-                 detail={"incident_id": incident.id, "kind": kind.value, "sha256": sha256, "size": size,
-                         "source_ref": source_ref})
+    _timeline(
+        incident,
+        actor,
+        "evidence",
+        now,
+        public=notes.EVIDENCE.format(kind=kind.label),
+        internal=f"附件 #{attachment.id} {kind.value} {sha256 or '待下载'}",
+    )
+    audit.record(
+        actor=actor,
+        action="attachment.added",
+        subject=attachment,
+        at=now,
+        detail={
+            "incident_id": incident.id,
+            "kind": kind.value,
+            "sha256": sha256,
+            "size": size,
+            "source_ref": source_ref,
+        },
+    )
     publish(Event.EVIDENCE_ADDED, attachment_id=attachment.id)
     return attachment
 
 
 @use_case
-def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus, public_note: str | None = None,
-                  internal_note: str | None = None, now: datetime | None = None) -> TimelineEntry:
+def change_status(
+    *,
+    incident: Incident,
+    actor: Officer,
+    status: IncidentStatus,
+    public_note: str | None = None,
+    internal_note: str | None = None,
+    now: datetime | None = None,
+) -> TimelineEntry:
     """Move an incident one legal step along; the citizen sees the status and the public note."""
     require_officer(actor, *HANDLING_ROLES)
     target = IncidentStatus(status)
@@ -197,18 +336,31 @@ def change_status(*, incident: Incident, actor: Officer, status: IncidentStatus,
     incident.updated_at = now
     if target in FINISHED:
         incident.finished_at = now
-    entry = _timeline(incident, actor, "status", now, status=target, public=notes.status_note(target, public_note),
-                      internal=(internal_note or "").strip() or None)
+    entry = _timeline(
+        incident,
+        actor,
+        "status",
+        now,
+        status=target,
+        public=notes.status_note(target, public_note),
+        internal=(internal_note or "").strip() or None,
+    )
     db.session.flush()  # the entry's id goes into the audit detail and the event
-    audit.record(actor=actor, action="incident.status_changed", subject=incident, at=now,
-                 detail={"from": before, "to": target.value, "timeline_entry_id": entry.id})
+    audit.record(
+        actor=actor,
+        action="incident.status_changed",
+        subject=incident,
+        at=now,
+        detail={"from": before, "to": target.value, "timeline_entry_id": entry.id},
+    )
     publish(Event.INCIDENT_STATUS_CHANGED, incident_id=incident.id, timeline_entry_id=entry.id)
     return entry
 
 
 @use_case
-def recategorise(*, incident: Incident, actor: Officer, category: Category, reason: str,
-                 now: datetime | None = None) -> TimelineEntry:
+def recategorise(
+    *, incident: Incident, actor: Officer, category: Category, reason: str, now: datetime | None = None
+) -> TimelineEntry:
     """Change an incident's category; the reason is kept for the supervision rules that watch reclassification."""
     require_officer(actor, *HANDLING_ROLES)
     incident = _locked(incident, actor)
@@ -221,18 +373,25 @@ def recategorise(*, incident: Incident, actor: Officer, category: Category, reas
     before = incident.category.code if incident.category else None
     incident.category = category
     incident.updated_at = now
-    entry = _timeline(incident, actor, "recategorised", now,
-                      internal=f"类别由 {before or '未分类'} 调整为 {category.code}:{reason}")
-    audit.record(actor=actor, action="incident.recategorised", subject=incident, at=now,
-                 detail={"from": before, "to": category.code, "reason": reason, "status": incident.status})
+    entry = _timeline(
+        incident, actor, "recategorised", now, internal=f"类别由 {before or '未分类'} 调整为 {category.code}:{reason}"
+    )
+    audit.record(
+        actor=actor,
+        action="incident.recategorised",
+        subject=incident,
+        at=now,
+        detail={"from": before, "to": category.code, "reason": reason, "status": incident.status},
+    )
     db.session.flush()  # the entry's id goes into the event
     publish(Event.INCIDENT_RECATEGORISED, incident_id=incident.id, timeline_entry_id=entry.id)
     return entry
 
 
 @use_case
-def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | None = None,
-         now: datetime | None = None) -> Incident:
+def rate(
+    *, incident: Incident, citizen: Citizen, rating: int, comment: str | None = None, now: datetime | None = None
+) -> Incident:
     """Record the reporter's satisfaction (1-5) once the incident is finished; only once."""
     require_owner(incident, citizen)
     if incident.state not in FINISHED:
@@ -244,8 +403,13 @@ def rate(*, incident: Incident, citizen: Citizen, rating: int, comment: str | No
     now = now or clock.now()
     incident.rating = rating
     incident.rating_comment = (comment or "").strip()[:500] or None
-    audit.record(actor=citizen, action="incident.rated", subject=incident, at=now,
-                 detail={"rating": rating, "comment": incident.rating_comment})
+    audit.record(
+        actor=citizen,
+        action="incident.rated",
+        subject=incident,
+        at=now,
+        detail={"rating": rating, "comment": incident.rating_comment},
+    )
     publish(Event.INCIDENT_RATED, incident_id=incident.id)
     return incident
 
@@ -266,10 +430,26 @@ def _require_actor(incident: Incident, actor: Actor) -> None:
         require_visible(actor, incident)
 
 
-def _timeline(incident: Incident, actor: Actor, kind: str, at, *, status: IncidentStatus | None = None,
-              public: str | None = None, internal: str | None = None) -> TimelineEntry:
-    entry = TimelineEntry(incident=incident, at=at, kind=kind, status=status.value if status else None,
-                          public_note=public, internal_note=internal, actor_kind=actor.kind, actor_id=actor.id)
+def _timeline(
+    incident: Incident,
+    actor: Actor,
+    kind: str,
+    at,
+    *,
+    status: IncidentStatus | None = None,
+    public: str | None = None,
+    internal: str | None = None,
+) -> TimelineEntry:
+    entry = TimelineEntry(
+        incident=incident,
+        at=at,
+        kind=kind,
+        status=status.value if status else None,
+        public_note=public,
+        internal_note=internal,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+    )
     db.session.add(entry)
     return entry
 

@@ -21,8 +21,9 @@ def next_number(prefix: str, now: datetime) -> str:
     value = session.execute(
         insert(NumberSequence)
         .values(scope=scope, last_value=1)
-        .on_conflict_do_update(index_elements=[NumberSequence.scope],
-                               set_={"last_value": NumberSequence.last_value + 1})
+        .on_conflict_do_update(
+            index_elements=[NumberSequence.scope], set_={"last_value": NumberSequence.last_value + 1}
+        )
         .returning(NumberSequence.last_value)
     ).scalar_one()
     return f"{scope}{value:06d}"

@@ -42,8 +42,14 @@ def add(job: str, **payload) -> int:
         raise KeyError(f"no outbox job named {job!r} is registered for this app")
     now = clock.now()
     message_id = db.session.execute(
-        _INSERT, {"job": job, "payload": json.dumps(payload, sort_keys=True), "created_at": now,
-                  "dispatched_at": now, "attempts": 0}
+        _INSERT,
+        {
+            "job": job,
+            "payload": json.dumps(payload, sort_keys=True),
+            "created_at": now,
+            "dispatched_at": now,
+            "attempts": 0,
+        },
     ).scalar_one()
     db.session.info.setdefault(PENDING_KEY, []).append((message_id, entry.queue))
     return message_id
@@ -107,9 +113,7 @@ def claim_for_relay(*, now: datetime, limit: int = 500) -> list[OutboxMessage]:
 def mark_dispatched(ids: list[int], *, now: datetime) -> None:
     """Record that these messages went to the queue at `now` (in the current transaction)."""
     if ids:
-        db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=now)
-        )
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=now))
 
 
 def execute(message_id: int) -> bool:
@@ -171,4 +175,3 @@ def _running(message_id: int) -> Iterator[None]:
             except Exception:
                 log.exception("outbox: could not release the lock of message %s", message_id)
                 connection.invalidate()  # closing it releases the lock; never pool a connection holding it
-

@@ -46,13 +46,14 @@ def public_timeline(incident: Incident) -> list[TimelineEntry]:
     )
 
 
-
-def incidents_at(doorplate: Doorplate, *, officer: Officer, limit: int = 50,
-                 before_id: int | None = None) -> list[Incident]:
+def incidents_at(
+    doorplate: Doorplate, *, officer: Officer, limit: int = 50, before_id: int | None = None
+) -> list[Incident]:
     """The reports at one doorplate held in the officer's scope, newest first, a page at a time (any role)."""
     require_officer(officer)
-    query = select(Incident).where(Incident.doorplate_id == doorplate.id,
-                                   visible_units_clause(officer, Incident.unit_id))
+    query = select(Incident).where(
+        Incident.doorplate_id == doorplate.id, visible_units_clause(officer, Incident.unit_id)
+    )
     if before_id is not None:
         query = query.where(Incident.id < before_id)
     return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))
@@ -73,8 +74,9 @@ def incident_for(officer: Officer, *, incident_id: int | None = None, number: st
     return incident
 
 
-def incidents_for(officer: Officer, *, status: str | None = None, limit: int = 50,
-                  before_id: int | None = None) -> list[Incident]:
+def incidents_for(
+    officer: Officer, *, status: str | None = None, limit: int = 50, before_id: int | None = None
+) -> list[Incident]:
     """The incidents held in the officer's scope, newest first, a page at a time (the console's queue)."""
     require_officer(officer)
     query = select(Incident).where(visible_units_clause(officer, Incident.unit_id))

@@ -27,8 +27,13 @@ def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None
     if unit is None:
         return
     incident.unit_id = unit.id
-    audit.record(actor=System("router"), action="incident.routed", subject=incident, at=now or clock.now(),
-                 detail={"unit_id": unit.id, "unit": unit.name, "by": how})
+    audit.record(
+        actor=System("router"),
+        action="incident.routed",
+        subject=incident,
+        at=now or clock.now(),
+        detail={"unit_id": unit.id, "unit": unit.name, "by": how},
+    )
     publish(Event.INCIDENT_ASSIGNED, incident_id=incident.id, unit_id=unit.id)
 
 

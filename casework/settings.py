@@ -35,16 +35,25 @@ class Setting:
 
 SETTINGS = [
     Setting("PUBLIC_BASE_URL", str, "http://127.0.0.1:5000", "the public origin printed in QR codes and links"),
-    Setting("QR_KEYS", str, "", "doorplate signing keys, `id:secret,id:secret` (the first signs; remove one to "
-            "retire it)", shown="a development key"),
+    Setting(
+        "QR_KEYS",
+        str,
+        "",
+        "doorplate signing keys, `id:secret,id:secret` (the first signs; remove one to retire it)",
+        shown="a development key",
+    ),
     Setting("COMPLAINT_ANSWER_DAYS", int, 7, "days within which a complaint must be answered"),
     Setting("INCIDENT_DESCRIPTION_MAX", int, 2000, "longest description of a report, in characters"),
     Setting("CHAT_MESSAGE_MAX", int, 1000, "longest chat message, in characters"),
     Setting("COMPLAINT_BODY_MAX", int, 2000, "longest complaint or answer to one, in characters"),
     Setting("OUTBOX_STALE_SECONDS", int, 600, "the relay re-sends a job queued this long ago and not yet done"),
     Setting("OUTBOX_MAX_ATTEMPTS", int, 10, "the relay stops re-sending a job that failed this many times"),
-    Setting("OUTBOX_RELAY_GRACE_SECONDS", int, 5,
-            "the relay leaves a job younger than this to its own after-commit dispatch"),
+    Setting(
+        "OUTBOX_RELAY_GRACE_SECONDS",
+        int,
+        5,
+        "the relay leaves a job younger than this to its own after-commit dispatch",
+    ),
 ]
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

@@ -10,10 +10,40 @@ IMAGE_TYPES = (JPEG, PNG)
 VIDEO_TYPES = (MP4,)
 
 # ISO base media brands a phone camera or the mini-program's recorder produces.
-MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"qt  ",
-              b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"MSNV", b"dash"}
-MP4_TOP_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"meta", b"pdin", b"moof",
-                 b"mfra", b"styp", b"sidx", b"udta"}
+MP4_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"M4V ",
+    b"qt  ",
+    b"3gp4",
+    b"3gp5",
+    b"3gp6",
+    b"3g2a",
+    b"MSNV",
+    b"dash",
+}
+MP4_TOP_BOXES = {
+    b"ftyp",
+    b"moov",
+    b"mdat",
+    b"free",
+    b"skip",
+    b"wide",
+    b"uuid",
+    b"meta",
+    b"pdin",
+    b"moof",
+    b"mfra",
+    b"styp",
+    b"sidx",
+    b"udta",
+}
 
 
 class Rejected(Exception):

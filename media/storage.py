@@ -68,8 +68,7 @@ class LocalStorage:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def save(self, source: BinaryIO | Iterable[bytes], *, suffix: str = "",
-             max_bytes: int | None = None) -> StoredFile:
+    def save(self, source: BinaryIO | Iterable[bytes], *, suffix: str = "", max_bytes: int | None = None) -> StoredFile:
         """Stream `source` to disk, hashing as it goes; the file appears under its key only when complete."""
         suffix = _clean_suffix(suffix)
         key = f"{secrets.token_hex(1)}/{secrets.token_hex(16)}{suffix}"

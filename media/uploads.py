@@ -130,11 +130,16 @@ def receive(request: Request, *, limits: Limits, spool_dir: Path) -> Received:
         received.spools.append(spool)
         return spool
 
-    parser = FormDataParser(stream_factory=stream_factory, max_form_memory_size=FORM_FIELD_MEMORY,
-                            max_content_length=limits.request_bytes, max_form_parts=MAX_PARTS)
+    parser = FormDataParser(
+        stream_factory=stream_factory,
+        max_form_memory_size=FORM_FIELD_MEMORY,
+        max_content_length=limits.request_bytes,
+        max_form_parts=MAX_PARTS,
+    )
     try:
-        _stream, form, files = parser.parse(request.stream, request.mimetype, request.content_length,
-                                            request.mimetype_params)
+        _stream, form, files = parser.parse(
+            request.stream, request.mimetype, request.content_length, request.mimetype_params
+        )
     except (RequestEntityTooLarge, Rejected):
         received.discard()
         raise
@@ -180,8 +185,9 @@ def accept(received: Received, *, field_name: str, limits: Limits, store: LocalS
         preview = store.save(io.BytesIO(preview_bytes), suffix=".jpg")
         stored.append(preview.key)
         meta = {**meta, "preview_key": preview.key, "preview_sha256": preview.sha256}
-        return Evidence(sniffed=sniffed, original=original, preview=preview, meta=meta,
-                        original_name=_clean_name(upload.filename))
+        return Evidence(
+            sniffed=sniffed, original=original, preview=preview, meta=meta, original_name=_clean_name(upload.filename)
+        )
     except BaseException:
         for key in stored:
             store.delete(key)

@@ -30,15 +30,21 @@ def init_app(app: Flask) -> None:
     """Register the blueprint and serve its OpenAPI document at /api/miniapp/v1/openapi.json."""
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
-    api = MiniappApi(app, config_prefix="MINIAPP", spec_kwargs={
-        "servers": [{"url": "/"}],
-        "info": {"description": texts.API_DESCRIPTION},
-    })
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
-                                                       "description": "登录接口返回的 token"})
+    api = MiniappApi(
+        app,
+        config_prefix="MINIAPP",
+        spec_kwargs={
+            "servers": [{"url": "/"}],
+            "info": {"description": texts.API_DESCRIPTION},
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "登录接口返回的 token"}
+    )
     api.register_blueprint(bp)
     app.extensions["wx110.miniapp_api"] = api
-    events.subscribe(app, Event.INCIDENT_STATUS_CHANGED, consents.notify_progress, job="miniapp.notify_progress",
-                     queue="notify")
+    events.subscribe(
+        app, Event.INCIDENT_STATUS_CHANGED, consents.notify_progress, job="miniapp.notify_progress", queue="notify"
+    )
     events.periodic(app, "miniapp.sweep_sessions", sessions.sweep_expired_sessions, every=3600)
     events.periodic(app, "miniapp.sweep_uploads", upload_sweep.sweep_abandoned_uploads, every=3600)

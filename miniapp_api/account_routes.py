@@ -31,8 +31,9 @@ def login(body):
     except requests.RequestException as exc:
         log.warning("code2session unreachable: %s", type(exc).__name__)
         return jsonify(error="wechat_unavailable", message=texts.LOGIN_FAILED), 503
-    token, session = sessions.open_session(openid=answer["openid"], unionid=answer.get("unionid"),
-                                           ttl_seconds=current_app.config["MINIAPP_SESSION_TTL"])
+    token, session = sessions.open_session(
+        openid=answer["openid"], unionid=answer.get("unionid"), ttl_seconds=current_app.config["MINIAPP_SESSION_TTL"]
+    )
     return {"token": token, "expires_at": session.expires_at, "citizen_id": session.citizen_id}
 
 

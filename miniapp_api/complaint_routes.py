@@ -19,8 +19,9 @@ def file_complaint(body):
     incident = queries.incident_of(g.citizen, incident_id=body["incident_id"])
     client_id = body.get("client_id")
     source = f"miniapp:{g.citizen.id}:complaint:{client_id}" if client_id else None
-    return present.complaint(complaints.file(citizen=g.citizen, incident=incident, body=body["body"],
-                                             source_msg_id=source))
+    return present.complaint(
+        complaints.file(citizen=g.citizen, incident=incident, body=body["body"], source_msg_id=source)
+    )
 
 
 @bp.get("/complaints")

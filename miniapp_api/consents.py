@@ -24,25 +24,43 @@ ACTOR = System("miniapp.notify")
 
 
 @use_case
-def record(*, citizen: Citizen, results: dict[str, str], incident: Incident | None = None,
-           now: datetime | None = None) -> int:
+def record(
+    *, citizen: Citizen, results: dict[str, str], incident: Incident | None = None, now: datetime | None = None
+) -> int:
     """Keep one consent per accepted template; returns how many were recorded."""
     now = now or clock.now()
     accepted = sorted(template for template, result in results.items() if result == "accept")
     for template_id in accepted:
-        db.session.add(SubscribeConsent(citizen_id=citizen.id, template_id=template_id,
-                                        incident_id=incident.id if incident else None, granted_at=now,
-                                        state=ConsentState.AVAILABLE.value))
+        db.session.add(
+            SubscribeConsent(
+                citizen_id=citizen.id,
+                template_id=template_id,
+                incident_id=incident.id if incident else None,
+                granted_at=now,
+                state=ConsentState.AVAILABLE.value,
+            )
+        )
     if accepted:
-        audit.record(actor=citizen, action="miniapp.consent_granted", subject=citizen, at=now,
-                     detail={"templates": accepted, "incident_id": incident.id if incident else None})
+        audit.record(
+            actor=citizen,
+            action="miniapp.consent_granted",
+            subject=citizen,
+            at=now,
+            detail={"templates": accepted, "incident_id": incident.id if incident else None},
+        )
     return len(accepted)
 
 
 def available(citizen: Citizen) -> int:
     """How many consents the citizen has left."""
-    return db.session.scalar(select(func.count(SubscribeConsent.id)).where(
-        SubscribeConsent.citizen_id == citizen.id, SubscribeConsent.state == ConsentState.AVAILABLE.value)) or 0
+    return (
+        db.session.scalar(
+            select(func.count(SubscribeConsent.id)).where(
+                SubscribeConsent.citizen_id == citizen.id, SubscribeConsent.state == ConsentState.AVAILABLE.value
+            )
+        )
+        or 0
+    )
 
 
 def notify_progress(incident_id: int, timeline_entry_id: int) -> None:
@@ -64,8 +82,8 @@ def notify_progress(incident_id: int, timeline_entry_id: int) -> None:
         return
     try:
         wechat_client("miniapp").send_subscribe_message(
-            openid, template_id, _message(incident, entry),
-            page=texts.PROGRESS_PAGE.format(incident_id=incident.id))
+            openid, template_id, _message(incident, entry), page=texts.PROGRESS_PAGE.format(incident_id=incident.id)
+        )
     except WeChatError as exc:
         if exc.errcode == NO_CONSENT:
             _refused(consent.id, incident.citizen_id, template_id, exc)
@@ -82,9 +100,12 @@ def _claim(incident: Incident, entry: TimelineEntry, template_id: str) -> Subscr
     """Mark the best available consent (one for this incident first, then a general one) as being spent."""
     query = (
         select(SubscribeConsent)
-        .where(SubscribeConsent.citizen_id == incident.citizen_id, SubscribeConsent.template_id == template_id,
-               SubscribeConsent.state == ConsentState.AVAILABLE.value,
-               or_(SubscribeConsent.incident_id.is_(None), SubscribeConsent.incident_id == incident.id))
+        .where(
+            SubscribeConsent.citizen_id == incident.citizen_id,
+            SubscribeConsent.template_id == template_id,
+            SubscribeConsent.state == ConsentState.AVAILABLE.value,
+            or_(SubscribeConsent.incident_id.is_(None), SubscribeConsent.incident_id == incident.id),
+        )
         .order_by(case((SubscribeConsent.incident_id == incident.id, 0), else_=1), SubscribeConsent.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -106,18 +127,26 @@ def _claim(incident: Incident, entry: TimelineEntry, template_id: str) -> Subscr
 
 def _release(consent_id: int) -> None:
     db.session.rollback()
-    db.session.execute(update(SubscribeConsent).where(SubscribeConsent.id == consent_id).values(
-        state=ConsentState.AVAILABLE.value, timeline_entry_id=None, used_at=None))
+    db.session.execute(
+        update(SubscribeConsent)
+        .where(SubscribeConsent.id == consent_id)
+        .values(state=ConsentState.AVAILABLE.value, timeline_entry_id=None, used_at=None)
+    )
     db.session.commit()
 
 
 def _refused(consent_id: int, citizen_id: int, template_id: str, error: WeChatError) -> None:
     """WeChat says none are left: this and every other recorded consent for the template are void."""
     db.session.rollback()
-    db.session.execute(update(SubscribeConsent).where(
-        SubscribeConsent.citizen_id == citizen_id, SubscribeConsent.template_id == template_id,
-        SubscribeConsent.state == ConsentState.AVAILABLE.value).values(
-        state=ConsentState.REFUSED.value, error="voided by 43101"))
+    db.session.execute(
+        update(SubscribeConsent)
+        .where(
+            SubscribeConsent.citizen_id == citizen_id,
+            SubscribeConsent.template_id == template_id,
+            SubscribeConsent.state == ConsentState.AVAILABLE.value,
+        )
+        .values(state=ConsentState.REFUSED.value, error="voided by 43101")
+    )
     _finish(consent_id, ConsentState.REFUSED, "miniapp.progress_refused", f"{error.errcode}: {error.errmsg}"[:500])
     log.info("subscribe message refused (no consent left) for citizen %s", citizen_id)
 
@@ -126,8 +155,12 @@ def _finish(consent_id: int, state: ConsentState, action: str, error: str | None
     consent = db.session.get(SubscribeConsent, consent_id)
     consent.state = state.value
     consent.error = error
-    audit.record(actor=ACTOR, action=action, subject=consent,
-                 detail={"timeline_entry_id": consent.timeline_entry_id, "template_id": consent.template_id})
+    audit.record(
+        actor=ACTOR,
+        action=action,
+        subject=consent,
+        detail={"timeline_entry_id": consent.timeline_entry_id, "template_id": consent.template_id},
+    )
     db.session.commit()
 
 

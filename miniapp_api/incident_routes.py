@@ -33,8 +33,9 @@ def create_incident(body):
     limit("report", g.citizen.id)
     report, uploads = report_input.resolve(g.citizen, body)
     with transaction():  # the report, its evidence and the uploads' links: one commit, or nothing
-        incident = incidents.report(citizen=g.citizen, channel=Channel.MINIAPP,
-                                    evidence=report_input.evidence(uploads), **report)
+        incident = incidents.report(
+            citizen=g.citizen, channel=Channel.MINIAPP, evidence=report_input.evidence(uploads), **report
+        )
         report_input.link(incident, uploads)
     return present.incident_detail(incident)
 
@@ -74,8 +75,9 @@ def attachment_preview(incident_id, attachment_id):
     if not key:
         raise NotFound(texts.NOT_FOUND)
     with transaction():
-        audit.record(actor=g.citizen, action="attachment.previewed", subject=attachment,
-                     detail={"incident_id": incident.id})
+        audit.record(
+            actor=g.citizen, action="attachment.previewed", subject=attachment, detail={"incident_id": incident.id}
+        )
     with storage().open(key) as stream:
         data = stream.read()  # previews are small JPEGs (at most 1280 px on a side)
     return Response(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
@@ -89,8 +91,7 @@ def attachment_preview(incident_id, attachment_id):
 def list_messages(query, incident_id):
     """与接警员的对话,按时间顺序;after_id 用于轮询新消息。"""
     incident = queries.incident_of(g.citizen, incident_id=incident_id)
-    return [present.message(m) for m in chat.messages(incident=incident, viewer=g.citizen,
-                                                       after_id=query["after_id"])]
+    return [present.message(m) for m in chat.messages(incident=incident, viewer=g.citizen, after_id=query["after_id"])]
 
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/messages")
@@ -104,8 +105,9 @@ def send_message(body, incident_id):
     incident = queries.incident_of(g.citizen, incident_id=incident_id)
     client_id = body.get("client_id")
     source = f"miniapp:{g.citizen.id}:chat:{client_id}" if client_id else None
-    return present.message(chat.add_message(incident=incident, actor=g.citizen, body=body["body"],
-                                            source_msg_id=source))
+    return present.message(
+        chat.add_message(incident=incident, actor=g.citizen, body=body["body"], source_msg_id=source)
+    )
 
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/rating")

@@ -31,9 +31,14 @@ def incident_detail(incident: Incident) -> dict:
         "rating_comment": incident.rating_comment,
         "can_rate": incident.state in FINISHED and incident.rating is None,
         "timeline": [
-            {"id": entry.id, "at": entry.at, "kind": entry.kind, "status": entry.status,
-             "status_label": IncidentStatus(entry.status).label if entry.status else None,
-             "note": entry.public_note}
+            {
+                "id": entry.id,
+                "at": entry.at,
+                "kind": entry.kind,
+                "status": entry.status,
+                "status_label": IncidentStatus(entry.status).label if entry.status else None,
+                "note": entry.public_note,
+            }
             for entry in queries.public_timeline(incident)
         ],
         "attachments": [attachment(incident, item) for item in incident.attachments],

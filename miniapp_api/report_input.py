@@ -36,10 +36,19 @@ def resolve(citizen: Citizen, body: dict) -> tuple[dict, list[Upload]]:
 def evidence(uploads: list[Upload]) -> list[incidents.EvidenceSpec]:
     """The uploads as the evidence of a report; each is identified by its upload id, so a retried request
     attaches each file once."""
-    return [incidents.EvidenceSpec(
-        kind=AttachmentKind(upload.kind), source_ref=f"{SOURCE_PREFIX}{upload.id}", storage_key=upload.storage_key,
-        sha256=upload.sha256, size=upload.size, content_type=upload.content_type,
-        original_name=upload.original_name, meta=upload.meta) for upload in uploads]
+    return [
+        incidents.EvidenceSpec(
+            kind=AttachmentKind(upload.kind),
+            source_ref=f"{SOURCE_PREFIX}{upload.id}",
+            storage_key=upload.storage_key,
+            sha256=upload.sha256,
+            size=upload.size,
+            content_type=upload.content_type,
+            original_name=upload.original_name,
+            meta=upload.meta,
+        )
+        for upload in uploads
+    ]
 
 
 def link(incident: Incident, uploads: list[Upload]) -> None:
@@ -76,12 +85,16 @@ def _uploads(citizen: Citizen, ids: list[int], source: str | None) -> list[Uploa
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    found = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(ids),
-                                                                       Upload.citizen_id == citizen.id))}
+    found = {
+        u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(ids), Upload.citizen_id == citizen.id))
+    }
     retried = _attached_to_same_report(source)
-    errors = {str(index): [texts.UPLOAD_NOT_FOUND] for index, upload_id in enumerate(ids)
-              if upload_id not in found or (found[upload_id].attachment_id is not None
-                                            and found[upload_id].attachment_id not in retried)}
+    errors = {
+        str(index): [texts.UPLOAD_NOT_FOUND]
+        for index, upload_id in enumerate(ids)
+        if upload_id not in found
+        or (found[upload_id].attachment_id is not None and found[upload_id].attachment_id not in retried)
+    }
     if errors:
         raise FieldErrors({"attachments": errors})
     chosen = [found[i] for i in ids]

@@ -16,13 +16,19 @@ _BASE = {"required": texts.FIELD_REQUIRED, "null": texts.FIELD_NULL, "validator_
 
 
 class Str(mf.String):
-    default_error_messages: ClassVar[dict] = {**_BASE, "invalid": texts.FIELD_INVALID_STRING,
-                                              "invalid_utf8": texts.FIELD_INVALID_STRING}
+    default_error_messages: ClassVar[dict] = {
+        **_BASE,
+        "invalid": texts.FIELD_INVALID_STRING,
+        "invalid_utf8": texts.FIELD_INVALID_STRING,
+    }
 
 
 class Int(mf.Integer):
-    default_error_messages: ClassVar[dict] = {**_BASE, "invalid": texts.FIELD_INVALID_INTEGER,
-                                              "too_large": texts.FIELD_INVALID_INTEGER}
+    default_error_messages: ClassVar[dict] = {
+        **_BASE,
+        "invalid": texts.FIELD_INVALID_INTEGER,
+        "too_large": texts.FIELD_INVALID_INTEGER,
+    }
 
     def __init__(self, **kwargs):
         super().__init__(strict=True, **kwargs)
@@ -36,9 +42,12 @@ class QueryInt(Int):
 
 
 class Num(mf.Float):
-    default_error_messages: ClassVar[dict] = {**_BASE, "invalid": texts.FIELD_INVALID_NUMBER,
-                                              "special": texts.FIELD_INVALID_NUMBER,
-                                              "too_large": texts.FIELD_INVALID_NUMBER}
+    default_error_messages: ClassVar[dict] = {
+        **_BASE,
+        "invalid": texts.FIELD_INVALID_NUMBER,
+        "special": texts.FIELD_INVALID_NUMBER,
+        "too_large": texts.FIELD_INVALID_NUMBER,
+    }
 
 
 class ListOf(mf.List):
@@ -50,13 +59,16 @@ class Time(mf.AwareDateTime):
 
 
 def text(min_len: int, max_len: int, **kwargs) -> Str:
-    return Str(validate=validate.Length(min=min_len, max=max_len,
-                                        error=texts.FIELD_TOO_LONG.format(min=min_len, max=max_len)), **kwargs)
+    return Str(
+        validate=validate.Length(min=min_len, max=max_len, error=texts.FIELD_TOO_LONG.format(min=min_len, max=max_len)),
+        **kwargs,
+    )
 
 
 def between(low, high, field=Int, **kwargs):
-    return field(validate=validate.Range(min=low, max=high, error=texts.FIELD_RANGE.format(min=low, max=high)),
-                 **kwargs)
+    return field(
+        validate=validate.Range(min=low, max=high, error=texts.FIELD_RANGE.format(min=low, max=high)), **kwargs
+    )
 
 
 class Schema(ma.Schema):
@@ -68,6 +80,7 @@ class Schema(ma.Schema):
 
 # -- errors -------------------------------------------------------------------------------------------------
 
+
 class ErrorOut(Schema):
     error = Str(required=True, metadata={"description": "机器可读的错误代码"})
     message = Str(required=True, metadata={"description": "可直接展示给用户的中文说明"})
@@ -76,6 +89,7 @@ class ErrorOut(Schema):
 
 
 # -- login --------------------------------------------------------------------------------------------------
+
 
 class LoginIn(Schema):
     code = text(1, 128, required=True, metadata={"description": "wx.login 返回的 code"})
@@ -88,6 +102,7 @@ class LoginOut(Schema):
 
 
 # -- uploads ------------------------------------------------------------------------------------------------
+
 
 class UploadIn(Schema):
     file = mf.Raw(required=True, metadata={"type": "string", "format": "binary"})
@@ -104,6 +119,7 @@ class UploadOut(Schema):
 
 # -- incidents ----------------------------------------------------------------------------------------------
 
+
 class IncidentIn(Schema):
     description = text(1, LIMITS["INCIDENT_DESCRIPTION_MAX"], required=True, metadata={"description": "发生了什么"})
     category = text(1, 32, metadata={"description": "警情类别代码(提示,接警员可调整)"})
@@ -111,8 +127,12 @@ class IncidentIn(Schema):
     longitude = between(-180, 180, Num)
     address = text(1, 256)
     doorplate_token = text(1, 64, metadata={"description": "扫门牌二维码得到的令牌"})
-    attachments = ListOf(between(1, 2**31 - 1), validate=validate.Length(max=16, error=texts.FIELD_TOO_MANY.format(
-        max=16)), load_default=list, metadata={"description": "上传接口返回的附件 id"})
+    attachments = ListOf(
+        between(1, 2**31 - 1),
+        validate=validate.Length(max=16, error=texts.FIELD_TOO_MANY.format(max=16)),
+        load_default=list,
+        metadata={"description": "上传接口返回的附件 id"},
+    )
     client_id = text(8, 64, metadata={"description": "客户端生成的幂等键,重试时保持不变"})
 
 
@@ -175,6 +195,7 @@ class RatingIn(Schema):
 
 # -- chat ---------------------------------------------------------------------------------------------------
 
+
 class MessageIn(Schema):
     body = text(1, LIMITS["CHAT_MESSAGE_MAX"], required=True)
     client_id = text(8, 64)
@@ -192,6 +213,7 @@ class MessageOut(Schema):
 
 
 # -- complaints ---------------------------------------------------------------------------------------------
+
 
 class ComplaintIn(Schema):
     incident_id = between(1, 2**31 - 1, required=True)
@@ -219,11 +241,15 @@ class ComplaintRatingIn(Schema):
 
 # -- subscribe-message consents -----------------------------------------------------------------------------
 
+
 class ConsentIn(Schema):
-    results = mf.Dict(keys=text(1, 128), values=Str(validate=validate.OneOf(
-        ["accept", "reject", "ban", "filter"], error=texts.FIELD_CHOICE)), required=True,
+    results = mf.Dict(
+        keys=text(1, 128),
+        values=Str(validate=validate.OneOf(["accept", "reject", "ban", "filter"], error=texts.FIELD_CHOICE)),
+        required=True,
         validate=validate.Length(min=1, max=10, error=texts.FIELD_COUNT.format(min=1, max=10)),
-        metadata={"description": "wx.requestSubscribeMessage 的结果:模板 id -> accept/reject/ban/filter"})
+        metadata={"description": "wx.requestSubscribeMessage 的结果:模板 id -> accept/reject/ban/filter"},
+    )
     incident_id = between(1, 2**31 - 1)
 
 
@@ -233,6 +259,7 @@ class ConsentOut(Schema):
 
 
 # -- doorplates ---------------------------------------------------------------------------------------------
+
 
 class StationOut(Schema):
     code = Str(required=True, metadata={"description": "派出所的单位代码"})

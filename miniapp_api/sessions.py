@@ -21,19 +21,26 @@ def hash_token(token: str) -> str:
 
 
 @use_case
-def open_session(*, openid: str, unionid: str | None, ttl_seconds: int,
-                 now: datetime | None = None) -> tuple[str, MiniappSession]:
+def open_session(
+    *, openid: str, unionid: str | None, ttl_seconds: int, now: datetime | None = None
+) -> tuple[str, MiniappSession]:
     """Identify the citizen (joined by unionid) and issue a fresh token, in one transaction; returns (token,
     session)."""
     now = now or clock.now()
     citizen = citizens.identify(miniapp_openid=openid, unionid=unionid, now=now)
     token = secrets.token_urlsafe(32)
-    session = MiniappSession(citizen=citizen, token_hash=hash_token(token), created_at=now,
-                             expires_at=now + timedelta(seconds=ttl_seconds))
+    session = MiniappSession(
+        citizen=citizen, token_hash=hash_token(token), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds)
+    )
     db.session.add(session)
     db.session.flush()
-    audit.record(actor=citizen, action="miniapp.logged_in", subject=session, at=now,
-                 detail={"expires_at": session.expires_at.isoformat(), "unionid_known": bool(unionid)})
+    audit.record(
+        actor=citizen,
+        action="miniapp.logged_in",
+        subject=session,
+        at=now,
+        detail={"expires_at": session.expires_at.isoformat(), "unionid_known": bool(unionid)},
+    )
     return token, session
 
 
@@ -65,6 +72,7 @@ def sweep_expired_sessions(*, now: datetime | None = None) -> int:
     cutoff = now - timedelta(days=1)
     removed = db.session.execute(delete(MiniappSession).where(MiniappSession.expires_at < cutoff)).rowcount
     if removed:
-        audit.record(actor=System("miniapp.sweep"), action="miniapp.sessions_expired", at=now,
-                     detail={"removed": removed})
+        audit.record(
+            actor=System("miniapp.sweep"), action="miniapp.sessions_expired", at=now, detail={"removed": removed}
+        )
     return removed

@@ -19,19 +19,33 @@ from miniapp_api.upload_sweep import SPOOL_DIR
 
 UPLOAD_BODY = {
     "required": True,
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary",
-                                "description": "JPEG/PNG 照片或 MP4 视频;类型按文件内容判断"}},
-    }}},
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG/PNG 照片或 MP4 视频;类型按文件内容判断",
+                    }
+                },
+            }
+        }
+    },
 }
 
 
 def limits() -> uploads.Limits:
     config = current_app.config
-    return uploads.Limits(request_bytes=config["MEDIA_MAX_REQUEST_BYTES"], image_bytes=config["MEDIA_MAX_IMAGE_BYTES"],
-                          video_bytes=config["MEDIA_MAX_VIDEO_BYTES"], video_seconds=config["MEDIA_MAX_VIDEO_SECONDS"],
-                          image_pixels=config["MEDIA_MAX_IMAGE_PIXELS"])
+    return uploads.Limits(
+        request_bytes=config["MEDIA_MAX_REQUEST_BYTES"],
+        image_bytes=config["MEDIA_MAX_IMAGE_BYTES"],
+        video_bytes=config["MEDIA_MAX_VIDEO_BYTES"],
+        video_seconds=config["MEDIA_MAX_VIDEO_SECONDS"],
+        image_pixels=config["MEDIA_MAX_IMAGE_PIXELS"],
+    )
 
 
 @bp.post("/uploads")
@@ -44,8 +58,9 @@ def upload():
     """上传一张照片或一段视频,返回的 id 在报警时放入 attachments。"""
     citizen = g.citizen
     limit("upload", citizen.id)
-    pending = db.session.scalar(select(func.count(Upload.id)).where(
-        Upload.citizen_id == citizen.id, Upload.attachment_id.is_(None)))
+    pending = db.session.scalar(
+        select(func.count(Upload.id)).where(Upload.citizen_id == citizen.id, Upload.attachment_id.is_(None))
+    )
     if pending >= current_app.config["MEDIA_MAX_PENDING_UPLOADS"]:
         raise FieldErrors({"file": [texts.TOO_MANY_PENDING]})
     db.session.commit()  # do not hold a transaction open while a large body streams in
@@ -55,22 +70,39 @@ def upload():
     try:
         with transaction():
             now = clock.now()
-            row = Upload(citizen_id=citizen.id, kind=evidence.sniffed.kind,
-                         content_type=evidence.sniffed.content_type, storage_key=evidence.original.key,
-                         preview_key=evidence.preview.key if evidence.preview else None,
-                         sha256=evidence.original.sha256, size=evidence.original.size,
-                         original_name=evidence.original_name, meta=json.dumps(evidence.meta, sort_keys=True),
-                         created_at=now)
+            row = Upload(
+                citizen_id=citizen.id,
+                kind=evidence.sniffed.kind,
+                content_type=evidence.sniffed.content_type,
+                storage_key=evidence.original.key,
+                preview_key=evidence.preview.key if evidence.preview else None,
+                sha256=evidence.original.sha256,
+                size=evidence.original.size,
+                original_name=evidence.original_name,
+                meta=json.dumps(evidence.meta, sort_keys=True),
+                created_at=now,
+            )
             db.session.add(row)
             db.session.flush()
-            audit.record(actor=citizen, action="miniapp.uploaded", subject=row, at=now,
-                         detail={"sha256": row.sha256, "size": row.size, "content_type": row.content_type})
+            audit.record(
+                actor=citizen,
+                action="miniapp.uploaded",
+                subject=row,
+                at=now,
+                detail={"sha256": row.sha256, "size": row.size, "content_type": row.content_type},
+            )
     except BaseException:
         for key in evidence.keys:
             store.delete(key)
         raise
-    return {"id": row.id, "kind": row.kind, "content_type": row.content_type, "size": row.size,
-            "sha256": row.sha256, "meta": _public_meta(evidence.meta)}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "content_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "meta": _public_meta(evidence.meta),
+    }
 
 
 def _public_meta(meta: dict) -> dict:

@@ -24,17 +24,28 @@ def sweep_abandoned_uploads(*, now: datetime | None = None) -> int:
     cutoff = now - timedelta(hours=current_app.config["MEDIA_UPLOAD_KEEP_HOURS"])
     store = storage()
     with transaction():
-        candidates = list(db.session.scalars(
-            select(Upload).where(Upload.attachment_id.is_(None), Upload.created_at < cutoff).limit(500)))
+        candidates = list(
+            db.session.scalars(
+                select(Upload).where(Upload.attachment_id.is_(None), Upload.created_at < cutoff).limit(500)
+            )
+        )
         # An attachment may point at the file while the upload row is not marked (a report stored before the
         # report and its links became one commit); such a file is evidence and stays.
         refs = {f"{SOURCE_PREFIX}{u.id}": u for u in candidates}
-        taken = set(db.session.scalars(select(Attachment.source_ref).where(Attachment.source_ref.in_(refs)))) \
-            if refs else set()
+        taken = (
+            set(db.session.scalars(select(Attachment.source_ref).where(Attachment.source_ref.in_(refs))))
+            if refs
+            else set()
+        )
         abandoned = [upload for ref, upload in refs.items() if ref not in taken]
         for upload in abandoned:
-            audit.record(actor=System("miniapp.sweep"), action="miniapp.upload_discarded", subject=upload, at=now,
-                         detail={"sha256": upload.sha256, "size": upload.size})
+            audit.record(
+                actor=System("miniapp.sweep"),
+                action="miniapp.upload_discarded",
+                subject=upload,
+                at=now,
+                detail={"sha256": upload.sha256, "size": upload.size},
+            )
             db.session.delete(upload)
     # Files go only after the rows are gone: a crash in between leaves files without rows, never the reverse.
     for upload in abandoned:

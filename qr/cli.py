@@ -28,8 +28,9 @@ def import_command(csv_file: Path):
     with click.progressbar(length=2 * len(rows), label="校验并导入门牌", file=sys.stderr) as bar:
         try:
             with transaction():  # the command is the import's one transaction: every line or none
-                result = doorplate_import.import_csv(data, actor=OPERATOR, progress=bar.update,
-                                                     check=[_font_check(current_app.config.get("LABEL_FONT"))])
+                result = doorplate_import.import_csv(
+                    data, actor=OPERATOR, progress=bar.update, check=[_font_check(current_app.config.get("LABEL_FONT"))]
+                )
         except doorplate_import.ImportRefused as refused:
             click.echo("", err=True)
             for error in refused.errors[: doorplate_import.MAX_ERRORS_SHOWN]:
@@ -61,8 +62,11 @@ def revoke_command(code: str, reason: str):
 @click.option("--reason", default="", help="Kept in the audit log.")
 def move_command(code: str, to_code: str, reason: str):
     """Retire a doorplate in favour of its successor (renumbered building)."""
-    _run(lambda: doorplates.move(doorplate=doorplates.by_code(code), to=doorplates.by_code(to_code),
-                                 actor=OPERATOR, reason=reason))
+    _run(
+        lambda: doorplates.move(
+            doorplate=doorplates.by_code(code), to=doorplates.by_code(to_code), actor=OPERATOR, reason=reason
+        )
+    )
     click.echo(f"门牌 {code} 已迁移至 {to_code}")
 
 
@@ -88,8 +92,11 @@ def sheet_command(out: Path, unit_code: str | None, codes: tuple[str, ...]):
 def label_command(code: str, out: Path):
     """Write one doorplate's label as a 300 dpi PNG."""
     plate = _run(lambda: _select((code,), None))[0]
-    image = _run(lambda: labels.render(links.url_for_doorplate(plate), plate.address, plate.code,
-                                       font=current_app.config.get("LABEL_FONT") or None))
+    image = _run(
+        lambda: labels.render(
+            links.url_for_doorplate(plate), plate.address, plate.code, font=current_app.config.get("LABEL_FONT") or None
+        )
+    )
     out.write_bytes(labels.png(image))
     click.echo(str(out))
 

@@ -112,8 +112,9 @@ def qr_image(url: str, module_px: int, matrix: list[list[bool]] | None = None) -
     return small.resize((side * module_px, side * module_px), Image.Resampling.NEAREST)
 
 
-def render(url: str, address: str, code: str, *, size: LabelSize = DEFAULT_SIZE,
-           font: str | None = None) -> Image.Image:
+def render(
+    url: str, address: str, code: str, *, size: LabelSize = DEFAULT_SIZE, font: str | None = None
+) -> Image.Image:
     """One label as a greyscale image at 300 dpi: QR on top, the address and the doorplate code beneath."""
     missing = missing_glyphs(address + texts.LABEL_FOOTER.format(code=code), font)
     if missing:

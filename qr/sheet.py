@@ -60,8 +60,14 @@ def page_size() -> tuple[int, int]:
     return labels.mm(A4_MM[0]), labels.mm(A4_MM[1])
 
 
-def write(specs: Iterable[LabelSpec], out: Path | str, *, layout: SheetLayout = DEFAULT_LAYOUT,
-          font: str | None = None, progress: Callable[[int], None] | None = None) -> int:
+def write(
+    specs: Iterable[LabelSpec],
+    out: Path | str,
+    *,
+    layout: SheetLayout = DEFAULT_LAYOUT,
+    font: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the labels to a PDF of A4 pages at 300 dpi; return the number of pages.
 
     Pages are 1-bit (stored with lossless CCITT G4 compression, unlike greyscale which Pillow stores as JPEG),

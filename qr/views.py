@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 pages = Blueprint("qr", __name__, template_folder="templates")
 
 FORM_MAX_AGE = 2 * 3600
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; img-src 'self'; form-action 'self'; "
-       "base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def init_app(app: Flask) -> None:
@@ -75,15 +77,20 @@ def web_report(token: str):
         return _form(doorplate, token, error=texts.FORM_EXPIRED, status=400)
     # Keyed by doorplate as well as address: behind a proxy without ProxyFix every citizen shares one address,
     # and a city-wide bucket would turn real reports away.
-    if not limits.allows(f"qr:web-report:{doorplate.id}:{request.remote_addr}",
-                         current_app.config["QR_WEB_REPORT_LIMIT"]):
+    if not limits.allows(
+        f"qr:web-report:{doorplate.id}:{request.remote_addr}", current_app.config["QR_WEB_REPORT_LIMIT"]
+    ):
         return _form(doorplate, token, error=texts.TOO_MANY, status=429)
     try:
         with transaction():  # the reporter's first record and the report: one commit
             citizen = citizens.identify_by_phone(form.get("phone", ""))
-            incident = incidents.report(citizen=citizen, channel=Channel.WEB,
-                                        description=form.get("description", ""), doorplate=doorplate,
-                                        source_msg_id=f"web:{nonce}")
+            incident = incidents.report(
+                citizen=citizen,
+                channel=Channel.WEB,
+                description=form.get("description", ""),
+                doorplate=doorplate,
+                source_msg_id=f"web:{nonce}",
+            )
     except InvalidInput as error:
         return _form(doorplate, token, error=error.message, status=400)
     log.info("web report %s at doorplate %s by %s", incident.number, doorplate.code, mask_phone(citizen.phone))
@@ -122,7 +129,12 @@ def _form_nonce(signed: str, token: str) -> str | None:
 def _form(doorplate: Doorplate, token: str, *, error: str | None = None, status: int = 200):
     form_token = _serializer().dumps({"t": token, "n": secrets.token_urlsafe(16)})
     body = render_template(
-        "qr/landing.html", texts=texts, doorplate=doorplate, token=token, form_token=form_token, error=error,
+        "qr/landing.html",
+        texts=texts,
+        doorplate=doorplate,
+        token=token,
+        form_token=form_token,
+        error=error,
         scheme_url=links.miniapp_scheme_url(doorplate),
         description=request.form.get("description", "") if error else "",
         phone=request.form.get("phone", "") if error else "",

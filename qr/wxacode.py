@@ -58,7 +58,8 @@ def fetch(doorplate: Doorplate) -> bytes:
         return found
     config = current_app.config
     png = client("miniapp").get_wxacode_unlimited(
-        token_for(doorplate), page=config.get("MINIAPP_DOORPLATE_PAGE") or None,
+        token_for(doorplate),
+        page=config.get("MINIAPP_DOORPLATE_PAGE") or None,
         env_version=config["MINIAPP_ENV_VERSION"],
     )
     if not png.startswith(b"\x89PNG"):

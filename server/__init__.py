@@ -41,4 +41,3 @@ def create_app(test_config: dict | None = None) -> Flask:
     miniapp_api.init_app(app)
     jobs.start_timer_on_first_request(app)
     return app
-

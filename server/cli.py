@@ -104,8 +104,13 @@ outbox_cli = AppGroup("outbox", help="The job outbox.")
 
 @outbox_cli.command("relay")
 @click.option("--grace", default=0, show_default=True, help="Skip messages younger than this many seconds.")
-@click.option("--now", "now", type=Moment(), default=None,
-              help="Relay as of this moment (ISO 8601; default: the clock), e.g. to re-send stale messages.")
+@click.option(
+    "--now",
+    "now",
+    type=Moment(),
+    default=None,
+    help="Relay as of this moment (ISO 8601; default: the clock), e.g. to re-send stale messages.",
+)
 def outbox_relay(grace: int, now: datetime | None):
     """Send pending outbox messages to the queue now."""
     sent = jobs.relay_pending(grace_seconds=grace, now=now)
@@ -116,6 +121,7 @@ def outbox_relay(grace: int, now: datetime | None):
 @outbox_cli.command("status")
 def outbox_status():
     """Count pending, dispatched-not-done and failed messages."""
+
     def count(*where):
         return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(*where))
 
@@ -130,8 +136,11 @@ def outbox_status():
 @with_appcontext
 @click.option("--queues", default=",".join(jobs.QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--no-fork", is_flag=True,
-              help="Run jobs in this process instead of a forked child per job (several times the job rate).")
+@click.option(
+    "--no-fork",
+    is_flag=True,
+    help="Run jobs in this process instead of a forked child per job (several times the job rate).",
+)
 def worker_command(queues: str, burst: bool, no_fork: bool):
     """Run an rq worker (with rq's scheduler, so that retries with backoff happen)."""
     app = current_app._get_current_object()

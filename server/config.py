@@ -47,7 +47,7 @@ def database_url(value: str) -> str:
     """A SQLAlchemy URL; postgres:// and postgresql:// are used with psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if value.startswith(prefix):
-            return "postgresql+psycopg://" + value[len(prefix):]
+            return "postgresql+psycopg://" + value[len(prefix) :]
     return value
 
 
@@ -61,8 +61,14 @@ def one_of(*choices: str):
     return choice
 
 
-RATE_LIMITS = {"login": "30/60", "report": "10/600", "upload": "60/600", "chat": "30/60", "complaint": "10/3600",
-               "consent": "60/60"}
+RATE_LIMITS = {
+    "login": "30/60",
+    "report": "10/600",
+    "upload": "60/600",
+    "chat": "30/60",
+    "complaint": "10/3600",
+    "consent": "60/60",
+}
 
 
 def rate_limits(value: str) -> dict[str, str]:
@@ -74,8 +80,16 @@ def rate_limits(value: str) -> dict[str, str]:
     return rules
 
 
-TYPE_NAMES = {str: "text", int: "integer", float: "number", flag: "yes/no", words: "list", rate: "count/seconds",
-              database_url: "URL", rate_limits: "scope=count/seconds,..."}
+TYPE_NAMES = {
+    str: "text",
+    int: "integer",
+    float: "number",
+    flag: "yes/no",
+    words: "list",
+    rate: "count/seconds",
+    database_url: "URL",
+    rate_limits: "scope=count/seconds,...",
+}
 
 
 # -- the declarations, by package ----------------------------------------------------------------------------
@@ -96,55 +110,103 @@ def _progress_template(values: dict, _instance_path: str) -> str:
 
 GROUPS: dict[str, list[Setting]] = {
     "Service": [
-        Setting("DATABASE_URL", database_url, _sqlite_file, "SQLAlchemy URL of the database",
-                shown="SQLite file `instance/wx110.sqlite3`", key="SQLALCHEMY_DATABASE_URI"),
-        Setting("REDIS_URL", str, None, "Redis for rq, the shared WeChat token and short-lived state",
-                shown="unset: in-process mode (jobs in a background thread, sweeps on a timer)"),
+        Setting(
+            "DATABASE_URL",
+            database_url,
+            _sqlite_file,
+            "SQLAlchemy URL of the database",
+            shown="SQLite file `instance/wx110.sqlite3`",
+            key="SQLALCHEMY_DATABASE_URI",
+        ),
+        Setting(
+            "REDIS_URL",
+            str,
+            None,
+            "Redis for rq, the shared WeChat token and short-lived state",
+            shown="unset: in-process mode (jobs in a background thread, sweeps on a timer)",
+        ),
         Setting("REDIS_CONNECT_TIMEOUT", float, 0.3, "request-path Redis connect timeout in seconds (no retries)"),
         Setting("REDIS_SOCKET_TIMEOUT", float, 0.5, "request-path Redis read timeout in seconds (no retries)"),
         Setting("INLINE_TIMER", flag, True, "in-process mode: run the periodic sweeps on a timer in the web process"),
-        Setting("OUTBOX_RELAY_SECONDS", int, 30,
-                "how often the relay looks for outbox jobs not yet queued (written by another process, or while "
-                "Redis was down)"),
-        Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret",
-                shown="a development value"),
-        Setting("MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)",
-                shown="`instance/media`"),
+        Setting(
+            "OUTBOX_RELAY_SECONDS",
+            int,
+            30,
+            "how often the relay looks for outbox jobs not yet queued (written by another process, or while "
+            "Redis was down)",
+        ),
+        Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
+        Setting(
+            "MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)", shown="`instance/media`"
+        ),
     ],
     "WeChat": [
-        Setting("WECHAT_API_BASE", str, "https://api.weixin.qq.com",
-                "where the WeChat API lives (tests and the demo use the loopback fake)"),
+        Setting(
+            "WECHAT_API_BASE",
+            str,
+            "https://api.weixin.qq.com",
+            "where the WeChat API lives (tests and the demo use the loopback fake)",
+        ),
         Setting("WECHAT_TOKEN", str, "", "official account: server token"),
         Setting("WECHAT_AES_KEY", str, "", "official account: EncodingAESKey (43 characters) for safe mode"),
         Setting("WECHAT_APPID", str, "", "official account: AppID"),
         Setting("WECHAT_SECRET", str, "", "official account: AppSecret"),
-        Setting("WECHAT_REPLY_MODE", one_of("inline", "queued"), "inline",
-                "`inline`: answer inside the callback; `queued`: answer `success` and push the reply from a job"),
+        Setting(
+            "WECHAT_REPLY_MODE",
+            one_of("inline", "queued"),
+            "inline",
+            "`inline`: answer inside the callback; `queued`: answer `success` and push the reply from a job",
+        ),
         Setting("WECHAT_REPLAY_WINDOW", int, 300, "seconds a signed callback timestamp stays fresh"),
         Setting("WECHAT_MAX_BODY", int, 64 * 1024, "largest callback body in bytes"),
         Setting("WECHAT_CONVERSATION_TTL", int, 900, "seconds a pending question of the bot stays open"),
-        Setting("WECHAT_FOLLOWUP_WINDOW", int, 1800,
-                "seconds in which a reporter's next text joins the same incident's chat"),
-        Setting("WECHAT_DUPLICATE_WAIT", float, 4.0,
-                "seconds a duplicate delivery waits for the first one's reply (inside WeChat's 5)"),
+        Setting(
+            "WECHAT_FOLLOWUP_WINDOW",
+            int,
+            1800,
+            "seconds in which a reporter's next text joins the same incident's chat",
+        ),
+        Setting(
+            "WECHAT_DUPLICATE_WAIT",
+            float,
+            4.0,
+            "seconds a duplicate delivery waits for the first one's reply (inside WeChat's 5)",
+        ),
         Setting("WECHAT_MEDIA_MAX_BYTES", int, 200 * 1024 * 1024, "largest WeChat media file fetched as evidence"),
         # rq's first run + 5 retries in server/jobs.py
         Setting("WECHAT_MEDIA_FETCH_ATTEMPTS", int, 6, "failed downloads after which an attachment is marked failed"),
-        Setting("WECHAT_PROGRESS_TEMPLATE_ID", str, "",
-                "template message for progress outside the 48-hour window (empty: none)"),
-        Setting("WECHAT_CHAT_TEMPLATE_ID", str, _progress_template,
-                "template message for officer chat outside the 48-hour window", shown="`WECHAT_PROGRESS_TEMPLATE_ID`"),
+        Setting(
+            "WECHAT_PROGRESS_TEMPLATE_ID",
+            str,
+            "",
+            "template message for progress outside the 48-hour window (empty: none)",
+        ),
+        Setting(
+            "WECHAT_CHAT_TEMPLATE_ID",
+            str,
+            _progress_template,
+            "template message for officer chat outside the 48-hour window",
+            shown="`WECHAT_PROGRESS_TEMPLATE_ID`",
+        ),
     ],
     "Mini-program": [
         Setting("MINIAPP_APPID", str, "", "mini-program AppID"),
         Setting("MINIAPP_SECRET", str, "", "mini-program AppSecret"),
         Setting("MINIAPP_SESSION_TTL", int, 7 * 86400, "seconds a mini-program login stays valid"),
         Setting("MINIAPP_PROGRESS_TEMPLATE_ID", str, "", "subscribe-message template for progress (empty: none)"),
-        Setting("MINIAPP_PROGRESS_TEMPLATE_FIELDS", words, ["character_string1", "phrase2", "thing3", "time4"],
-                "that template's field names: number, status, note, time"),
-        Setting("MINIAPP_RATE_LIMITS", rate_limits, RATE_LIMITS,
-                "per-citizen limits over the defaults, counted in Redis and failing open",
-                shown="`{}`".format(",".join(f"{scope}={rule}" for scope, rule in RATE_LIMITS.items()))),
+        Setting(
+            "MINIAPP_PROGRESS_TEMPLATE_FIELDS",
+            words,
+            ["character_string1", "phrase2", "thing3", "time4"],
+            "that template's field names: number, status, note, time",
+        ),
+        Setting(
+            "MINIAPP_RATE_LIMITS",
+            rate_limits,
+            RATE_LIMITS,
+            "per-citizen limits over the defaults, counted in Redis and failing open",
+            shown="`{}`".format(",".join(f"{scope}={rule}" for scope, rule in RATE_LIMITS.items())),
+        ),
         Setting("MINIAPP_MAX_JSON_BYTES", int, 64 * 1024, "largest JSON request body in bytes"),
     ],
     "Evidence uploads": [
@@ -160,8 +222,13 @@ GROUPS: dict[str, list[Setting]] = {
     ],
     "Doorplates": [
         Setting("QR_WEB_REPORT_LIMIT", rate, "10/600", "web reports per doorplate and client address"),
-        Setting("LABEL_FONT", str, "", "font for doorplate labels (`file.ttc#index` for a collection face)",
-                shown="the bundled CJK subset in `qr/fonts/`"),
+        Setting(
+            "LABEL_FONT",
+            str,
+            "",
+            "font for doorplate labels (`file.ttc#index` for a collection face)",
+            shown="the bundled CJK subset in `qr/fonts/`",
+        ),
         Setting("MINIAPP_DOORPLATE_PAGE", str, "pages/report/index", "mini-program page a doorplate code opens"),
         Setting("MINIAPP_ENV_VERSION", str, "release", "mini-program version a doorplate code opens"),
     ],

@@ -30,8 +30,9 @@ RETRY_INTERVALS = [10, 30, 60, 180, 600]
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     if url:
-        client = make_redis(url, connect_timeout=app.config["REDIS_CONNECT_TIMEOUT"],
-                            socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"])
+        client = make_redis(
+            url, connect_timeout=app.config["REDIS_CONNECT_TIMEOUT"], socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"]
+        )
         app.extensions["wx110.redis"] = client
         app.extensions["wx110.dispatcher"] = RqDispatcher(app, client)
     else:
@@ -52,23 +53,26 @@ class RqDispatcher:
         """Push (message id, queue name) pairs in one Redis round trip; return the ids that reached Redis."""
         by_queue: dict[str, list] = {}
         for message_id, queue_name in messages:
-            by_queue.setdefault(queue_name, []).append(Queue.prepare_data(
-                "server.worker.run_outbox_message",
-                args=(message_id,),
-                job_id=f"outbox-{message_id}-{uuid.uuid4().hex[:12]}",
-                retry=JobRetry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                result_ttl=3600,
-                failure_ttl=30 * 86400,
-                timeout=600,
-            ))
+            by_queue.setdefault(queue_name, []).append(
+                Queue.prepare_data(
+                    "server.worker.run_outbox_message",
+                    args=(message_id,),
+                    job_id=f"outbox-{message_id}-{uuid.uuid4().hex[:12]}",
+                    retry=JobRetry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                    result_ttl=3600,
+                    failure_ttl=30 * 86400,
+                    timeout=600,
+                )
+            )
         try:
             with self.connection.pipeline() as pipe:
                 for queue_name, datas in by_queue.items():
                     self.queue(queue_name).enqueue_many(datas, pipeline=pipe)
                 pipe.execute()
         except Exception as exc:  # noqa: BLE001 - Redis down: the relay will send them
-            log.warning("outbox: redis unreachable, %d message(s) left for the relay: %s",
-                        len(messages), type(exc).__name__)
+            log.warning(
+                "outbox: redis unreachable, %d message(s) left for the relay: %s", len(messages), type(exc).__name__
+            )
             return []
         return [message_id for message_id, _ in messages]
 

@@ -160,8 +160,12 @@ class RedisStore:
                 return in_redis()
             except (RedisError, OSError) as exc:
                 self.down_until = self.clock() + self.pause
-                log.warning("store: redis %s failed (%s); using process memory for %ss", operation,
-                            type(exc).__name__, self.pause)
+                log.warning(
+                    "store: redis %s failed (%s); using process memory for %ss",
+                    operation,
+                    type(exc).__name__,
+                    self.pause,
+                )
         return in_memory()
 
 

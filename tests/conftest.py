@@ -28,11 +28,15 @@ _migrated: set[str] = set()
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "expect_job_failures: the test means a job to raise or an outbox message to be left failed "
-        "(without it, either fails the test at teardown)")
+        "markers",
+        "expect_job_failures: the test means a job to raise or an outbox message to be left failed "
+        "(without it, either fails the test at teardown)",
+    )
     config.addinivalue_line(
-        "markers", "needs_postgresql: the test proves something only on PostgreSQL (concurrency, advisory locks, "
-        "triggers); it runs there alone, and a run that leaves PostgreSQL out says so (and fails under CI)")
+        "markers",
+        "needs_postgresql: the test proves something only on PostgreSQL (concurrency, advisory locks, "
+        "triggers); it runs there alone, and a run that leaves PostgreSQL out says so (and fails under CI)",
+    )
     left_out = services.left_out_by_setting(BACKENDS)
     if left_out:
         if services.IN_CI:
@@ -42,8 +46,9 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     # A PostgreSQL-only test is not collected for SQLite at all (it would prove nothing there).
-    kept = [item for item in items
-            if not (item.get_closest_marker("needs_postgresql") and _param_backend(item) == "sqlite")]
+    kept = [
+        item for item in items if not (item.get_closest_marker("needs_postgresql") and _param_backend(item) == "sqlite")
+    ]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
@@ -56,8 +61,9 @@ def _param_backend(item) -> str | None:
 
 def pytest_terminal_summary(terminalreporter):
     for service, problem in services.SKIPPED.items():
-        terminalreporter.write_sep("!", f"{service.upper()} NOT AVAILABLE - ITS TESTS WERE SKIPPED", red=True,
-                                   bold=True)
+        terminalreporter.write_sep(
+            "!", f"{service.upper()} NOT AVAILABLE - ITS TESTS WERE SKIPPED", red=True, bold=True
+        )
         terminalreporter.write_line(f"  {problem}")
         terminalreporter.write_line("  Start it (see README) and run the tests again; CI never skips these.")
 
@@ -155,8 +161,10 @@ def make_app(backend, request):
         dispatcher = app.extensions.get("wx110.dispatcher")
         if hasattr(dispatcher, "drain"):
             dispatcher.drain()  # no in-process job may outlive its test and touch the next one's tables
-            failed += [f"in-process job for outbox message {mid} raised {error}"
-                       for mid, error in getattr(dispatcher, "failures", [])]
+            failed += [
+                f"in-process job for outbox message {mid} raised {error}"
+                for mid, error in getattr(dispatcher, "failures", [])
+            ]
         with app.app_context():
             db.session.remove()
             if app is built[0]:
@@ -164,15 +172,19 @@ def make_app(backend, request):
             db.session.remove()
             db.engine.dispose()
     if failed and not request.node.get_closest_marker("expect_job_failures"):
-        pytest.fail("jobs failed during the test (mark it expect_job_failures if that is the point):\n  "
-                    + "\n  ".join(dict.fromkeys(failed)), pytrace=False)
+        pytest.fail(
+            "jobs failed during the test (mark it expect_job_failures if that is the point):\n  "
+            + "\n  ".join(dict.fromkeys(failed)),
+            pytrace=False,
+        )
 
 
 def _failed_outbox_messages() -> list[str]:
     try:
         rows = db.session.execute(
-            select(OutboxMessage.id, OutboxMessage.job, OutboxMessage.last_error)
-            .where(OutboxMessage.last_error.is_not(None), OutboxMessage.done_at.is_(None))
+            select(OutboxMessage.id, OutboxMessage.job, OutboxMessage.last_error).where(
+                OutboxMessage.last_error.is_not(None), OutboxMessage.done_at.is_(None)
+            )
         ).all()
     except Exception as exc:  # noqa: BLE001 - a test that broke the schema on purpose; say so, do not hide it
         db.session.rollback()
@@ -213,12 +225,16 @@ def redis(redis_url, request):
     connection.flushdb()
     yield connection
     registries = [FailedJobRegistry(queue=Queue(name, connection=connection)) for name in QUEUES]
-    failed = [f"rq job {job_id} on {registry.name} failed" for registry in registries
-              for job_id in registry.get_job_ids()]
+    failed = [
+        f"rq job {job_id} on {registry.name} failed" for registry in registries for job_id in registry.get_job_ids()
+    ]
     connection.flushdb()
     if failed and not request.node.get_closest_marker("expect_job_failures"):
-        pytest.fail("rq jobs failed during the test (mark it expect_job_failures if that is the point):\n  "
-                    + "\n  ".join(failed), pytrace=False)
+        pytest.fail(
+            "rq jobs failed during the test (mark it expect_job_failures if that is the point):\n  "
+            + "\n  ".join(failed),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

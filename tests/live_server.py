@@ -13,8 +13,7 @@ def serving(app, *, public: bool = False):
     base_url = f"http://127.0.0.1:{server.server_port}"
     if public:
         app.config["PUBLIC_BASE_URL"] = base_url
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-app",
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-app", daemon=True)
     thread.start()
     try:
         yield base_url

@@ -52,9 +52,14 @@ def live_server(make_app, fake_wechat, tmp_path, request):
     overrides = getattr(request, "param", {}) or {}
     media_root = tmp_path / "media"
     # A fresh app id per test: the WeChat client caches tokens per app id in-process; each test has its own fake.
-    app = make_app(WECHAT_API_BASE=fake_wechat.base_url,
-                   MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}", MINIAPP_SECRET="s",
-                   MEDIA_ROOT=str(media_root), MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress", **overrides)
+    app = make_app(
+        WECHAT_API_BASE=fake_wechat.base_url,
+        MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}",
+        MINIAPP_SECRET="s",
+        MEDIA_ROOT=str(media_root),
+        MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress",
+        **overrides,
+    )
     with serving(app) as base_url:
         yield LiveServer(app=app, url=base_url, fake=fake_wechat, media_root=media_root)
     with app.app_context():

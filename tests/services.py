@@ -94,8 +94,10 @@ def held_by_another_slot(connection: Redis, slot: str) -> str | None:
     for client in connection.client_list():
         name = client.get("name", "")
         if name.startswith(_CLAIM_NAME) and name != _CLAIM_NAME + slot and int(client.get("db", -1)) == database:
-            return (f"Redis database {database} is in use by the run of slot {name.removeprefix(_CLAIM_NAME)!r}; "
-                    f"give WX110_TEST_SLOT={slot!r} its own TEST_REDIS_URL")
+            return (
+                f"Redis database {database} is in use by the run of slot {name.removeprefix(_CLAIM_NAME)!r}; "
+                f"give WX110_TEST_SLOT={slot!r} its own TEST_REDIS_URL"
+            )
     return None
 
 
@@ -114,5 +116,7 @@ def left_out_by_setting(backends: list[str]) -> str | None:
     """Why a run that leaves PostgreSQL out (WX110_TEST_DATABASES) proves nothing about concurrency."""
     if "postgresql" in backends:
         return None
-    return (f"WX110_TEST_DATABASES={','.join(backends)} leaves PostgreSQL out: the concurrency, advisory-lock and "
-            "trigger tests prove something only there")
+    return (
+        f"WX110_TEST_DATABASES={','.join(backends)} leaves PostgreSQL out: the concurrency, advisory-lock and "
+        "trigger tests prove something only there"
+    )

@@ -15,9 +15,14 @@ KEYS = simulator.Keys(TOKEN, AES_KEY, APPID)
 
 
 def wechat_config(fake, **overrides) -> dict:
-    config = {"WECHAT_TOKEN": TOKEN, "WECHAT_AES_KEY": AES_KEY, "WECHAT_APPID": APPID,
-              "WECHAT_SECRET": "secret", "WECHAT_API_BASE": fake.base_url,
-              "WECHAT_PROGRESS_TEMPLATE_ID": "TPL_PROGRESS"}
+    config = {
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_AES_KEY": AES_KEY,
+        "WECHAT_APPID": APPID,
+        "WECHAT_SECRET": "secret",
+        "WECHAT_API_BASE": fake.base_url,
+        "WECHAT_PROGRESS_TEMPLATE_ID": "TPL_PROGRESS",
+    }
     config.update(overrides)
     return config
 

@@ -32,8 +32,12 @@ def fake_api(host: str, port: int, fd: int | None):
 @click.argument("kind")
 @click.argument("value", required=False, default="")
 @click.option("--from", "openid", default="o-demo-citizen", show_default=True, help="The sender's openid.")
-@click.option("--mode", type=click.Choice(["plain", "compatible", "safe"]), default=None,
-              help="Encryption mode (default: safe when WECHAT_AES_KEY is set, else plain).")
+@click.option(
+    "--mode",
+    type=click.Choice(["plain", "compatible", "safe"]),
+    default=None,
+    help="Encryption mode (default: safe when WECHAT_AES_KEY is set, else plain).",
+)
 @click.option("--url", default=None, help="The callback (default: PUBLIC_BASE_URL + /wechat).")
 @click.option("--media-id", default="", help="For image/voice/video/shortvideo.")
 @click.option("--recognition", default="", help="For voice: WeChat's speech-recognition text.")
@@ -59,12 +63,14 @@ def send(kind, value, openid, mode, url, media_id, recognition, label, title, la
         name = {"scancode": "scancode_waitmsg", "location-event": "LOCATION"}.get(kind, kind)
         fields = simulator.event(name, openid, value, latitude=lat, longitude=lon)
     else:
-        fields = simulator.message(kind, openid, value, msg_id=msg_id, media_id=media_id, recognition=recognition,
-                                  label=label, title=title)
+        fields = simulator.message(
+            kind, openid, value, msg_id=msg_id, media_id=media_id, recognition=recognition, label=label, title=title
+        )
     query, body = simulator.signed(fields, keys, mode=mode)
     target = url or config["PUBLIC_BASE_URL"].rstrip("/") + "/wechat"
-    response = requests.post(target, params=query, data=body, timeout=10,
-                             headers={"Content-Type": "text/xml; charset=utf-8"})
+    response = requests.post(
+        target, params=query, data=body, timeout=10, headers={"Content-Type": "text/xml; charset=utf-8"}
+    )
     click.echo(f"HTTP {response.status_code} ({mode} mode)")
     reply = simulator.read_reply(response.text, keys) if response.ok else response.text
     if isinstance(reply, dict):

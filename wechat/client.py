@@ -44,8 +44,16 @@ _local_lock = threading.Lock()
 
 
 class WeChatClient:
-    def __init__(self, *, base_url: str, appid: str, secret: str, redis: Redis | None,
-                 session: requests.Session | None = None, timeout=TIMEOUT):
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        appid: str,
+        secret: str,
+        redis: Redis | None,
+        session: requests.Session | None = None,
+        timeout=TIMEOUT,
+    ):
         self.base_url = base_url.rstrip("/")
         self.appid = appid
         self.secret = secret
@@ -97,8 +105,7 @@ class WeChatClient:
             return token
 
     def _fetch_token(self, *, force: bool) -> tuple[str, int]:
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                "force_refresh": force}
+        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": force}
         response = self.http.post(f"{self.base_url}/cgi-bin/stable_token", json=body, timeout=self.timeout)
         data = _json(response)
         if "access_token" not in data:
@@ -107,8 +114,7 @@ class WeChatClient:
 
     # -- calls ----------------------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-             raw: bool = False):
+    def call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None, raw: bool = False):
         """Call an API that takes `access_token`; refresh the token once if WeChat says it is invalid.
 
         Returns the decoded JSON, or with `raw=True` the response itself when it is not a JSON error.
@@ -116,10 +122,13 @@ class WeChatClient:
         token = self.access_token()
         for attempt in range(2):
             response = self.http.request(
-                method, f"{self.base_url}{path}", params={**(params or {}), "access_token": token},
+                method,
+                f"{self.base_url}{path}",
+                params={**(params or {}), "access_token": token},
                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,
                 headers={"Content-Type": "application/json"} if body is not None else None,
-                timeout=self.timeout, stream=raw,
+                timeout=self.timeout,
+                stream=raw,
             )
             if raw and not response.headers.get("Content-Type", "").startswith(("application/json", "text/plain")):
                 return response
@@ -137,12 +146,18 @@ class WeChatClient:
 
     def send_text(self, openid: str, content: str) -> None:
         """A customer-service text message (only inside the 48-hour window; WeChatError 45015 outside it)."""
-        self.call("POST", "/cgi-bin/message/custom/send",
-                  body={"touser": openid, "msgtype": "text", "text": {"content": content}})
+        self.call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            body={"touser": openid, "msgtype": "text", "text": {"content": content}},
+        )
 
     def send_template(self, openid: str, template_id: str, data: dict, *, url: str | None = None) -> None:
-        body = {"touser": openid, "template_id": template_id,
-                "data": {key: {"value": value} for key, value in data.items()}}
+        body = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+        }
         if url:
             body["url"] = url
         self.call("POST", "/cgi-bin/message/template/send", body=body)
@@ -177,8 +192,7 @@ class WeChatClient:
         """Exchange a wx.login code for openid, session_key and (when known) unionid."""
         response = self.http.get(
             f"{self.base_url}/sns/jscode2session",
-            params={"appid": self.appid, "secret": self.secret, "js_code": js_code,
-                    "grant_type": "authorization_code"},
+            params={"appid": self.appid, "secret": self.secret, "js_code": js_code, "grant_type": "authorization_code"},
             timeout=self.timeout,
         )
         data = _json(response)
@@ -188,14 +202,24 @@ class WeChatClient:
 
     def send_subscribe_message(self, openid: str, template_id: str, data: dict, *, page: str | None = None) -> None:
         """One subscribe message (WeChatError 43101 when the user has no consent left)."""
-        body = {"touser": openid, "template_id": template_id,
-                "data": {key: {"value": value} for key, value in data.items()}}
+        body = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+        }
         if page:
             body["page"] = page
         self.call("POST", "/cgi-bin/message/subscribe/send", body=body)
 
-    def get_wxacode_unlimited(self, scene: str, *, page: str | None = None, width: int = 430,
-                              check_path: bool = False, env_version: str = "release") -> bytes:
+    def get_wxacode_unlimited(
+        self,
+        scene: str,
+        *,
+        page: str | None = None,
+        width: int = 430,
+        check_path: bool = False,
+        env_version: str = "release",
+    ) -> bytes:
         """A mini-program code PNG for `scene` (at most 32 visible characters)."""
         if not scene or len(scene) > 32:
             raise ValueError("scene must be 1 to 32 characters")

@@ -140,7 +140,7 @@ class FakeWeChat:
 
         def _media_response(media_id):
             content_type, payload = fake.media[media_id]
-            chunks = (payload[i:i + 65536] for i in range(0, len(payload), 65536))
+            chunks = (payload[i : i + 65536] for i in range(0, len(payload), 65536))
             return Response(chunks, content_type=content_type, headers={"Content-Length": str(len(payload))})
 
         @app.get("/sns/jscode2session")

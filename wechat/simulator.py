@@ -31,13 +31,27 @@ def xml_of(fields: dict) -> str:
 
 
 def _base(openid: str, msg_type: str, create_time: int | None) -> dict:
-    return {"ToUserName": ACCOUNT, "FromUserName": openid, "CreateTime": create_time or int(time.time()),
-            "MsgType": msg_type}
+    return {
+        "ToUserName": ACCOUNT,
+        "FromUserName": openid,
+        "CreateTime": create_time or int(time.time()),
+        "MsgType": msg_type,
+    }
 
 
-def message(kind: str, openid: str, value: str = "", *, msg_id: int | None = None, create_time: int | None = None,
-            media_id: str = "", recognition: str = "", label: str = "", title: str = "",
-            description: str = "") -> dict:
+def message(
+    kind: str,
+    openid: str,
+    value: str = "",
+    *,
+    msg_id: int | None = None,
+    create_time: int | None = None,
+    media_id: str = "",
+    recognition: str = "",
+    label: str = "",
+    title: str = "",
+    description: str = "",
+) -> dict:
     """The fields of a message (`text`, `image`, `voice`, `video`, `shortvideo`, `location`, `link`)."""
     fields = _base(openid, kind, create_time)
     if kind == "text":
@@ -63,8 +77,15 @@ def message(kind: str, openid: str, value: str = "", *, msg_id: int | None = Non
     return fields
 
 
-def event(name: str, openid: str, value: str = "", *, create_time: int | None = None,
-          latitude: float = 0.0, longitude: float = 0.0) -> dict:
+def event(
+    name: str,
+    openid: str,
+    value: str = "",
+    *,
+    create_time: int | None = None,
+    latitude: float = 0.0,
+    longitude: float = 0.0,
+) -> dict:
     """The fields of an event: subscribe [scene], unsubscribe, SCAN scene, LOCATION, CLICK key,
     scancode_waitmsg result, or any other name as WeChat spells it."""
     fields = _base(openid, "event", create_time)
@@ -95,8 +116,14 @@ class Keys:
         return WeChatCrypto(self.token, self.aes_key, self.appid)
 
 
-def signed(fields_or_xml: dict | str, keys: Keys, *, mode: str = "plain", timestamp: int | None = None,
-           nonce: str | None = None) -> tuple[dict, bytes]:
+def signed(
+    fields_or_xml: dict | str,
+    keys: Keys,
+    *,
+    mode: str = "plain",
+    timestamp: int | None = None,
+    nonce: str | None = None,
+) -> tuple[dict, bytes]:
     """(query parameters, body) for POSTing a message to the callback as WeChat does in `mode`."""
     xml = fields_or_xml if isinstance(fields_or_xml, str) else xml_of(fields_or_xml)
     timestamp = str(timestamp or int(time.time()))
@@ -108,8 +135,10 @@ def signed(fields_or_xml: dict | str, keys: Keys, *, mode: str = "plain", timest
     query.update(encrypt_type="aes", msg_signature=sealed["MsgSignature"])
     to_user = escape(ACCOUNT)
     if mode == "safe":
-        body = (f"<xml><ToUserName><![CDATA[{to_user}]]></ToUserName>"
-                f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>")
+        body = (
+            f"<xml><ToUserName><![CDATA[{to_user}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+        )
     else:  # compatible mode: the plaintext fields and the ciphertext side by side
         body = xml[: -len("</xml>")] + f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
     return query, body.encode()

@@ -22,7 +22,7 @@ def _scene(turn: Turn) -> str:
     if not scene.startswith(DOORPLATE_SCENE):
         return replies.NOT_OUR_CODE
     try:
-        doorplate = doorplate_from_token(scene[len(DOORPLATE_SCENE):])
+        doorplate = doorplate_from_token(scene[len(DOORPLATE_SCENE) :])
     except NotFound:
         return replies.DOORPLATE_INVALID
     return _expect_report_at(turn, doorplate)

@@ -30,8 +30,15 @@ def _doorplate_of_step(turn: Turn) -> Doorplate | None:
     return db.session.get(Doorplate, step.get("doorplate_id"))
 
 
-def new_report(turn: Turn, description: str, *, latitude: float | None = None, longitude: float | None = None,
-               address: str | None = None, evidence: tuple[EvidenceSpec, ...] = ()) -> Incident:
+def new_report(
+    turn: Turn,
+    description: str,
+    *,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str | None = None,
+    evidence: tuple[EvidenceSpec, ...] = (),
+) -> Incident:
     """Open an incident with the evidence that came with it: at the doorplate just scanned, else where the
     citizen is (when known)."""
     doorplate = _doorplate_of_step(turn)
@@ -39,11 +46,17 @@ def new_report(turn: Turn, description: str, *, latitude: float | None = None, l
         known = turn.conversation.last_location()
         if known is not None:
             latitude, longitude = known
-    incident = incidents.report(citizen=turn.citizen, channel=Channel.WECHAT, description=description,
-                                source_msg_id=turn.source_id, doorplate=doorplate,
-                                latitude=None if doorplate else latitude,
-                                longitude=None if doorplate else longitude,
-                                address=None if doorplate else address, evidence=evidence)
+    incident = incidents.report(
+        citizen=turn.citizen,
+        channel=Channel.WECHAT,
+        description=description,
+        source_msg_id=turn.source_id,
+        doorplate=doorplate,
+        latitude=None if doorplate else latitude,
+        longitude=None if doorplate else longitude,
+        address=None if doorplate else address,
+        evidence=evidence,
+    )
     if doorplate is not None:
         turn.conversation.clear()
     turn.conversation.follow(incident.id)
@@ -74,8 +87,9 @@ def text(turn: Turn) -> str:
 @on_message("link")
 def link(turn: Turn) -> str:
     data = turn.data
-    content = replies.LINK_TEXT.format(title=data.get("Title") or "", description=data.get("Description") or "",
-                                       url=data.get("Url") or "").strip()
+    content = replies.LINK_TEXT.format(
+        title=data.get("Title") or "", description=data.get("Description") or "", url=data.get("Url") or ""
+    ).strip()
     return report_or_follow_up(turn, content)[0]
 
 
@@ -87,8 +101,9 @@ def _attach(turn: Turn, kind: AttachmentKind, media_id: str, incident: Incident 
     if incident is None:
         incident = new_report(turn, replies.MEDIA_REPORT.format(kind=kind.label), evidence=(media,))
         return replies.received(incident)
-    incidents.attach_evidence(incident=incident, actor=turn.citizen, kind=kind, source_ref=turn.source_id,
-                              wechat_media_id=media_id)
+    incidents.attach_evidence(
+        incident=incident, actor=turn.citizen, kind=kind, source_ref=turn.source_id, wechat_media_id=media_id
+    )
     turn.conversation.follow(incident.id)
     return replies.EVIDENCE_ADDED.format(kind=kind.label, number=incident.number)
 
@@ -116,8 +131,7 @@ def image(turn: Turn) -> str:
 def voice(turn: Turn) -> str:
     """Use WeChat's speech recognition as the text when it is there; keep the recording as evidence either way."""
     media_id = _media_id(turn)
-    recognised = (turn.data.get("Recognition") or "").strip() if isinstance(turn.data.get("Recognition"), str) \
-        else ""
+    recognised = (turn.data.get("Recognition") or "").strip() if isinstance(turn.data.get("Recognition"), str) else ""
     if not recognised:
         return _attach(turn, AttachmentKind.VOICE, media_id) if media_id else replies.UNKNOWN
     answered = asking.answer_text(turn, recognised)
@@ -126,8 +140,13 @@ def voice(turn: Turn) -> str:
     with transaction():  # the report (or chat message) and the recording: one commit
         reply, incident = report_or_follow_up(turn, recognised)
         if media_id:
-            incidents.attach_evidence(incident=incident, actor=turn.citizen, kind=AttachmentKind.VOICE,
-                                      source_ref=turn.source_id, wechat_media_id=media_id)
+            incidents.attach_evidence(
+                incident=incident,
+                actor=turn.citizen,
+                kind=AttachmentKind.VOICE,
+                source_ref=turn.source_id,
+                wechat_media_id=media_id,
+            )
     return reply
 
 
@@ -152,11 +171,13 @@ def location(turn: Turn) -> str:
     turn.conversation.remember_location(*where)
     incident = followed_incident(turn)
     if incident is not None:
-        incidents.set_location(incident=incident, actor=turn.citizen, latitude=where[0], longitude=where[1],
-                               address=label)
+        incidents.set_location(
+            incident=incident, actor=turn.citizen, latitude=where[0], longitude=where[1], address=label
+        )
         return replies.LOCATED.format(number=incident.number, address=label)
-    incident = new_report(turn, replies.LOCATION_REPORT.format(label=label), latitude=where[0],
-                          longitude=where[1], address=label)
+    incident = new_report(
+        turn, replies.LOCATION_REPORT.format(label=label), latitude=where[0], longitude=where[1], address=label
+    )
     return replies.received(incident) + replies.ASK_DETAILS
 
 

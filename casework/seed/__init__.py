@@ -110,13 +110,19 @@ def load_world() -> bool:
     db.session.flush()
     password_hash = generate_password_hash(DEMO_PASSWORD)  # one slow hash for the whole demo roster
     for badge, name, unit, roles in OFFICERS:
-        db.session.add(Officer(badge_no=badge, name=name, unit=units[unit], roles=[r.value for r in roles],
-                               password_hash=password_hash))
+        db.session.add(
+            Officer(
+                badge_no=badge, name=name, unit=units[unit], roles=[r.value for r in roles], password_hash=password_hash
+            )
+        )
     for code, address, lon, lat, unit in DOORPLATES:
         db.session.add(Doorplate(code=code, address=address, longitude=lon, latitude=lat, unit=units[unit]))
     db.session.flush()
-    audit.record(actor=System("seed"), action="demo.seeded",
-                 detail={"units": len(UNITS), "officers": len(OFFICERS), "doorplates": len(DOORPLATES)})
+    audit.record(
+        actor=System("seed"),
+        action="demo.seeded",
+        detail={"units": len(UNITS), "officers": len(OFFICERS), "doorplates": len(DOORPLATES)},
+    )
     return True
 
 
@@ -138,32 +144,61 @@ def _demo_incidents() -> None:
     alice = citizens.identify(oa_openid="demo-openid-alice", unionid="demo-union-alice")
     bob = citizens.identify(miniapp_openid="demo-mini-bob")
 
-    first = incidents.report(citizen=alice, channel=Channel.WECHAT, description="楼下电动车被偷了,车是蓝色的",
-                             doorplate=plate, category=theft, source_msg_id="demo:1")
-    for status, note in ((IncidentStatus.DISPATCHED, None), (IncidentStatus.ON_SCENE, None),
-                         (IncidentStatus.HANDLED, "已调取监控"), (IncidentStatus.ACCEPTED, None)):
-        incidents.change_status(incident=first, actor=handler, status=status, public_note=note,
-                                internal_note="演示数据")
+    first = incidents.report(
+        citizen=alice,
+        channel=Channel.WECHAT,
+        description="楼下电动车被偷了,车是蓝色的",
+        doorplate=plate,
+        category=theft,
+        source_msg_id="demo:1",
+    )
+    for status, note in (
+        (IncidentStatus.DISPATCHED, None),
+        (IncidentStatus.ON_SCENE, None),
+        (IncidentStatus.HANDLED, "已调取监控"),
+        (IncidentStatus.ACCEPTED, None),
+    ):
+        incidents.change_status(
+            incident=first, actor=handler, status=status, public_note=note, internal_note="演示数据"
+        )
     chat.add_message(incident=first, actor=dispatcher, body="您好,民警已调取监控,请保留购车凭证。")
     chat.add_message(incident=first, actor=alice, body="好的,谢谢。")
 
-    second = incidents.report(citizen=alice, channel=Channel.WECHAT, description="邻居家装修噪音很大,劝说无效",
-                              latitude=30.2690, longitude=120.1421, address="西湖路附近",
-                              category=dispute, source_msg_id="demo:2")
+    second = incidents.report(
+        citizen=alice,
+        channel=Channel.WECHAT,
+        description="邻居家装修噪音很大,劝说无效",
+        latitude=30.2690,
+        longitude=120.1421,
+        address="西湖路附近",
+        category=dispute,
+        source_msg_id="demo:2",
+    )
     routing.route_new_incident(second.id)  # now rather than from the outbox: only its station may act on it
-    for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED,
-                   IncidentStatus.CLOSED):
+    for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED, IncidentStatus.CLOSED):
         incidents.change_status(incident=second, actor=officer("100006"), status=status, public_note=None)
     complaints.file(citizen=alice, incident=second, body="民警到场后没有调解就走了,问题没有解决。")
 
-    incidents.report(citizen=bob, channel=Channel.MINIAPP, description="路口有人打架,大概四五个人",
-                     latitude=30.2102, longitude=120.2101, source_msg_id="demo:3")
+    incidents.report(
+        citizen=bob,
+        channel=Channel.MINIAPP,
+        description="路口有人打架,大概四五个人",
+        latitude=30.2102,
+        longitude=120.2101,
+        source_msg_id="demo:3",
+    )
 
 
 def _summary() -> dict:
     counts = {}
-    for name, model in (("units", Unit), ("officers", Officer), ("categories", Category),
-                        ("doorplates", Doorplate), ("citizens", Citizen), ("incidents", Incident),
-                        ("complaints", Complaint)):
+    for name, model in (
+        ("units", Unit),
+        ("officers", Officer),
+        ("categories", Category),
+        ("doorplates", Doorplate),
+        ("citizens", Citizen),
+        ("incidents", Incident),
+        ("complaints", Complaint),
+    ):
         counts[name] = db.session.scalar(select(func.count()).select_from(model))
     return counts

@@ -60,8 +60,7 @@ def main(source: str, target: str) -> None:
         if record.nameID in (1, 3, 4, 16):
             names.setName(FAMILY, record.nameID, record.platformID, record.platEncID, record.langID)
         elif record.nameID == 6:
-            names.setName(FAMILY.replace(" ", "") + "-Regular", 6, record.platformID, record.platEncID,
-                          record.langID)
+            names.setName(FAMILY.replace(" ", "") + "-Regular", 6, record.platformID, record.platEncID, record.langID)
     if "CFF " in font:
         cff = font["CFF "].cff
         cff.fontNames = [FAMILY.replace(" ", "") + "-Regular"]

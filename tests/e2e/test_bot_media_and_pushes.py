@@ -68,8 +68,13 @@ def test_failed_downloads_are_counted_and_visible(make_app, fake):
     with app.app_context():
         citizen = citizens.identify(oa_openid="o-expired")
         incident = incidents.report(citizen=citizen, channel="wechat", description="视频报警")
-        attachment = incidents.attach_evidence(incident=incident, actor=citizen, kind=AttachmentKind.VIDEO,
-                                               source_ref="wechat:1", wechat_media_id="EXPIRED_MEDIA")
+        attachment = incidents.attach_evidence(
+            incident=incident,
+            actor=citizen,
+            kind=AttachmentKind.VIDEO,
+            source_ref="wechat:1",
+            wechat_media_id="EXPIRED_MEDIA",
+        )
         attachment_id = attachment.id
         db.session.commit()
         app.extensions["wx110.dispatcher"].drain()  # the job ran once already, in the background

@@ -19,8 +19,10 @@ DELIVERIES = 3
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_200_messages_delivered_3_times_concurrently_make_200_incidents(make_app, fake, redis, redis_url, backend):
     app = make_app(**wechat_config(fake, REDIS_URL=redis_url))
-    messages = [simulator.message("text", f"o-load-{i}", f"第{i}号报警:楼下有人争吵", msg_id=7 * 10**17 + i)
-                for i in range(MESSAGES)]
+    messages = [
+        simulator.message("text", f"o-load-{i}", f"第{i}号报警:楼下有人争吵", msg_id=7 * 10**17 + i)
+        for i in range(MESSAGES)
+    ]
     deliveries = [m for m in messages for _ in range(DELIVERIES)]  # each retry right behind its original
     with serving(app) as url:
         senders = {mode: Sender(url, mode) for mode in simulator.MODES}

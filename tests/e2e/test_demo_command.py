@@ -33,10 +33,16 @@ def listening() -> socket.socket:
 
 def demo_env(tmp_path, app_socket: socket.socket, fake_socket: socket.socket) -> dict:
     port, fake_port = app_socket.getsockname()[1], fake_socket.getsockname()[1]
-    return {**os.environ, "PORT": str(port), "FAKE_WECHAT_PORT": str(fake_port),
-            "SERVER_FD": str(app_socket.fileno()), "FAKE_WECHAT_FD": str(fake_socket.fileno()),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media"),
-            "WX110_ENV_FILE": str(tmp_path / "demo.env")}
+    return {
+        **os.environ,
+        "PORT": str(port),
+        "FAKE_WECHAT_PORT": str(fake_port),
+        "SERVER_FD": str(app_socket.fileno()),
+        "FAKE_WECHAT_FD": str(fake_socket.fileno()),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "WX110_ENV_FILE": str(tmp_path / "demo.env"),
+    }
 
 
 def start_demo(tmp_path, *drop: str):
@@ -45,9 +51,16 @@ def start_demo(tmp_path, *drop: str):
     env = demo_env(tmp_path, app_socket, fake_socket)
     for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL", *drop):
         env.pop(name, None)
-    process = subprocess.Popen(["bash", "./wx110", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                               pass_fds=(app_socket.fileno(), fake_socket.fileno()))
+    process = subprocess.Popen(
+        ["bash", "./wx110", "demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        pass_fds=(app_socket.fileno(), fake_socket.fileno()),
+    )
     ports = app_socket.getsockname()[1], fake_socket.getsockname()[1]
     app_socket.close()  # the demo's servers hold their own copies
     fake_socket.close()
@@ -60,8 +73,12 @@ def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
         ready = wait_for(f"http://127.0.0.1:{port}/readyz", process)
         assert ready.status_code == 200
         assert ready.json()["redis"]["mode"] == "in-process"
-        token = wait_for(f"http://127.0.0.1:{fake_port}/cgi-bin/stable_token", process, method="post",
-                         json={"appid": "wx-demo-oa", "secret": "demo-secret"})
+        token = wait_for(
+            f"http://127.0.0.1:{fake_port}/cgi-bin/stable_token",
+            process,
+            method="post",
+            json={"appid": "wx-demo-oa", "secret": "demo-secret"},
+        )
         assert "access_token" in token.json()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -76,8 +93,14 @@ def test_demo_callback_answers_a_signed_message_like_wechat(tmp_path):
         env.pop(name)
     try:
         wait_for(f"http://127.0.0.1:{port}/readyz", process)
-        sent = subprocess.run(["bash", "./wx110", "flask", "wechat", "send", "text", "楼下有人打架", "--from", "o-e2e"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        sent = subprocess.run(
+            ["bash", "./wx110", "flask", "wechat", "send", "text", "楼下有人打架", "--from", "o-e2e"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert sent.returncode == 0, sent.stderr
         assert "JQ" in sent.stdout and "已收到" in sent.stdout
         assert "WECHAT_AES_KEY=" in (tmp_path / "demo.env").read_text()

@@ -55,7 +55,7 @@ def form_fields(html: str) -> dict:
 
 def one_char_changed(token: str) -> str:
     index = 10
-    return token[:index] + ("B" if token[index] != "B" else "C") + token[index + 1:]
+    return token[:index] + ("B" if token[index] != "B" else "C") + token[index + 1 :]
 
 
 def bad_tokens() -> dict[str, str]:
@@ -135,10 +135,11 @@ def test_landing_page_and_web_report_bound_to_the_doorplate(live):
     assert plate.address in page.text and plate.unit.name in page.text and "紧急情况请直接拨打110" in page.text
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     scheme = re.search(r'href="(weixin://dl/business/[^"]+)"', page.text).group(1)
-    assert scheme == ("weixin://dl/business/?appid=wx-mini-test&amp;path=pages/report/index"
-                      f"&amp;query=scene%3D{token}&amp;env_version=release")
-    fields = form_fields(page.text) | {"description": "楼道里有人打架,两个人", "phone": "138 0013 8000",
-                                       "website": ""}
+    assert scheme == (
+        "weixin://dl/business/?appid=wx-mini-test&amp;path=pages/report/index"
+        f"&amp;query=scene%3D{token}&amp;env_version=release"
+    )
+    fields = form_fields(page.text) | {"description": "楼道里有人打架,两个人", "phone": "138 0013 8000", "website": ""}
     received = post(f"{base_url}/d/{token}", data=fields)
     assert received.status_code == 200 and "已收到" in received.text
     number = re.search(r'id="incident-number">([^<]+)<', received.text).group(1)
@@ -150,12 +151,15 @@ def test_landing_page_and_web_report_bound_to_the_doorplate(live):
     before = counts()
     again = post(f"{base_url}/d/{token}", data=fields)  # a double tap or a resend
     assert number in again.text and counts() == before
-    hostile = form_fields(get(f"{base_url}/d/{token}").text) | {"description": "有人\x00砸车\x1b",
-                                                                 "phone": "13800138000"}
+    hostile = form_fields(get(f"{base_url}/d/{token}").text) | {
+        "description": "有人\x00砸车\x1b",
+        "phone": "13800138000",
+    }
     answer = post(f"{base_url}/d/{token}", data=hostile)
     assert answer.status_code == 200
-    stored = db.session.scalar(select(Incident).where(
-        Incident.number == re.search(r'id="incident-number">([^<]+)<', answer.text).group(1)))
+    stored = db.session.scalar(
+        select(Incident).where(Incident.number == re.search(r'id="incident-number">([^<]+)<', answer.text).group(1))
+    )
     assert stored.description == "有人砸车"
 
 
@@ -189,15 +193,20 @@ def test_web_form_is_rate_limited_per_address_in_redis(make_app, redis_url, redi
             statuses = []
             for attempt in range(3):
                 fields = form_fields(get(f"{base_url}/d/{token}").text)
-                statuses.append(post(f"{base_url}/d/{token}", data=fields | {
-                    "description": f"第{attempt}次", "phone": "13800138000"}).status_code)
+                statuses.append(
+                    post(
+                        f"{base_url}/d/{token}", data=fields | {"description": f"第{attempt}次", "phone": "13800138000"}
+                    ).status_code
+                )
             assert statuses == [200, 200, 429]
             plate_id = doorplates.by_code("DH-0001").id
             assert redis.ttl(f"wx110:rate:qr:web-report:{plate_id}:127.0.0.1") > 0
             other = token_of("DH-0002")  # another doorplate has its own allowance
             fields = form_fields(get(f"{base_url}/d/{other}").text)
-            assert post(f"{base_url}/d/{other}", data=fields | {"description": "别处", "phone": "13800138000"}
-                        ).status_code == 200
+            assert (
+                post(f"{base_url}/d/{other}", data=fields | {"description": "别处", "phone": "13800138000"}).status_code
+                == 200
+            )
         db.session.remove()
 
 
@@ -207,9 +216,16 @@ def test_miniapp_doorplate_json(live):
     token = token_of("JB-0001")
     answer = get(f"{base_url}/api/miniapp/v1/doorplates/{token}")
     assert answer.status_code == 200
-    assert answer.json() == {"doorplate": {
-        "token": token, "code": "JB-0001", "address": plate.address, "longitude": pytest.approx(120.21),
-        "latitude": pytest.approx(30.21), "station": {"code": "33010301", "name": "江滨派出所"}}}
+    assert answer.json() == {
+        "doorplate": {
+            "token": token,
+            "code": "JB-0001",
+            "address": plate.address,
+            "longitude": pytest.approx(120.21),
+            "latitude": pytest.approx(30.21),
+            "station": {"code": "33010301", "name": "江滨派出所"},
+        }
+    }
 
 
 def test_vendored_font_is_served_for_browsers_without_chinese_fonts(live):

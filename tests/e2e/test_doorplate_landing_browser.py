@@ -31,8 +31,9 @@ def browser():
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
     page = context.new_page()
     yield page
     context.close()
@@ -59,7 +60,8 @@ def ink(picture: Image.Image) -> int:
 
 def glyph_shots(page, font_family: str, chars: str) -> list[Image.Image]:
     """Each character drawn alone, large, in `font_family`, as the browser renders it."""
-    page.evaluate("""([family, chars]) => {
+    page.evaluate(
+        """([family, chars]) => {
         const box = document.createElement('div');
         box.id = 'glyphs';
         for (const c of chars) {
@@ -70,7 +72,9 @@ def glyph_shots(page, font_family: str, chars: str) -> list[Image.Image]:
             box.appendChild(span);
         }
         document.body.prepend(box);
-    }""", [font_family, chars])
+    }""",
+        [font_family, chars],
+    )
     shots = [image(span.screenshot()) for span in page.locator("#glyphs span").all()]
     page.evaluate("document.getElementById('glyphs').remove()")
     return shots

@@ -16,8 +16,12 @@ from tests.conftest import BACKENDS
 from tests.miniapp_support import png_bytes
 
 MAX_EXAMPLES = 30
-CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(params=BACKENDS[:1])
@@ -53,8 +57,13 @@ def test_no_server_error_and_no_answer_outside_the_document(fuzz_target):
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None, phases=[Phase.explicit, Phase.generate, Phase.shrink])
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        )
         def fuzz(case):
             headers = dict(case.headers or {})
             headers["Authorization"] = authorization  # the generated value would be a random, invalid token

@@ -24,8 +24,12 @@ def test_another_citizens_incident_looks_missing_for_every_operation(live_server
     incident = created.json()
     with live.app.app_context():
         stored = db.session.get(Incident, incident["id"])
-        for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED,
-                       IncidentStatus.CLOSED):
+        for status in (
+            IncidentStatus.DISPATCHED,
+            IncidentStatus.ON_SCENE,
+            IncidentStatus.HANDLED,
+            IncidentStatus.CLOSED,
+        ):
             incidents.change_status(incident=stored, actor=seed.officer("100007"), status=status)
     preview = incident["attachments"][0]["preview_url"]
     attachment_id = incident["attachments"][0]["id"]
@@ -37,8 +41,9 @@ def test_another_citizens_incident_looks_missing_for_every_operation(live_server
         "chat send": lambda i: intruder.post(live.api(f"/incidents/{i}/messages"), json={"body": "我来看看"}),
         "rate": lambda i: intruder.post(live.api(f"/incidents/{i}/rating"), json={"rating": 1}),
         "complain": lambda i: intruder.post(live.api("/complaints"), json={"incident_id": i, "body": "投诉"}),
-        "consent": lambda i: intruder.post(live.api("/subscriptions"),
-                                           json={"results": {"tmpl-progress": "accept"}, "incident_id": i}),
+        "consent": lambda i: intruder.post(
+            live.api("/subscriptions"), json={"results": {"tmpl-progress": "accept"}, "incident_id": i}
+        ),
         "preview": lambda i: intruder.get(live.api(f"/incidents/{i}/attachments/{attachment_id}/preview")),
     }
     for name, attempt in attempts.items():
@@ -63,8 +68,10 @@ def test_another_citizens_incident_looks_missing_for_every_operation(live_server
     complaint = owner.post(live.api("/complaints"), json={"incident_id": incident["id"], "body": "态度差"})
     assert complaint.status_code == 201
     complaint_id = complaint.json()["id"]
-    for attempt in (lambda i: intruder.get(live.api(f"/complaints/{i}")),
-                    lambda i: intruder.post(live.api(f"/complaints/{i}/rating"), json={"rating": 1})):
+    for attempt in (
+        lambda i: intruder.get(live.api(f"/complaints/{i}")),
+        lambda i: intruder.post(live.api(f"/complaints/{i}/rating"), json={"rating": 1}),
+    ):
         theirs, missing = attempt(complaint_id), attempt(MISSING)
         assert theirs.status_code == missing.status_code == 404
         assert theirs.json() == missing.json()

@@ -10,8 +10,9 @@ from tests.fail_fast import assert_fails_fast
 LIMITS = {"report": "2/600", "chat": "30/60"}
 
 
-@pytest.mark.parametrize("live_server", [{"REDIS_URL": services.REDIS_URL, "MINIAPP_RATE_LIMITS": LIMITS}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "live_server", [{"REDIS_URL": services.REDIS_URL, "MINIAPP_RATE_LIMITS": LIMITS}], indirect=True
+)
 def test_reports_are_limited_per_citizen_in_redis(redis, live_server):
     live = live_server
     first, second = live.login("openid-rl-1"), live.login("openid-rl-2")
@@ -26,8 +27,9 @@ def test_reports_are_limited_per_citizen_in_redis(redis, live_server):
     assert second.post(live.api("/incidents"), json={"description": "我也报警"}).status_code == 201
 
 
-@pytest.mark.parametrize("live_server", [{"REDIS_URL": "redis://127.0.0.1:1/0", "MINIAPP_RATE_LIMITS": LIMITS}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "live_server", [{"REDIS_URL": "redis://127.0.0.1:1/0", "MINIAPP_RATE_LIMITS": LIMITS}], indirect=True
+)
 def test_with_redis_down_the_limit_fails_open_and_reports_are_kept(live_server):
     live = live_server
     citizen = live.login("openid-no-redis")

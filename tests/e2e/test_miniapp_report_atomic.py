@@ -50,8 +50,12 @@ def counts() -> dict:
 def test_fault_on_the_second_attachment_stores_nothing_and_the_retry_succeeds_once(live_server):
     live = live_server
     session = live.login("openid-atomic")
-    ids = [session.post(live.api("/uploads"), files={"file": (f"p{i}.png", png_bytes((30 + i, 30)), "image/png")})
-           .json()["id"] for i in range(3)]
+    ids = [
+        session.post(live.api("/uploads"), files={"file": (f"p{i}.png", png_bytes((30 + i, 30)), "image/png")}).json()[
+            "id"
+        ]
+        for i in range(3)
+    ]
     report = {"description": "小区门口有人打架", "client_id": "report-atomic-1", "attachments": ids}
     with live.app.app_context():
         before = counts()
@@ -77,5 +81,6 @@ def test_fault_on_the_second_attachment_stores_nothing_and_the_retry_succeeds_on
         assert after["report_audit"] == 1 + 3
         stored = db.session.get(Incident, incident["id"])
         assert stored.source_msg_id.endswith(":report-atomic-1")
-        assert {a.id for a in stored.attachments} == set(db.session.scalars(
-            select(Upload.attachment_id).where(Upload.id.in_(ids))))
+        assert {a.id for a in stored.attachments} == set(
+            db.session.scalars(select(Upload.attachment_id).where(Upload.id.in_(ids)))
+        )

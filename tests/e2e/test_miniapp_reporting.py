@@ -31,16 +31,19 @@ def test_report_by_doorplate_token_takes_its_address_and_unit(live_server):
     assert forged.json()["fields"] == {"doorplate_token": ["门牌二维码无效或已停用"]}
 
 
-@pytest.mark.parametrize("body, fields", [
-    ({}, {"description": ["此项为必填项"]}),
-    ({"description": ""}, {"description": ["长度须在1到2000个字符之间"]}),
-    ({"description": "x", "latitude": 91, "longitude": 0}, {"latitude": ["须在-90到90之间"]}),
-    ({"description": "x", "latitude": 30.1}, {"latitude": ["经纬度须同时提供"], "longitude": ["经纬度须同时提供"]}),
-    ({"description": "x", "category": "9999"}, {"category": ["警情类别不存在"]}),
-    ({"description": "x", "attachments": "1"}, {"attachments": ["须为列表"]}),
-    ({"description": "x", "phone": "1"}, {"phone": ["不支持的字段"]}),
-    ({"description": 5}, {"description": ["须为文本"]}),
-])
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({}, {"description": ["此项为必填项"]}),
+        ({"description": ""}, {"description": ["长度须在1到2000个字符之间"]}),
+        ({"description": "x", "latitude": 91, "longitude": 0}, {"latitude": ["须在-90到90之间"]}),
+        ({"description": "x", "latitude": 30.1}, {"latitude": ["经纬度须同时提供"], "longitude": ["经纬度须同时提供"]}),
+        ({"description": "x", "category": "9999"}, {"category": ["警情类别不存在"]}),
+        ({"description": "x", "attachments": "1"}, {"attachments": ["须为列表"]}),
+        ({"description": "x", "phone": "1"}, {"phone": ["不支持的字段"]}),
+        ({"description": 5}, {"description": ["须为文本"]}),
+    ],
+)
 def test_bad_reports_get_field_level_chinese_errors_and_change_nothing(live_server, body, fields):
     live = live_server
     with live.app.app_context():
@@ -57,8 +60,9 @@ def test_list_pages_newest_first(live_server):
     live = live_server
     citizen = live.login("openid-pager")
     live.app.config["MINIAPP_RATE_LIMITS"] = {}
-    numbers = [citizen.post(live.api("/incidents"), json={"description": f"第{n}起"}).json()["number"]
-               for n in range(5)]
+    numbers = [
+        citizen.post(live.api("/incidents"), json={"description": f"第{n}起"}).json()["number"] for n in range(5)
+    ]
     first = citizen.get(live.api("/incidents"), params={"limit": 2}).json()
     assert first["next_before_id"], first
     second = citizen.get(live.api("/incidents"), params={"limit": 2, "before_id": first["next_before_id"]}).json()
@@ -103,7 +107,7 @@ def post_raw(live, token: str, path: str, body: bytes, *, chunked: bool) -> tupl
     try:
         if chunked:
             for start in range(0, len(body), 8192):
-                piece = body[start:start + 8192]
+                piece = body[start : start + 8192]
                 connection.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             connection.send(b"0\r\n\r\n")
         else:

@@ -22,8 +22,10 @@ MB = 1024 * 1024
 
 
 def multipart_head(boundary: str, filename: str, content_type: str = "application/octet-stream") -> bytes:
-    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: {content_type}\r\n\r\n").encode()
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
 
 
 def raw_upload(live, token: str, head: bytes, *, declared: int | None, total: int) -> tuple[int, dict, int]:
@@ -68,22 +70,25 @@ def test_600_mb_upload_is_refused_from_its_header_without_reading_the_body(live_
     live = live_server
     token = live.login("openid-big").headers["Authorization"].split()[1]
     declared = 600 * MB
-    status, payload, sent = raw_upload(live, token, multipart_head("wx110boundary", "big.mp4"),
-                                                declared=declared, total=declared)
+    status, payload, sent = raw_upload(
+        live, token, multipart_head("wx110boundary", "big.mp4"), declared=declared, total=declared
+    )
     assert status == 413 and payload["error"] == "too_large", payload
     # The server answered before the body was sent: only what socket buffers absorbed ever left the client.
     assert sent < 64 * MB, sent
     assert live.stored_files() == []
 
 
-@pytest.mark.parametrize("live_server", [{"MEDIA_MAX_REQUEST_BYTES": 12 * MB, "MEDIA_MAX_VIDEO_BYTES": 12 * MB}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "live_server", [{"MEDIA_MAX_REQUEST_BYTES": 12 * MB, "MEDIA_MAX_VIDEO_BYTES": 12 * MB}], indirect=True
+)
 def test_chunked_body_over_the_limit_is_refused_not_truncated(live_server):
     live = live_server
     token = live.login("openid-chunked").headers["Authorization"].split()[1]
     limit = live.app.config["MEDIA_MAX_REQUEST_BYTES"]
-    status, payload, _sent = raw_upload(live, token, multipart_head("wx110boundary", "v.mp4"),
-                                          declared=None, total=limit + 8 * MB)
+    status, payload, _sent = raw_upload(
+        live, token, multipart_head("wx110boundary", "v.mp4"), declared=None, total=limit + 8 * MB
+    )
     assert status == 413 and payload["error"] == "too_large", payload
     assert live.stored_files() == []
 
@@ -116,8 +121,11 @@ def test_large_video_streams_to_storage_with_small_memory(live_server, tmp_path)
     size = video.stat().st_size
     tracemalloc.start()
     try:
-        answer = session.post(live.api("/uploads"), data=streamed_multipart(video),
-                              headers={"Content-Type": "multipart/form-data; boundary=wx110boundary"})
+        answer = session.post(
+            live.api("/uploads"),
+            data=streamed_multipart(video),
+            headers={"Content-Type": "multipart/form-data; boundary=wx110boundary"},
+        )
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -127,15 +135,18 @@ def test_large_video_streams_to_storage_with_small_memory(live_server, tmp_path)
     assert peak < 16 * MB < size / 4, (peak, size)
 
 
-@pytest.mark.parametrize("name, content, reason, status", [
-    ("evidence.mp4", ELF_HEADER, "upload_unsupported_type", 415),
-    ("photo.jpg", b"<html><script>alert(1)</script></html>", "upload_unsupported_type", 415),
-    ("photo.jpg", jpeg_with_gps() + zip_bytes(), "upload_polyglot", 422),
-    ("photo.png", png_bytes() + b"<html><body>hi</body></html>", "upload_polyglot", 422),
-    ("bomb.png", png_bomb(), "upload_too_many_pixels", 422),
-    ("photo.jpg", jpeg_with_gps()[:4000], "upload_corrupt", 422),
-    ("empty.jpg", b"", "upload_empty", 422),
-])
+@pytest.mark.parametrize(
+    "name, content, reason, status",
+    [
+        ("evidence.mp4", ELF_HEADER, "upload_unsupported_type", 415),
+        ("photo.jpg", b"<html><script>alert(1)</script></html>", "upload_unsupported_type", 415),
+        ("photo.jpg", jpeg_with_gps() + zip_bytes(), "upload_polyglot", 422),
+        ("photo.png", png_bytes() + b"<html><body>hi</body></html>", "upload_polyglot", 422),
+        ("bomb.png", png_bomb(), "upload_too_many_pixels", 422),
+        ("photo.jpg", jpeg_with_gps()[:4000], "upload_corrupt", 422),
+        ("empty.jpg", b"", "upload_empty", 422),
+    ],
+)
 def test_disguised_or_hostile_files_are_refused_and_nothing_is_kept(live_server, name, content, reason, status):
     live = live_server
     session = live.login("openid-hostile")
@@ -174,8 +185,9 @@ def test_a_report_takes_at_most_eight_photos_and_only_own_uploads(live_server):
     owner, other = live.login("openid-photos"), live.login("openid-thief")
     ids = []
     for index in range(9):
-        answer = owner.post(live.api("/uploads"), files={"file": (f"p{index}.png", png_bytes((20 + index, 20)),
-                                                                   "image/png")})
+        answer = owner.post(
+            live.api("/uploads"), files={"file": (f"p{index}.png", png_bytes((20 + index, 20)), "image/png")}
+        )
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["id"])
     too_many = owner.post(live.api("/incidents"), json={"description": "车被砸了", "attachments": ids})
@@ -217,8 +229,9 @@ def test_malformed_upload_requests_get_clear_errors(live_server):
     live = live_server
     session = live.login("openid-malformed")
     url = live.api("/uploads")
-    two = session.post(url, files=[("file", ("a.png", png_bytes(), "image/png")),
-                                   ("file", ("b.png", png_bytes(), "image/png"))])
+    two = session.post(
+        url, files=[("file", ("a.png", png_bytes(), "image/png")), ("file", ("b.png", png_bytes(), "image/png"))]
+    )
     assert (two.status_code, two.json()["error"]) == (422, "upload_too_many_files")
     other_field = session.post(url, files={"photo": ("a.png", png_bytes(), "image/png")})
     assert (other_field.status_code, other_field.json()["error"]) == (422, "upload_no_file")
@@ -226,7 +239,7 @@ def test_malformed_upload_requests_get_clear_errors(live_server):
     assert (as_json.status_code, as_json.json()["error"]) == (422, "upload_not_multipart")
     no_boundary = session.post(url, data=b"--x\r\n", headers={"Content-Type": "multipart/form-data"})
     assert no_boundary.status_code == 422 and no_boundary.json()["error"] == "upload_no_file"
-    cut = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n' + png_bytes()[:50])
+    cut = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n' + png_bytes()[:50]
     truncated = session.post(url, data=cut, headers={"Content-Type": "multipart/form-data; boundary=b"})
     assert truncated.status_code == 422, truncated.text
     assert live.stored_files() == []

@@ -34,9 +34,15 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     assert up_photo.status_code == 201, up_photo.text
     assert (up_photo.json()["kind"], up_photo.json()["content_type"]) == ("image", "image/jpeg")
 
-    report = {"description": "小区门口有人打架,已有人受伤", "category": "0104", "latitude": 30.2741,
-              "longitude": 120.1551, "address": "东湖路1号门口", "client_id": "client-0001-abcdef",
-              "attachments": [up_video.json()["id"], up_photo.json()["id"]]}
+    report = {
+        "description": "小区门口有人打架,已有人受伤",
+        "category": "0104",
+        "latitude": 30.2741,
+        "longitude": 120.1551,
+        "address": "东湖路1号门口",
+        "client_id": "client-0001-abcdef",
+        "attachments": [up_video.json()["id"], up_photo.json()["id"]],
+    }
     created = citizen.post(live.api("/incidents"), json=report)
     assert created.status_code == 201, created.text
     incident = created.json()
@@ -55,8 +61,9 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     with live.app.app_context():
         dispatcher = seed.officer("100001")
         stored = db.session.get(Incident, incident["id"])
-        incidents.change_status(incident=stored, actor=dispatcher, status=IncidentStatus.DISPATCHED,
-                                public_note="东湖派出所民警已出发。")
+        incidents.change_status(
+            incident=stored, actor=dispatcher, status=IncidentStatus.DISPATCHED, public_note="东湖派出所民警已出发。"
+        )
         originals = {a.kind: a for a in db.session.query(Attachment).filter_by(incident_id=incident["id"])}
         original_photo = live.media_root / originals["image"].storage_key
         assert original_photo.read_bytes() == photo  # the evidence is kept exactly as received
@@ -90,8 +97,11 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     assert early.status_code == 409
 
     with live.app.app_context():
-        complaints.answer(complaint=db.session.get(Complaint, complaint["id"]), officer=seed.officer("100005"),
-                          text="经核查,出警时间符合规定,已向您说明。")
+        complaints.answer(
+            complaint=db.session.get(Complaint, complaint["id"]),
+            officer=seed.officer("100005"),
+            text="经核查,出警时间符合规定,已向您说明。",
+        )
         stored = db.session.get(Incident, incident["id"])
         for status in (IncidentStatus.ON_SCENE, IncidentStatus.HANDLED, IncidentStatus.CLOSED):
             incidents.change_status(incident=stored, actor=seed.officer("100002"), status=status)
@@ -143,11 +153,15 @@ def test_openapi_document_is_served_and_describes_the_contract(live_server):
     spec = document.json()
     assert spec["openapi"].startswith("3.") and spec["info"]["version"] == "v1"
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "登录接口返回的 token"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "登录接口返回的 token",
+    }
     create = spec["paths"]["/api/miniapp/v1/incidents"]["post"]
     assert create["security"] == [{"bearerAuth": []}]
-    body = spec["components"]["schemas"][create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                                         .rsplit("/", 1)[-1]]
+    body = spec["components"]["schemas"][
+        create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    ]
     assert body["required"] == ["description"] and body["additionalProperties"] is False
     upload = spec["paths"]["/api/miniapp/v1/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert upload["schema"]["properties"]["file"]["format"] == "binary"

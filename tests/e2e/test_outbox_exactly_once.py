@@ -60,8 +60,12 @@ def execute_and_die_after_the_handlers_first_commit(message_id: int) -> None:
 
 
 def worker_env(app, redis_url: str, fake) -> dict:
-    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": redis_url,
+    }
     env.update({key: str(value) for key, value in wechat_config(fake).items()})
     return env
 
@@ -75,8 +79,9 @@ def make_work(app, officer_id: int) -> dict[str, list[int]]:
             citizen = citizens.identify(oa_openid=f"o-once-{n}")
             incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description=f"第{n}起:有人打架")
             made["chat"].append(chat.add_message(incident=incident, actor=officer, body=f"民警问题 {n}").id)
-            incidents.change_status(incident=incident, actor=officer, status=IncidentStatus.DISPATCHED,
-                                    public_note=f"已派民警 {n}")
+            incidents.change_status(
+                incident=incident, actor=officer, status=IncidentStatus.DISPATCHED, public_note=f"已派民警 {n}"
+            )
             made["complaint"].append(complaints.file(citizen=citizen, incident=incident, body=f"投诉 {n}").id)
             made["incident"].append(incident.id)
         db.session.remove()
@@ -84,7 +89,8 @@ def make_work(app, officer_id: int) -> dict[str, list[int]]:
 
 
 def test_two_workers_each_message_twice_and_a_crash_after_the_handlers_commit(
-        postgresql_only, world, officer, make_app, fake, redis, redis_url):
+    postgresql_only, world, officer, make_app, fake, redis, redis_url
+):
     app = make_app(**wechat_config(fake, REDIS_URL=redis_url))
     officer_id = officer.id
     db.session.remove()
@@ -93,8 +99,13 @@ def test_two_workers_each_message_twice_and_a_crash_after_the_handlers_commit(
         messages = db.session.execute(select(OutboxMessage.id, OutboxMessage.job).order_by(OutboxMessage.id)).all()
         db.session.remove()
         jobs = {job for _, job in messages}
-        assert {"bot.push_chat_message", "bot.push_progress", "complaint.route_to_unit",
-                "complaint.route_to_supervision", "incident.route"} <= jobs
+        assert {
+            "bot.push_chat_message",
+            "bot.push_progress",
+            "complaint.route_to_unit",
+            "complaint.route_to_supervision",
+            "incident.route",
+        } <= jobs
 
         # One message of each job dies right after its handler's commit, before `done_at` is written.
         crashed = {}
@@ -108,14 +119,27 @@ def test_two_workers_each_message_twice_and_a_crash_after_the_handlers_commit(
     for name in QUEUES:
         Queue(name, connection=connection).empty()
     app.extensions["wx110.dispatcher"].enqueue(
-        [pair for message_id, job in messages for pair in [(message_id, subscriptions.of(app).jobs[job].queue)] * 2])
+        [pair for message_id, job in messages for pair in [(message_id, subscriptions.of(app).jobs[job].queue)] * 2]
+    )
     env = worker_env(app, redis_url, fake)
-    workers = [subprocess.Popen([sys.executable, "-m", "flask", "worker", "--burst", "--no-fork"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--burst", "--no-fork"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [worker.communicate(timeout=240)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
-    failed = [job_id for name in QUEUES
-              for job_id in FailedJobRegistry(queue=Queue(name, connection=connection)).get_job_ids()]
+    failed = [
+        job_id
+        for name in QUEUES
+        for job_id in FailedJobRegistry(queue=Queue(name, connection=connection)).get_job_ids()
+    ]
     assert failed == [], outputs
 
     with app.app_context():
@@ -128,16 +152,20 @@ def test_two_workers_each_message_twice_and_a_crash_after_the_handlers_commit(
         assert len(sent) == 2 * CITIZENS
         # One effect per message: each delivery marked once, each complaint routed twice (unit, supervision) once.
         delivered = db.session.scalars(
-            select(AuditEntry.subject_id).where(AuditEntry.action == "chat.message_delivered")).all()
+            select(AuditEntry.subject_id).where(AuditEntry.action == "chat.message_delivered")
+        ).all()
         assert sorted(delivered) == sorted(made["chat"])
         assert all(db.session.get(ChatMessage, i).delivered_at is not None for i in made["chat"])
         routed = db.session.execute(
-            select(AuditEntry.action, AuditEntry.subject_id).where(AuditEntry.subject_type == "complaint",
-                                                                    AuditEntry.action != "complaint.filed")).all()
+            select(AuditEntry.action, AuditEntry.subject_id).where(
+                AuditEntry.subject_type == "complaint", AuditEntry.action != "complaint.filed"
+            )
+        ).all()
         assert len(routed) == 2 * CITIZENS and len(set(routed)) == 2 * CITIZENS, routed
         assert {subject for _, subject in routed} == set(made["complaint"])
         incident_routes = db.session.scalars(
-            select(AuditEntry.subject_id).where(AuditEntry.action == "incident.routed")).all()
+            select(AuditEntry.subject_id).where(AuditEntry.action == "incident.routed")
+        ).all()
         assert sorted(incident_routes) == sorted(made["incident"])
         assert audit.verify()[1] is None
         db.session.remove()

@@ -30,22 +30,57 @@ def snapshot() -> str:
 # name -> (who asks, method, path with {incident} / {complaint}, keyword arguments, exact status)
 REFUSALS = {
     "a second rating": ("owner", "post", "/incidents/{incident}/rating", {"json": {"rating": 1}}, 409),
-    "rating a complaint not yet answered": ("owner", "post", "/complaints/{complaint}/rating",
-                                            {"json": {"rating": 5}}, 409),
-    "chat on another citizen's incident": ("stranger", "post", "/incidents/{incident}/messages",
-                                           {"json": {"body": "你好"}}, 404),
-    "rating another citizen's incident": ("stranger", "post", "/incidents/{incident}/rating",
-                                          {"json": {"rating": 1}}, 404),
-    "complaint on another citizen's incident": ("stranger", "post", "/complaints",
-                                                {"json": {"incident_id": "{incident}", "body": "投诉"}}, 404),
+    "rating a complaint not yet answered": (
+        "owner",
+        "post",
+        "/complaints/{complaint}/rating",
+        {"json": {"rating": 5}},
+        409,
+    ),
+    "chat on another citizen's incident": (
+        "stranger",
+        "post",
+        "/incidents/{incident}/messages",
+        {"json": {"body": "你好"}},
+        404,
+    ),
+    "rating another citizen's incident": (
+        "stranger",
+        "post",
+        "/incidents/{incident}/rating",
+        {"json": {"rating": 1}},
+        404,
+    ),
+    "complaint on another citizen's incident": (
+        "stranger",
+        "post",
+        "/complaints",
+        {"json": {"incident_id": "{incident}", "body": "投诉"}},
+        404,
+    ),
     "an empty report": ("owner", "post", "/incidents", {"json": {"description": ""}}, 422),
-    "a forged doorplate code": ("owner", "post", "/incidents",
-                                {"json": {"description": "伪造", "doorplate_token": "forged-token-0000"}}, 422),
-    "a revoked doorplate code": ("owner", "post", "/incidents",
-                                 {"json": {"description": "停用的门牌", "doorplate_token": "{revoked}"}}, 422),
+    "a forged doorplate code": (
+        "owner",
+        "post",
+        "/incidents",
+        {"json": {"description": "伪造", "doorplate_token": "forged-token-0000"}},
+        422,
+    ),
+    "a revoked doorplate code": (
+        "owner",
+        "post",
+        "/incidents",
+        {"json": {"description": "停用的门牌", "doorplate_token": "{revoked}"}},
+        422,
+    ),
     "over the chat limit": ("owner", "post", "/incidents/{incident}/messages", {"json": {"body": "还在吗"}}, 429),
-    "a program disguised as a photo": ("owner", "post", "/uploads",
-                                       {"files": {"file": ("photo.png", ELF_HEADER, "image/png")}}, 415),
+    "a program disguised as a photo": (
+        "owner",
+        "post",
+        "/uploads",
+        {"files": {"file": ("photo.png", ELF_HEADER, "image/png")}},
+        415,
+    ),
     "no token": ("nobody", "post", "/incidents", {"json": {"description": "没有登录"}}, 401),
 }
 
@@ -60,8 +95,9 @@ def fill(value, names: dict):
     return value
 
 
-@pytest.mark.parametrize("live_server", [{"REDIS_URL": services.REDIS_URL, "MINIAPP_RATE_LIMITS": LIMITS}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "live_server", [{"REDIS_URL": services.REDIS_URL, "MINIAPP_RATE_LIMITS": LIMITS}], indirect=True
+)
 @pytest.mark.parametrize("name", REFUSALS)
 def test_each_refusal_answers_its_status_and_changes_nothing(redis, live_server, name):
     live = live_server
@@ -79,8 +115,9 @@ def test_each_refusal_answers_its_status_and_changes_nothing(redis, live_server,
     with live.app.app_context():
         incident = db.session.get(Incident, incident_id)
         for status in FINISH:
-            incidents.change_status(incident=incident, actor=db.session.get(Officer, officer_id),
-                                    status=status, public_note="进度")
+            incidents.change_status(
+                incident=incident, actor=db.session.get(Officer, officer_id), status=status, public_note="进度"
+            )
         citizen = citizens.identify(miniapp_openid="openid-owner")
         complaint_id = complaints.file(citizen=citizen, incident=incident, body="太慢").id
         db.session.commit()

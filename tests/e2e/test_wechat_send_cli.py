@@ -11,6 +11,7 @@ def test_send_signs_posts_and_prints_the_reply(make_app, fake, backend):
     fake.media["CLI_VIDEO"] = ("video/mp4", b"\x00" * 64)  # the video the citizen sends, fetched by a job
     runner = app.test_cli_runner()
     with serving(app) as url:
+
         def send(*args):
             result = runner.invoke(args=["wechat", "send", *args, "--from", "o-cli", "--url", url])
             assert result.exit_code == 0, result.output

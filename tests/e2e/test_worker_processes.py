@@ -18,8 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_env(app, redis_url):
-    return {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": redis_url}
+    return {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": redis_url,
+    }
 
 
 def test_flask_worker_runs_outbox_jobs_in_forked_work_horses(world, make_app, redis, redis_url):
@@ -31,8 +35,14 @@ def test_flask_worker_runs_outbox_jobs_in_forked_work_horses(world, make_app, re
         db.session.remove()
     assert Queue("default", connection=redis).count >= 3
 
-    done = subprocess.run([sys.executable, "-m", "flask", "worker", "--burst"], cwd=ROOT,
-                          env=cli_env(app, redis_url), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "worker", "--burst"],
+        cwd=ROOT,
+        env=cli_env(app, redis_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     with app.app_context():
         complaint = db.session.get(Complaint, complaint_id)
@@ -43,8 +53,15 @@ def test_flask_worker_runs_outbox_jobs_in_forked_work_horses(world, make_app, re
 def test_flask_scheduler_enqueues_the_periodic_relay(make_app, redis, redis_url):
     app = make_app(REDIS_URL=redis_url)
     registered = set(subscriptions.of(app).sweeps)
-    process = subprocess.Popen([sys.executable, "-m", "flask", "scheduler"], cwd=ROOT, env=cli_env(app, redis_url),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "scheduler"],
+        cwd=ROOT,
+        env=cli_env(app, redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         queue, deadline, sweeps = Queue("default", connection=redis), time.monotonic() + 60, set()
         while time.monotonic() < deadline and registered - sweeps and process.poll() is None:

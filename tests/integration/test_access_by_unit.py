@@ -74,40 +74,95 @@ class Service:
 
 
 def _evidence(officer, incident, _complaint):
-    return incidents.attach_evidence(incident=incident, actor=officer, kind="image",
-                                     source_ref=f"console:{officer.id}:{incident.id}",
-                                     storage_key=f"test/{officer.id}-{incident.id}.jpg", sha256="a" * 64, size=3,
-                                     content_type="image/jpeg")
+    return incidents.attach_evidence(
+        incident=incident,
+        actor=officer,
+        kind="image",
+        source_ref=f"console:{officer.id}:{incident.id}",
+        storage_key=f"test/{officer.id}-{incident.id}.jpg",
+        sha256="a" * 64,
+        size=3,
+        content_type="image/jpeg",
+    )
 
 
 SERVICES = [
-    Service("incidents.change_status", (Role.OFFICER,), writes=True, run=lambda officer, incident, _:
-            incidents.change_status(incident=incident, actor=officer, status=IncidentStatus.DISPATCHED)),
-    Service("incidents.recategorise", (Role.OFFICER,), writes=True, run=lambda officer, incident, _:
-            incidents.recategorise(incident=incident, actor=officer, category=seed.category("0105"),
-                                   reason="现场核实为殴打他人")),
-    Service("incidents.set_location", (Role.OFFICER,), writes=True, run=lambda officer, incident, _:
-            incidents.set_location(incident=incident, actor=officer, address="东湖路1号北门")),
+    Service(
+        "incidents.change_status",
+        (Role.OFFICER,),
+        writes=True,
+        run=lambda officer, incident, _: incidents.change_status(
+            incident=incident, actor=officer, status=IncidentStatus.DISPATCHED
+        ),
+    ),
+    Service(
+        "incidents.recategorise",
+        (Role.OFFICER,),
+        writes=True,
+        run=lambda officer, incident, _: incidents.recategorise(
+            incident=incident, actor=officer, category=seed.category("0105"), reason="现场核实为殴打他人"
+        ),
+    ),
+    Service(
+        "incidents.set_location",
+        (Role.OFFICER,),
+        writes=True,
+        run=lambda officer, incident, _: incidents.set_location(
+            incident=incident, actor=officer, address="东湖路1号北门"
+        ),
+    ),
     Service("incidents.attach_evidence", (Role.OFFICER,), writes=True, run=_evidence),
-    Service("chat.add_message", (Role.DISPATCHER,), writes=True, run=lambda officer, incident, _:
-            chat.add_message(incident=incident, actor=officer, body="请保持电话畅通,民警马上到")),
-    Service("chat.messages", (Role.DISPATCHER,), run=lambda officer, incident, _:
-            chat.messages(incident=incident, viewer=officer)),
-    Service("queries.incident_for", (Role.OFFICER,),
-            run=lambda officer, incident, _: queries.incident_for(officer, incident_id=incident.id),
-            missing=lambda officer: queries.incident_for(officer, incident_id=MISSING_ID)),
-    Service("queries.incident_for (number)", (Role.OFFICER,),
-            run=lambda officer, incident, _: queries.incident_for(officer, number=incident.number),
-            missing=lambda officer: queries.incident_for(officer, number="JQ00000000999999")),
-    Service("queries.incidents_at", (Role.OFFICER,), refuses=False, run=lambda officer, incident, _:
-            queries.incidents_at(incident.doorplate, officer=officer)),
-    Service("queries.incidents_for", (Role.OFFICER,), refuses=False, run=lambda officer, incident, _:
-            queries.incidents_for(officer, limit=200)),
-    Service("complaints.complaint_for", (Role.SUPERVISOR,),
-            run=lambda officer, _, complaint: complaints.complaint_for(officer, complaint.id),
-            missing=lambda officer: complaints.complaint_for(officer, MISSING_ID)),
-    Service("complaints.answer", (Role.SUPERVISOR,), writes=True, run=lambda officer, _, complaint:
-            complaints.answer(complaint=complaint, officer=officer, text="经核查,处置符合规定,已向您说明。")),
+    Service(
+        "chat.add_message",
+        (Role.DISPATCHER,),
+        writes=True,
+        run=lambda officer, incident, _: chat.add_message(
+            incident=incident, actor=officer, body="请保持电话畅通,民警马上到"
+        ),
+    ),
+    Service(
+        "chat.messages",
+        (Role.DISPATCHER,),
+        run=lambda officer, incident, _: chat.messages(incident=incident, viewer=officer),
+    ),
+    Service(
+        "queries.incident_for",
+        (Role.OFFICER,),
+        run=lambda officer, incident, _: queries.incident_for(officer, incident_id=incident.id),
+        missing=lambda officer: queries.incident_for(officer, incident_id=MISSING_ID),
+    ),
+    Service(
+        "queries.incident_for (number)",
+        (Role.OFFICER,),
+        run=lambda officer, incident, _: queries.incident_for(officer, number=incident.number),
+        missing=lambda officer: queries.incident_for(officer, number="JQ00000000999999"),
+    ),
+    Service(
+        "queries.incidents_at",
+        (Role.OFFICER,),
+        refuses=False,
+        run=lambda officer, incident, _: queries.incidents_at(incident.doorplate, officer=officer),
+    ),
+    Service(
+        "queries.incidents_for",
+        (Role.OFFICER,),
+        refuses=False,
+        run=lambda officer, incident, _: queries.incidents_for(officer, limit=200),
+    ),
+    Service(
+        "complaints.complaint_for",
+        (Role.SUPERVISOR,),
+        run=lambda officer, _, complaint: complaints.complaint_for(officer, complaint.id),
+        missing=lambda officer: complaints.complaint_for(officer, MISSING_ID),
+    ),
+    Service(
+        "complaints.answer",
+        (Role.SUPERVISOR,),
+        writes=True,
+        run=lambda officer, _, complaint: complaints.answer(
+            complaint=complaint, officer=officer, text="经核查,处置符合规定,已向您说明。"
+        ),
+    ),
 ]
 
 
@@ -116,8 +171,12 @@ def _unit(code: str | None) -> int | None:
 
 
 def _post(key: str, roles: tuple[Role, ...]) -> Officer:
-    officer = Officer(badge_no=f"T-{key}-{'-'.join(r.value[:3] for r in roles)}", name=f"测试{key}",
-                      unit_id=_unit(POSTS[key]), roles=[r.value for r in roles])
+    officer = Officer(
+        badge_no=f"T-{key}-{'-'.join(r.value[:3] for r in roles)}",
+        name=f"测试{key}",
+        unit_id=_unit(POSTS[key]),
+        roles=[r.value for r in roles],
+    )
     db.session.add(officer)
     db.session.commit()
     return officer
@@ -129,8 +188,13 @@ def _holdings(app, world, tag: str) -> dict[str, tuple[Incident, Complaint]]:
     plate = world.doorplate("DH-0001")
     made = {}
     for key in HOLDERS:
-        incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description=f"{key} 有人打架",
-                                    doorplate=plate, source_msg_id=f"access:{tag}:{key}")
+        incident = incidents.report(
+            citizen=citizen,
+            channel=Channel.MINIAPP,
+            description=f"{key} 有人打架",
+            doorplate=plate,
+            source_msg_id=f"access:{tag}:{key}",
+        )
         made[key] = incident
     _settle(app)
     # The holder as the router (or a later move) left it; the routing job has already run above.
@@ -153,14 +217,23 @@ def _settle(app) -> None:
 
 
 def _written() -> tuple[int, ...]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (TimelineEntry, AuditEntry, OutboxMessage, ChatMessage, Attachment))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (TimelineEntry, AuditEntry, OutboxMessage, ChatMessage, Attachment)
+    )
 
 
 def _state(incident: Incident, complaint: Complaint) -> tuple:
     incident, complaint = db.session.get(Incident, incident.id), db.session.get(Complaint, complaint.id)
-    return (incident.status, incident.category_id, incident.address, incident.unit_id, incident.updated_at,
-            complaint.answer, complaint.status)
+    return (
+        incident.status,
+        incident.category_id,
+        incident.address,
+        incident.unit_id,
+        incident.updated_at,
+        complaint.answer,
+        complaint.status,
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=str)
@@ -227,10 +300,10 @@ def test_scope_follows_the_unit_tree(world):
     # A legal officer of a county sees the county; one posted at a station sees the whole county too.
     county = {units["330102"], units["33010201"], units["33010202"]}
     assert set(scope("100004").unit_ids) == county
-    station_legal = Officer(badge_no="T-legal", name="测试法制员", unit_id=units["33010202"],
-                            roles=[Role.LEGAL_OFFICER.value])
-    station_admin = Officer(badge_no="T-admin", name="测试管理员", unit_id=units["33010202"],
-                            roles=[Role.ADMIN.value])
+    station_legal = Officer(
+        badge_no="T-legal", name="测试法制员", unit_id=units["33010202"], roles=[Role.LEGAL_OFFICER.value]
+    )
+    station_admin = Officer(badge_no="T-admin", name="测试管理员", unit_id=units["33010202"], roles=[Role.ADMIN.value])
     db.session.add_all([station_legal, station_admin])
     db.session.commit()
     assert set(scope(station_legal).unit_ids) == county
@@ -244,9 +317,11 @@ def test_sql_filter_and_predicate_agree(app, world):
     held = _holdings(app, world, "agree")
     for badge in ("100000", "100001", "100002", "100004", "100005", "100006", "100007"):
         officer = world.officer(badge)
-        listed = set(db.session.scalars(
-            select(Incident.id).where(access.visible_units_clause(officer, Incident.unit_id))))
+        listed = set(
+            db.session.scalars(select(Incident.id).where(access.visible_units_clause(officer, Incident.unit_id)))
+        )
         predicate = {incident.id for incident, _ in held.values() if access.can_see(officer, incident)}
         assert listed == predicate, badge
         assert {c.id for _, c in held.values() if access.can_see(officer, c)} == {
-            c.id for i, c in held.values() if i.id in predicate}
+            c.id for i, c in held.values() if i.id in predicate
+        }

@@ -22,10 +22,10 @@ CUSTOM = "/cgi-bin/message/custom/send"
 WHEN = {
     # at the INSERT of the incident row (the flush inside the use case)
     "insert": "CREATE TRIGGER wx110_test_fault AFTER INSERT ON incident FOR EACH ROW "
-              "EXECUTE FUNCTION wx110_test_fault()",
+    "EXECUTE FUNCTION wx110_test_fault()",
     # at COMMIT (a deferred constraint trigger): the last moment the transaction can fail
     "commit": "CREATE CONSTRAINT TRIGGER wx110_test_fault AFTER INSERT ON incident DEFERRABLE INITIALLY DEFERRED "
-              "FOR EACH ROW EXECUTE FUNCTION wx110_test_fault()",
+    "FOR EACH ROW EXECUTE FUNCTION wx110_test_fault()",
 }
 
 
@@ -33,9 +33,12 @@ WHEN = {
 def failing_incident_insert(app, when: str) -> Iterator[None]:
     """Every transaction that inserts an incident fails (at `when`) while the block runs; dropped on exit."""
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(text(
-            "CREATE OR REPLACE FUNCTION wx110_test_fault() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'injected database failure'; END $$"))
+        connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION wx110_test_fault() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'injected database failure'; END $$"
+            )
+        )
         connection.execute(text(WHEN[when]))
     try:
         yield
@@ -48,17 +51,23 @@ def failing_incident_insert(app, when: str) -> Iterator[None]:
 def stored(app) -> dict[str, int]:
     """What a report leaves behind, counted."""
     with app.app_context():
-        counts = {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-                  for model in (Incident, Attachment, OutboxMessage, InboundMessage)}
+        counts = {
+            model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Incident, Attachment, OutboxMessage, InboundMessage)
+        }
         counts["incident audit"] = db.session.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_type == "incident"))
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_type == "incident")
+        )
         db.session.remove()
     return counts
 
 
 def pushed(fake, openid: str) -> list[str]:
-    return [c.body["text"]["content"] for c in fake.sent(CUSTOM)
-            if c.body and c.body.get("touser") == openid and c.params.get("access_token") in fake.tokens]
+    return [
+        c.body["text"]["content"]
+        for c in fake.sent(CUSTOM)
+        if c.body and c.body.get("touser") == openid and c.params.get("access_token") in fake.tokens
+    ]
 
 
 def answer_text(response) -> str:
@@ -69,7 +78,8 @@ def answer_text(response) -> str:
 
 @pytest.mark.parametrize("when", WHEN)
 def test_inline_mode_a_failed_commit_is_never_acknowledged_and_the_retry_reports_once(
-        postgresql_only, make_app, fake, when):
+    postgresql_only, make_app, fake, when
+):
     app = make_app(**wechat_config(fake))
     message = simulate.message("text", "o-fault-inline", "小区门口有人持刀", msg_id=7_300_000_001)
     with serving(app) as url:
@@ -77,8 +87,13 @@ def test_inline_mode_a_failed_commit_is_never_acknowledged_and_the_retry_reports
         with failing_incident_insert(app, when):
             first = answer_text(sender.post(message))
         assert "已收到" not in first and first == replies.BUSY
-        assert stored(app) == {"incident": 0, "attachment": 0, "outbox_message": 0, "wechat_inbound": 0,
-                               "incident audit": 0}
+        assert stored(app) == {
+            "incident": 0,
+            "attachment": 0,
+            "outbox_message": 0,
+            "wechat_inbound": 0,
+            "incident audit": 0,
+        }
 
         retry = answer_text(sender.post(message))  # WeChat's retry, the database working again
         again = answer_text(sender.post(message))
@@ -100,7 +115,8 @@ def run_jobs(app) -> None:
 @pytest.mark.expect_job_failures  # the job meets the injected failure once, by design
 @pytest.mark.parametrize("when", WHEN)
 def test_queued_mode_a_failed_commit_is_never_acknowledged_and_the_retry_reports_once(
-        postgresql_only, make_app, fake, redis, redis_url, when):
+    postgresql_only, make_app, fake, redis, redis_url, when
+):
     app = make_app(**wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued"))
     openid = "o-fault-queued"
     message = simulate.message("text", openid, "银行门口有人抢包", msg_id=7_300_000_002)

@@ -22,8 +22,9 @@ def flask_cli(app, *args) -> subprocess.CompletedProcess:
     """Run a real `flask` command against the test database, as an operator would."""
     env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
     env.pop("REDIS_URL", None)
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.needs_postgresql  # SQLite serialises every writer: only PostgreSQL can fork the chain

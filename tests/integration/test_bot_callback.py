@@ -40,8 +40,14 @@ def test_every_message_and_event_type_gets_an_answer(bot_app, fake, world, mode)
     plate = world.doorplate("DH-0001")
     plate_id, address, unit_id = plate.id, plate.address, plate.unit_id
     scene, plate_url = f"dp:{token_for(plate)}", url_for_doorplate(plate)
-    fake.media.update({"IMG1": ("image/jpeg", b"\xff\xd8\xff" + b"i" * 64), "VID1": ("video/mp4", b"\x00" * 64),
-                       "VOICE1": ("audio/amr", b"#!AMR\n" + b"v" * 64), "SVID1": ("video/mp4", b"\x00" * 32)})
+    fake.media.update(
+        {
+            "IMG1": ("image/jpeg", b"\xff\xd8\xff" + b"i" * 64),
+            "VID1": ("video/mp4", b"\x00" * 64),
+            "VOICE1": ("audio/amr", b"#!AMR\n" + b"v" * 64),
+            "SVID1": ("video/mp4", b"\x00" * 32),
+        }
+    )
     db.session.rollback()  # on SQLite an open transaction would hold the write lock the server needs
     with serving(bot_app) as url:
         send = Sender(url, mode).reply
@@ -102,9 +108,15 @@ def test_every_message_and_event_type_gets_an_answer(bot_app, fake, world, mode)
 
 def test_wechat_published_safe_mode_sample(make_app, fake):
     """WeChat's own sample (token spamtest, 2014): decrypts, is handled, and the reply seals with its keys."""
-    app = make_app(**wechat_config(fake, WECHAT_TOKEN="spamtest", WECHAT_APPID="wx2c2769f8efd9abc2",
-                                   WECHAT_AES_KEY="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-                                   WECHAT_REPLAY_WINDOW=10**10))
+    app = make_app(
+        **wechat_config(
+            fake,
+            WECHAT_TOKEN="spamtest",
+            WECHAT_APPID="wx2c2769f8efd9abc2",
+            WECHAT_AES_KEY="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+            WECHAT_REPLAY_WINDOW=10**10,
+        )
+    )
     cipher = (
         "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2Ld"
         "JF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6u"
@@ -112,8 +124,12 @@ def test_wechat_published_safe_mode_sample(make_app, fake):
         "JpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQL"
         "Czpu9GhglF2PE="
     )
-    query = {"timestamp": "1409735669", "nonce": "1320562132", "encrypt_type": "aes",
-             "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa"}
+    query = {
+        "timestamp": "1409735669",
+        "nonce": "1320562132",
+        "encrypt_type": "aes",
+        "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+    }
     body = f"<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><Encrypt><![CDATA[{cipher}]]></Encrypt></xml>"
     keys = simulator.Keys("spamtest", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx2c2769f8efd9abc2")
     with serving(app) as url, app.app_context():

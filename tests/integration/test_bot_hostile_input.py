@@ -57,22 +57,28 @@ CASES = {
     "entity declarations": lambda: (plain_query(), BILLION_LAUGHS.encode()),
     "external entity": lambda: (plain_query(), EXTERNAL_ENTITY.encode()),
     "doctype in safe mode ciphertext": lambda: simulator.signed(BILLION_LAUGHS, KEYS, mode="safe"),
-    "repeated content": lambda: (plain_query(), simulator.xml_of(text_message()).replace(
-        "</xml>", "<Content><![CDATA[again]]></Content></xml>").encode()),
-    "missing sender": lambda: (plain_query(), simulator.xml_of(
-        {k: v for k, v in text_message().items() if k != "FromUserName"}).encode()),
+    "repeated content": lambda: (
+        plain_query(),
+        simulator.xml_of(text_message()).replace("</xml>", "<Content><![CDATA[again]]></Content></xml>").encode(),
+    ),
+    "missing sender": lambda: (
+        plain_query(),
+        simulator.xml_of({k: v for k, v in text_message().items() if k != "FromUserName"}).encode(),
+    ),
     "non-utf8": lambda: (plain_query(), b"<xml><Content>\xff\xfe</Content></xml>"),
     "wrong signature": lambda: ({**plain_query(), "signature": "0" * 40}, simulator.xml_of(text_message()).encode()),
-    "no signature": lambda: ({k: v for k, v in plain_query().items() if k != "signature"},
-                             simulator.xml_of(text_message()).encode()),
+    "no signature": lambda: (
+        {k: v for k, v in plain_query().items() if k != "signature"},
+        simulator.xml_of(text_message()).encode(),
+    ),
     "stale timestamp": lambda: simulator.signed(text_message(), KEYS, timestamp=int(time.time()) - 3600),
     "future timestamp": lambda: simulator.signed(text_message(), KEYS, timestamp=int(time.time()) + 3600),
     "bad timestamp": lambda: ({**plain_query(), "timestamp": "yesterday"}, simulator.xml_of(text_message()).encode()),
     "wrong msg_signature": lambda: _tamper(simulator.signed(text_message(), KEYS, mode="safe"), "msg_signature"),
-    "wrong appid": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, KEYS.aes_key, "wx-someone-else"),
-                                            mode="safe"),
-    "wrong aes key": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, "A" * 43, KEYS.appid),
-                                              mode="safe"),
+    "wrong appid": lambda: simulator.signed(
+        text_message(), simulator.Keys(TOKEN, KEYS.aes_key, "wx-someone-else"), mode="safe"
+    ),
+    "wrong aes key": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, "A" * 43, KEYS.appid), mode="safe"),
     "garbage ciphertext": lambda: _garbage_ciphertext(),
     "oversized body": lambda: (plain_query(), simulator.xml_of(text_message(Content="很" * 30000)).encode()),
 }
@@ -81,15 +87,24 @@ CASES = {
 BAD_XML = (400, "malformed message")
 DTD = (400, "DTDs and entity declarations are not accepted")
 REFUSED = {  # the exact answer to each: status and reason (never a 500, never "success")
-    "malformed xml": BAD_XML, "not xml": BAD_XML, "non-utf8": BAD_XML, "empty body": (400, "empty body"),
-    "entity declarations": DTD, "external entity": DTD, "doctype in safe mode ciphertext": DTD,
+    "malformed xml": BAD_XML,
+    "not xml": BAD_XML,
+    "non-utf8": BAD_XML,
+    "empty body": (400, "empty body"),
+    "entity declarations": DTD,
+    "external entity": DTD,
+    "doctype in safe mode ciphertext": DTD,
     "repeated content": (400, "repeated element Content"),
     "missing sender": (400, "missing or malformed FromUserName"),
-    "wrong signature": (403, "bad signature"), "no signature": (403, "bad signature"),
-    "stale timestamp": (403, "stale timestamp"), "future timestamp": (403, "stale timestamp"),
+    "wrong signature": (403, "bad signature"),
+    "no signature": (403, "bad signature"),
+    "stale timestamp": (403, "stale timestamp"),
+    "future timestamp": (403, "stale timestamp"),
     "bad timestamp": (400, "missing or malformed timestamp/nonce"),
-    "wrong msg_signature": (403, "bad msg_signature"), "wrong appid": (403, "wrong AppID"),
-    "wrong aes key": (400, "undecryptable body"), "garbage ciphertext": (400, "undecryptable body"),
+    "wrong msg_signature": (403, "bad msg_signature"),
+    "wrong appid": (403, "wrong AppID"),
+    "wrong aes key": (400, "undecryptable body"),
+    "garbage ciphertext": (400, "undecryptable body"),
     "oversized body": (413, "body too large"),
 }
 
@@ -101,8 +116,12 @@ def _tamper(signed, field):
 
 def _garbage_ciphertext():
     timestamp, nonce, cipher = str(int(time.time())), "99", "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
-    query = {"timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes",
-             "msg_signature": sign(TOKEN, timestamp, nonce, cipher)}
+    query = {
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": sign(TOKEN, timestamp, nonce, cipher),
+    }
     return query, f"<xml><Encrypt><![CDATA[{cipher}]]></Encrypt></xml>".encode()
 
 
@@ -120,7 +139,7 @@ def test_chunked_oversized_body_is_refused(live):
 
     def chunks():
         for start in range(0, len(body), 4096):
-            yield body[start:start + 4096]
+            yield body[start : start + 4096]
 
     response = requests.post(live, params=query, data=chunks(), timeout=30)
     assert response.status_code == 413
@@ -131,8 +150,13 @@ def test_lying_content_length_is_refused(live):
     query, body = CASES["oversized body"]()
     parts = urlsplit(live)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
-        connection.sendall((f"POST {parts.path}?{urlencode(query)} HTTP/1.1\r\nHost: x\r\n"
-                            f"Content-Length: {10**9}\r\nConnection: close\r\n\r\n").encode() + body[:1000])
+        connection.sendall(
+            (
+                f"POST {parts.path}?{urlencode(query)} HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Length: {10**9}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body[:1000]
+        )
         status = connection.recv(64).split()[1]
     assert status == b"413"
     assert nothing_stored()
@@ -142,8 +166,10 @@ def test_nonce_reuse_with_another_body_is_refused(live):
     sender = Sender(live, "safe")
     timestamp, nonce = int(time.time()), "5150"
     query, body = simulator.signed(text_message(), KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
-    answers = [simulator.read_reply(requests.post(live, params=query, data=body, timeout=30).text, KEYS)["Content"]
-               for _ in range(2)]  # the request, then a byte-identical replay
+    answers = [
+        simulator.read_reply(requests.post(live, params=query, data=body, timeout=30).text, KEYS)["Content"]
+        for _ in range(2)
+    ]  # the request, then a byte-identical replay
     assert "警情编号" in answers[0] and answers[1] == answers[0]
     other = text_message(Content="另一条消息", MsgId=123456789)
     assert sender.post(other, timestamp=timestamp, nonce=nonce).status_code == 403

@@ -44,8 +44,11 @@ def count(model, *where) -> int:
 
 def pushed(fake, openid: str) -> list[str]:
     """Customer-service texts the fake accepted (a call with a token another test's fake issued is refused)."""
-    return [c.body["text"]["content"] for c in fake.sent(CUSTOM)
-            if c.body and c.body.get("touser") == openid and c.params.get("access_token") in fake.tokens]
+    return [
+        c.body["text"]["content"]
+        for c in fake.sent(CUSTOM)
+        if c.body and c.body.get("touser") == openid and c.params.get("access_token") in fake.tokens
+    ]
 
 
 def test_a_text_report_is_captured_answered_success_and_its_reply_pushed_by_the_job(queued_app, fake):
@@ -110,8 +113,7 @@ def test_doorplate_scan_then_text_is_handled_in_order_even_when_the_text_job_run
 
     # A worker happens to pick the follow-up's job first: it must still see the scan, then the report.
     with queued_app.app_context():
-        last = db.session.scalar(select(InboundMessage.outbox_id)
-                                 .where(InboundMessage.key == dedupe_key(follow_up)))
+        last = db.session.scalar(select(InboundMessage.outbox_id).where(InboundMessage.key == dedupe_key(follow_up)))
         db.session.commit()
         outbox.execute(last)
         incident = db.session.scalar(select(Incident))

@@ -27,8 +27,9 @@ def test_official_account_and_miniapp_identities_join_by_unionid(ctx):
 
 
 def test_chat_between_citizen_and_dispatcher(citizen, other_citizen, dispatcher, world):
-    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人跟踪我",
-                                doorplate=world.doorplate("DH-0001"))
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="有人跟踪我", doorplate=world.doorplate("DH-0001")
+    )
     chat.add_message(incident=incident, actor=citizen, body="他还在楼下", source_msg_id="wechat:77")
     chat.add_message(incident=incident, actor=citizen, body="他还在楼下", source_msg_id="wechat:77")  # retry
     reply = chat.add_message(incident=incident, actor=dispatcher, body="请锁好门,民警马上到")
@@ -74,27 +75,30 @@ def test_rating_only_once_and_only_when_finished(citizen, command_centre):
 def test_location_recategorise_and_evidence(citizen, command_centre, world, background_fake):
     background_fake.media["MEDIA-1"] = ("image/jpeg", b"\xff\xd8\xff" + b"e" * 64)  # fetched by a job
     incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人打架")
-    incidents.set_location(incident=incident, actor=citizen, latitude=30.2742, longitude=120.1552,
-                           address="东湖路口")
+    incidents.set_location(incident=incident, actor=citizen, latitude=30.2742, longitude=120.1552, address="东湖路口")
     assert incident.address == "东湖路口"
     with pytest.raises(InvalidInput):
         incidents.set_location(incident=incident, actor=citizen, latitude=91, longitude=0)
-    incidents.recategorise(incident=incident, actor=command_centre, category=world.category("0105"),
-                           reason="现场核实为殴打他人")
+    incidents.recategorise(
+        incident=incident, actor=command_centre, category=world.category("0105"), reason="现场核实为殴打他人"
+    )
     with pytest.raises(Forbidden):
         incidents.recategorise(incident=incident, actor=citizen, category=world.category("0101"), reason="x")
-    first = incidents.attach_evidence(incident=incident, actor=citizen, kind="video", source_ref="wechat:555",
-                                      wechat_media_id="MEDIA-1")
-    again = incidents.attach_evidence(incident=incident, actor=citizen, kind="video", source_ref="wechat:555",
-                                      wechat_media_id="MEDIA-1")
+    first = incidents.attach_evidence(
+        incident=incident, actor=citizen, kind="video", source_ref="wechat:555", wechat_media_id="MEDIA-1"
+    )
+    again = incidents.attach_evidence(
+        incident=incident, actor=citizen, kind="video", source_ref="wechat:555", wechat_media_id="MEDIA-1"
+    )
     assert first.id == again.id and first.state == "pending"
     actions = [e.action for e in audit.trail(incident)]
     assert "incident.located" in actions and "incident.recategorised" in actions
 
 
 def test_new_incident_is_routed_to_the_nearest_doorplates_station(app, citizen, world):
-    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="路边有人晕倒",
-                                latitude=30.2692, longitude=120.1423)
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="路边有人晕倒", latitude=30.2692, longitude=120.1423
+    )
     app.extensions["wx110.dispatcher"].drain()
     db.session.expire_all()
     assert db.session.get(Incident, incident.id).unit.name == "西湖路派出所"

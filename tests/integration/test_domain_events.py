@@ -32,6 +32,7 @@ class Recorder:
         def record(**payload):
             with self.lock:
                 self.calls.append((event.value, payload))
+
         return record
 
     def of(self, event: Event) -> list[dict]:
@@ -65,8 +66,11 @@ def test_every_event_in_the_catalogue_runs_each_subscriber_exactly_once(make_app
         db.session.expire_all()
         rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         # One row per (event, subscriber), each run to completion exactly once.
-        expected = sorted((job.name, json.dumps(payload_for(event), sort_keys=True))
-                          for event in Event for job in registry.subscribers(event.value))
+        expected = sorted(
+            (job.name, json.dumps(payload_for(event), sort_keys=True))
+            for event in Event
+            for job in registry.subscribers(event.value)
+        )
         assert sorted((row.job, row.payload) for row in rows) == expected
         assert all(row.done_at is not None and row.attempts == 1 and row.last_error is None for row in rows)
         for event in Event:
@@ -111,8 +115,11 @@ def test_flask_events_lists_every_event_with_its_subscribers(app):
     assert set(by_event["incident.status_changed"]) == {"bot.push_progress", "miniapp.notify_progress"}
     assert by_event["evidence.added"] == ["bot.fetch_media"]
     assert by_event["complaint.reopened"] == []
-    assert {s["name"] for s in listing["periodic"]} == {"outbox.relay", "miniapp.sweep_sessions",
-                                                          "miniapp.sweep_uploads"}
+    assert {s["name"] for s in listing["periodic"]} == {
+        "outbox.relay",
+        "miniapp.sweep_sessions",
+        "miniapp.sweep_uploads",
+    }
     text = app.test_cli_runner().invoke(args=["events"])
     assert text.exit_code == 0 and "complaint.filed" in text.output and "-> complaint.route_to_unit" in text.output
 
@@ -125,20 +132,35 @@ def test_every_state_change_publishes_its_event(make_app, fake):
         seed.load_world()
         citizen = citizens.identify(oa_openid="openid-events")
         dispatcher, supervisor = seed.officer("100001"), seed.officer("100005")
-        incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="门口有人吵架",
-                                    latitude=30.27, longitude=120.15)
-        pending = incidents.attach_evidence(incident=incident, actor=citizen, kind=AttachmentKind.IMAGE,
-                                            source_ref="wechat:ev-1", wechat_media_id="MEDIA-1")
-        failing = incidents.attach_evidence(incident=incident, actor=citizen, kind=AttachmentKind.VIDEO,
-                                            source_ref="wechat:ev-2", wechat_media_id="MEDIA-2")
+        incident = incidents.report(
+            citizen=citizen, channel=Channel.WECHAT, description="门口有人吵架", latitude=30.27, longitude=120.15
+        )
+        pending = incidents.attach_evidence(
+            incident=incident,
+            actor=citizen,
+            kind=AttachmentKind.IMAGE,
+            source_ref="wechat:ev-1",
+            wechat_media_id="MEDIA-1",
+        )
+        failing = incidents.attach_evidence(
+            incident=incident,
+            actor=citizen,
+            kind=AttachmentKind.VIDEO,
+            source_ref="wechat:ev-2",
+            wechat_media_id="MEDIA-2",
+        )
         app.extensions["wx110.dispatcher"].drain()  # the fake has no such media: both first fetches fail
         evidence.mark_stored(attachment_id=pending.id, storage_key="ab/cd.jpg", sha256="0" * 64, size=10)
         evidence.record_fetch_failure(attachment_id=failing.id, error="timeout", give_up_after=1)
         incidents.set_location(incident=incident, actor=citizen, address="西湖区文三路1号")
         category = db.session.scalars(select(Category).where(Category.active.is_(True))).first()
         incidents.recategorise(incident=incident, actor=dispatcher, category=category, reason="核实后调整")
-        for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED,
-                       IncidentStatus.CLOSED):
+        for status in (
+            IncidentStatus.DISPATCHED,
+            IncidentStatus.ON_SCENE,
+            IncidentStatus.HANDLED,
+            IncidentStatus.CLOSED,
+        ):
             incidents.change_status(incident=incident, actor=dispatcher, status=status)
         incidents.rate(incident=incident, citizen=citizen, rating=5)
         complaint = complaints.file(citizen=citizen, incident=incident, body="处理太慢")

@@ -21,9 +21,12 @@ def test_import_reports_counts_then_refuses_a_bad_file_naming_lines(app, tmp_pat
     assert "新增0，更新0，未变1" in runner.invoke(args=["doorplates", "import", str(good)]).output
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + "CLI-2,示范市东湖区命令路2号,120.1,30.2,33010201\n"
-                   "CLI-3,示范市东湖区命令路\U0002a6a5号,120.1,30.2,33010201\n"
-                   "CLI-4,示范市东湖区命令路4号,200,30.2,33010201\n", encoding="utf-8")
+    bad.write_text(
+        HEADER + "CLI-2,示范市东湖区命令路2号,120.1,30.2,33010201\n"
+        "CLI-3,示范市东湖区命令路\U0002a6a5号,120.1,30.2,33010201\n"
+        "CLI-4,示范市东湖区命令路4号,200,30.2,33010201\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(args=["doorplates", "import", str(bad)])
     assert result.exit_code != 0
     assert "第3行：地址含标签字体没有的字" in result.output and "第4行：经度" in result.output

@@ -24,8 +24,7 @@ def count(model, *where) -> int:
 
 
 def test_import_then_same_file_again_changes_nothing(world):
-    data = csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201",
-               "NEW-2,示范市江滨区新村路2号,120.2,30.21,33010301")
+    data = csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201", "NEW-2,示范市江滨区新村路2号,120.2,30.21,33010301")
     ticks = []
     result = doorplate_import.import_csv(data, actor=SYSTEM, progress=ticks.append)
     assert result.created == ["NEW-1", "NEW-2"] and result.updated == [] and sum(ticks) == 4
@@ -39,8 +38,10 @@ def test_import_then_same_file_again_changes_nothing(world):
 
 def test_changed_line_updates_and_is_audited_with_before(world):
     doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM)
-    result = doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号之一,120.1,30.2,33010202",
-                                             "NEW-3,示范市东湖区新村路3号,120.1,30.2,33010201"), actor=SYSTEM)
+    result = doorplate_import.import_csv(
+        csv("NEW-1,示范市东湖区新村路1号之一,120.1,30.2,33010202", "NEW-3,示范市东湖区新村路3号,120.1,30.2,33010201"),
+        actor=SYSTEM,
+    )
     assert result.updated == ["NEW-1"] and result.created == ["NEW-3"]
     plate = doorplates.by_code("NEW-1")
     assert plate.address == "示范市东湖区新村路1号之一" and plate.unit.code == "33010202"
@@ -52,10 +53,12 @@ def test_changed_line_updates_and_is_audited_with_before(world):
 
 def test_one_bad_line_refuses_the_whole_file(world):
     before = count(Doorplate)
-    data = csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201",
-               "NEW-2,示范市东湖区新村路2号,120.1,30.2,NOPE",
-               "NEW-3,示范市东湖区新村路3号,120.1,30.2,330102",
-               "DH-0001,示范市东湖区东湖路1号改,abc,30.2,33010201")
+    data = csv(
+        "NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201",
+        "NEW-2,示范市东湖区新村路2号,120.1,30.2,NOPE",
+        "NEW-3,示范市东湖区新村路3号,120.1,30.2,330102",
+        "DH-0001,示范市东湖区东湖路1号改,abc,30.2,33010201",
+    )
     with pytest.raises(doorplate_import.ImportRefused) as refused:
         doorplate_import.import_csv(data, actor=SYSTEM)
     lines = [str(e) for e in refused.value.errors]
@@ -68,8 +71,11 @@ def test_one_bad_line_refuses_the_whole_file(world):
 
 def test_extra_checks_refuse_lines_too(world):
     with pytest.raises(doorplate_import.ImportRefused) as refused:
-        doorplate_import.import_csv(csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"), actor=SYSTEM,
-                                    check=[lambda row: "不行" if row.code == "NEW-1" else None])
+        doorplate_import.import_csv(
+            csv("NEW-1,示范市东湖区新村路1号,120.1,30.2,33010201"),
+            actor=SYSTEM,
+            check=[lambda row: "不行" if row.code == "NEW-1" else None],
+        )
     assert str(refused.value.errors[0]) == "第2行：不行"
 
 
@@ -101,8 +107,9 @@ def test_revoke_and_move_are_audited_and_refuse_twice(world, officer):
     assert old.status == DoorplateStatus.MOVED.value and old.moved_to.code == "DH-0002"
     assert '"to": "DH-0002"' in audit.trail(old)[-1].detail
     with pytest.raises(InvalidInput):
-        incidents.report(citizen=citizens.identify(oa_openid="o-1"), channel=Channel.WECHAT, description="有人打架",
-                         doorplate=old)
+        incidents.report(
+            citizen=citizens.identify(oa_openid="o-1"), channel=Channel.WECHAT, description="有人打架", doorplate=old
+        )
 
 
 def test_registry_services_join_the_callers_transaction(world):
@@ -170,12 +177,15 @@ def test_a_county_administrator_manages_only_the_county_s_doorplates(world):
     with pytest.raises(NotFound):
         doorplates.move(doorplate=ours, to=theirs, actor=admin)
     with pytest.raises(doorplate_import.ImportRefused) as refused:
-        doorplate_import.import_csv(csv("NEW-1,示范市江滨区新路1号,120.2,30.2,33010301",
-                                        "JB-0001,示范市东湖区东湖路9号,120.1,30.2,33010201"), actor=admin)
+        doorplate_import.import_csv(
+            csv("NEW-1,示范市江滨区新路1号,120.2,30.2,33010301", "JB-0001,示范市东湖区东湖路9号,120.1,30.2,33010201"),
+            actor=admin,
+        )
     assert [e.line for e in refused.value.errors] == [2, 3]
     assert count(AuditEntry) == before and count(Doorplate, Doorplate.code == "NEW-1") == 0
     assert theirs.status == DoorplateStatus.ACTIVE.value and theirs.unit.code == "33010301"
 
     doorplates.revoke(doorplate=ours, actor=admin, reason="门牌被涂改")
-    assert doorplate_import.import_csv(csv("NEW-2,示范市东湖区新村路2号,120.1,30.2,33010202"),
-                                       actor=admin).created == ["NEW-2"]
+    assert doorplate_import.import_csv(csv("NEW-2,示范市东湖区新村路2号,120.1,30.2,33010202"), actor=admin).created == [
+        "NEW-2"
+    ]

@@ -27,8 +27,13 @@ def fake():
 
 
 def mini_app(make_app, fake, tmp_path, **extra):
-    return make_app(MINIAPP_APPID=fake.appid, MINIAPP_SECRET="mini-secret", WECHAT_API_BASE=fake.base_url,
-                    MEDIA_ROOT=str(tmp_path / "media"), **extra)
+    return make_app(
+        MINIAPP_APPID=fake.appid,
+        MINIAPP_SECRET="mini-secret",
+        WECHAT_API_BASE=fake.base_url,
+        MEDIA_ROOT=str(tmp_path / "media"),
+        **extra,
+    )
 
 
 def drain(app) -> None:
@@ -40,8 +45,10 @@ def test_import_fetches_a_code_per_new_doorplate_once(make_app, fake, tmp_path):
     app = mini_app(make_app, fake, tmp_path)
     with app.app_context():
         seed.load_world()
-        data = (HEADER + "WX-1,示范市东湖区小程序路1号,120.1,30.2,33010201\n"
-                "WX-2,示范市东湖区小程序路2号,120.1,30.2,33010201\n").encode()
+        data = (
+            HEADER + "WX-1,示范市东湖区小程序路1号,120.1,30.2,33010201\n"
+            "WX-2,示范市东湖区小程序路2号,120.1,30.2,33010201\n"
+        ).encode()
         doorplate_import.import_csv(data, actor=System("test"))
         drain(app)
         calls = fake.sent("/wxa/getwxacodeunlimit")
@@ -60,9 +67,11 @@ def test_import_fetches_a_code_per_new_doorplate_once(make_app, fake, tmp_path):
         doorplate_import.import_csv(data, actor=System("test"))  # unchanged: nothing new to fetch
         drain(app)
         assert len(fake.sent("/wxa/getwxacodeunlimit")) == 2
-        done = db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.job == "doorplates.fetch_wxacodes",
-                                        OutboxMessage.done_at.is_not(None)))
+        done = db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.job == "doorplates.fetch_wxacodes", OutboxMessage.done_at.is_not(None))
+        )
         assert done == 1
 
 
@@ -92,15 +101,22 @@ def test_cli_fetches_and_without_credentials_nothing_is_fetched(make_app, fake, 
     assert result.exit_code == 0, result.output
     assert "DH-0001" in result.output and len(fake.sent("/wxa/getwxacodeunlimit")) == 2
 
-    plain = make_app(MINIAPP_APPID="", MINIAPP_SECRET="", WECHAT_API_BASE=fake.base_url,
-                     MEDIA_ROOT=str(tmp_path / "plain-media"))
+    plain = make_app(
+        MINIAPP_APPID="", MINIAPP_SECRET="", WECHAT_API_BASE=fake.base_url, MEDIA_ROOT=str(tmp_path / "plain-media")
+    )
     with plain.app_context():
-        doorplate_import.import_csv((HEADER + "WX-9,示范市东湖区小程序路9号,120.1,30.2,33010201\n").encode(),
-                                    actor=System("test"))
+        doorplate_import.import_csv(
+            (HEADER + "WX-9,示范市东湖区小程序路9号,120.1,30.2,33010201\n").encode(), actor=System("test")
+        )
         drain(plain)  # the new doorplate's job runs and, without mini-program credentials, fetches nothing
-        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.job == "doorplates.fetch_wxacodes",
-                                        OutboxMessage.done_at.is_not(None))) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.job == "doorplates.fetch_wxacodes", OutboxMessage.done_at.is_not(None))
+            )
+            == 1
+        )
         assert len(fake.sent("/wxa/getwxacodeunlimit")) == 2
         assert not (tmp_path / "plain-media" / "wxacode").exists()
         db.session.remove()

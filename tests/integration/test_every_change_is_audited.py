@@ -79,8 +79,9 @@ def answered_complaint(w: World) -> None:
 
 def csv_file(w: World):
     path = w.tmp_path / "plates.csv"
-    path.write_text("code,address,longitude,latitude,unit\nAU-1,示范市东湖区审计路1号,120.1,30.2,33010201\n",
-                    encoding="utf-8")
+    path.write_text(
+        "code,address,longitude,latitude,unit\nAU-1,示范市东湖区审计路1号,120.1,30.2,33010201\n", encoding="utf-8"
+    )
     return path
 
 
@@ -101,89 +102,127 @@ def last(model, **where) -> int:
 CASES: dict[str, Case] = {
     "report": Case(
         nothing,
-        lambda w: w.made.update(new=incidents.report(citizen=w.citizen(), channel=Channel.WECHAT,
-                                                     description="又有人打架").id),
-        lambda w: [("citizen", w.citizen_id, "incident.reported", "incident", w.made["new"])]),
+        lambda w: w.made.update(
+            new=incidents.report(citizen=w.citizen(), channel=Channel.WECHAT, description="又有人打架").id
+        ),
+        lambda w: [("citizen", w.citizen_id, "incident.reported", "incident", w.made["new"])],
+    ),
     "status": Case(
         nothing,
-        lambda w: incidents.change_status(incident=w.incident(), actor=w.officer(), status=IncidentStatus.DISPATCHED,
-                                          public_note="民警已出发"),
-        lambda w: [("officer", w.officer_id, "incident.status_changed", "incident", w.incident_id)]),
+        lambda w: incidents.change_status(
+            incident=w.incident(), actor=w.officer(), status=IncidentStatus.DISPATCHED, public_note="民警已出发"
+        ),
+        lambda w: [("officer", w.officer_id, "incident.status_changed", "incident", w.incident_id)],
+    ),
     "recategorise": Case(
         nothing,
-        lambda w: incidents.recategorise(incident=w.incident(), actor=w.officer(), category=seed.category("0301"),
-                                         reason="实为纠纷"),
-        lambda w: [("officer", w.officer_id, "incident.recategorised", "incident", w.incident_id)]),
+        lambda w: incidents.recategorise(
+            incident=w.incident(), actor=w.officer(), category=seed.category("0301"), reason="实为纠纷"
+        ),
+        lambda w: [("officer", w.officer_id, "incident.recategorised", "incident", w.incident_id)],
+    ),
     "locate": Case(
         nothing,
-        lambda w: incidents.set_location(incident=w.incident(), actor=w.citizen(), latitude=30.27, longitude=120.15,
-                                         address="东湖路口"),
-        lambda w: [("citizen", w.citizen_id, "incident.located", "incident", w.incident_id)]),
+        lambda w: incidents.set_location(
+            incident=w.incident(), actor=w.citizen(), latitude=30.27, longitude=120.15, address="东湖路口"
+        ),
+        lambda w: [("citizen", w.citizen_id, "incident.located", "incident", w.incident_id)],
+    ),
     "chat": Case(
         nothing,
-        lambda w: w.made.update(message=chat.add_message(incident=w.incident(), actor=w.officer(),
-                                                         body="请问现在还在现场吗?").id),
-        lambda w: [("officer", w.officer_id, "chat.message_added", "chat_message", w.made["message"])]),
+        lambda w: w.made.update(
+            message=chat.add_message(incident=w.incident(), actor=w.officer(), body="请问现在还在现场吗?").id
+        ),
+        lambda w: [("officer", w.officer_id, "chat.message_added", "chat_message", w.made["message"])],
+    ),
     "rate": Case(
         finished,
         lambda w: incidents.rate(incident=w.incident(), citizen=w.citizen(), rating=5, comment="很快"),
-        lambda w: [("citizen", w.citizen_id, "incident.rated", "incident", w.incident_id)]),
+        lambda w: [("citizen", w.citizen_id, "incident.rated", "incident", w.incident_id)],
+    ),
     "complain": Case(
         nothing,
         filed_complaint,
-        lambda w: [("citizen", w.citizen_id, "complaint.filed", "complaint", w.made["complaint"])]),
+        lambda w: [("citizen", w.citizen_id, "complaint.filed", "complaint", w.made["complaint"])],
+    ),
     "answer": Case(
         filed_complaint,
-        lambda w: complaints.answer(complaint=db.session.get(Complaint, w.made["complaint"]),
-                                    officer=db.session.get(Officer, w.supervisor_id), text="已核实并整改"),
-        lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])]),
+        lambda w: complaints.answer(
+            complaint=db.session.get(Complaint, w.made["complaint"]),
+            officer=db.session.get(Officer, w.supervisor_id),
+            text="已核实并整改",
+        ),
+        lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])],
+    ),
     "rate answer": Case(
         answered_complaint,
-        lambda w: complaints.rate_answer(complaint=db.session.get(Complaint, w.made["complaint"]),
-                                         citizen=w.citizen(), rating=4),
-        lambda w: [("citizen", w.citizen_id, "complaint.answer_rated", "complaint", w.made["complaint"])]),
+        lambda w: complaints.rate_answer(
+            complaint=db.session.get(Complaint, w.made["complaint"]), citizen=w.citizen(), rating=4
+        ),
+        lambda w: [("citizen", w.citizen_id, "complaint.answer_rated", "complaint", w.made["complaint"])],
+    ),
     "login": Case(
         nothing,
         lambda w: w.app.test_client().post(f"{API}/session", json={"code": "code-o-mini-audit"}),
-        lambda w: [("citizen", ANY, "citizen.registered", "citizen", ANY),
-                   ("citizen", ANY, "miniapp.logged_in", "miniapp_session", ANY)]),
+        lambda w: [
+            ("citizen", ANY, "citizen.registered", "citizen", ANY),
+            ("citizen", ANY, "miniapp.logged_in", "miniapp_session", ANY),
+        ],
+    ),
     "consent": Case(
         lambda w: w.made.update(token=w.login("o-mini-consent")),
-        lambda w: w.app.test_client().post(f"{API}/subscriptions", json={"results": {"tmpl-a": "accept"}},
-                                           headers={"Authorization": f"Bearer {w.made['token']}"}),
-        lambda w: [("citizen", ANY, "miniapp.consent_granted", "citizen", ANY)]),
+        lambda w: w.app.test_client().post(
+            f"{API}/subscriptions",
+            json={"results": {"tmpl-a": "accept"}},
+            headers={"Authorization": f"Bearer {w.made['token']}"},
+        ),
+        lambda w: [("citizen", ANY, "miniapp.consent_granted", "citizen", ANY)],
+    ),
     "upload": Case(
         lambda w: w.made.update(token=w.login("o-mini-upload")),
-        lambda w: w.app.test_client().post(f"{API}/uploads", data={"file": (io.BytesIO(png_bytes()), "a.png")},
-                                           headers={"Authorization": f"Bearer {w.made['token']}"},
-                                           content_type="multipart/form-data"),
-        lambda w: [("citizen", ANY, "miniapp.uploaded", "miniapp_upload", ANY)]),
+        lambda w: w.app.test_client().post(
+            f"{API}/uploads",
+            data={"file": (io.BytesIO(png_bytes()), "a.png")},
+            headers={"Authorization": f"Bearer {w.made['token']}"},
+            content_type="multipart/form-data",
+        ),
+        lambda w: [("citizen", ANY, "miniapp.uploaded", "miniapp_upload", ANY)],
+    ),
     "doorplate import": Case(
         nothing,
         lambda w: cli(w, "doorplates", "import", str(csv_file(w))),
-        lambda w: [("system", None, "doorplates.imported", None, None)] if plate("AU-1") else []),
+        lambda w: [("system", None, "doorplates.imported", None, None)] if plate("AU-1") else [],
+    ),
     "doorplate revoke": Case(
         nothing,
         lambda w: cli(w, "doorplates", "revoke", "DH-0002", "--reason", "门牌丢失"),
-        lambda w: [("system", None, "doorplate.revoked", "doorplate", plate("DH-0002"))]),
+        lambda w: [("system", None, "doorplate.revoked", "doorplate", plate("DH-0002"))],
+    ),
     "doorplate move": Case(
         nothing,
         lambda w: cli(w, "doorplates", "move", "DH-0003", "--to", "DH-0002", "--reason", "重新编号"),
-        lambda w: [("system", None, "doorplate.moved", "doorplate", plate("DH-0003"))]),
+        lambda w: [("system", None, "doorplate.moved", "doorplate", plate("DH-0003"))],
+    ),
 }
 
 
 @pytest.fixture
 def world_app(make_app, redis, redis_url, tmp_path):
     """The demo world on an app whose jobs go to Redis and stay there (so only the use case's entries appear)."""
-    app = make_app(REDIS_URL=redis_url, MINIAPP_APPID="wx-audit-mini", MINIAPP_SECRET="s",
-                   MEDIA_ROOT=str(tmp_path / "media"))
+    app = make_app(
+        REDIS_URL=redis_url, MINIAPP_APPID="wx-audit-mini", MINIAPP_SECRET="s", MEDIA_ROOT=str(tmp_path / "media")
+    )
     with app.app_context():
         seed.load_categories()
         seed.load_world()
         citizen = citizens.identify(oa_openid="o-audited", unionid="u-audited")
-        w = World(app=app, tmp_path=tmp_path, citizen_id=citizen.id, officer_id=seed.officer("100002").id,
-                  supervisor_id=seed.officer("100005").id)
+        w = World(
+            app=app,
+            tmp_path=tmp_path,
+            citizen_id=citizen.id,
+            officer_id=seed.officer("100002").id,
+            supervisor_id=seed.officer("100005").id,
+        )
         w.incident_id = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人在打架").id
         db.session.commit()
         yield w
@@ -202,7 +241,8 @@ def entries_after(seq: int) -> list[Entry]:
 def matches(got: list[Entry], expected: list[Entry]) -> bool:
     return len(got) == len(expected) and all(
         all((e is ANY and g is not None) or e == g for g, e in zip(one, want, strict=True))
-        for one, want in zip(got, expected, strict=True))
+        for one, want in zip(got, expected, strict=True)
+    )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -237,11 +277,18 @@ def test_when_the_audit_write_fails_the_whole_change_is_rolled_back(world_app, p
     db.session.commit()
     before = snapshot()
     with db.engine.begin() as connection:
-        connection.execute(text(
-            "CREATE OR REPLACE FUNCTION wx110_test_fault() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'injected audit failure'; END $$"))
-        connection.execute(text("CREATE TRIGGER wx110_test_fault BEFORE INSERT ON audit_entry FOR EACH ROW "
-                                "EXECUTE FUNCTION wx110_test_fault()"))
+        connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION wx110_test_fault() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'injected audit failure'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER wx110_test_fault BEFORE INSERT ON audit_entry FOR EACH ROW "
+                "EXECUTE FUNCTION wx110_test_fault()"
+            )
+        )
     try:
         try:
             outcome = case.act(w)

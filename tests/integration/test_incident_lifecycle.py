@@ -16,8 +16,9 @@ def count(model) -> int:
 
 def test_report_commits_incident_with_number_timeline_and_audit(citizen, world):
     plate = world.doorplate("DH-0001")
-    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="  有人砸车  ",
-                                doorplate=plate, source_msg_id="wechat:1")
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="  有人砸车  ", doorplate=plate, source_msg_id="wechat:1"
+    )
     db.session.expire_all()
     stored = db.session.get(Incident, incident.id)
     assert stored.number.startswith("JQ") and len(stored.number) == 16
@@ -49,14 +50,26 @@ def test_bad_report_changes_nothing(citizen, description):
 def test_full_path_to_concluded(citizen, command_centre):
     incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="家里被盗")
     for status in ("dispatched", "on_scene", "handled", "accepted", "filed", "concluded"):
-        incidents.change_status(incident=incident, actor=command_centre, status=IncidentStatus(status),
-                                public_note="备注", internal_note="内部")
+        incidents.change_status(
+            incident=incident,
+            actor=command_centre,
+            status=IncidentStatus(status),
+            public_note="备注",
+            internal_note="内部",
+        )
     db.session.expire_all()
     incident = db.session.get(Incident, incident.id)
     assert incident.status == "concluded" and incident.finished_at is not None
     public = queries.public_timeline(incident)
     assert [e.status for e in public] == [
-        "received", "dispatched", "on_scene", "handled", "accepted", "filed", "concluded"]
+        "received",
+        "dispatched",
+        "on_scene",
+        "handled",
+        "accepted",
+        "filed",
+        "concluded",
+    ]
     assert all("内部" not in (e.public_note or "") for e in public)
 
 

@@ -19,9 +19,12 @@ SEND = "/cgi-bin/message/subscribe/send"
 @pytest.fixture
 def notify_app(make_app, fake_wechat):
     # A fresh app id per test: the client caches tokens per app id in-process, and each test has its own fake.
-    app = make_app(WECHAT_API_BASE=fake_wechat.base_url,
-                   MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}", MINIAPP_SECRET="s",
-                   MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress")
+    app = make_app(
+        WECHAT_API_BASE=fake_wechat.base_url,
+        MINIAPP_APPID=f"wx-{uuid.uuid4().hex[:8]}",
+        MINIAPP_SECRET="s",
+        MINIAPP_PROGRESS_TEMPLATE_ID="tmpl-progress",
+    )
     with app.app_context():
         seed.load_categories()
         seed.load_world()
@@ -47,8 +50,9 @@ def states():
 def test_one_message_per_consent_then_silence(notify_app, fake_wechat):
     citizen = citizens.identify(miniapp_openid="mini-1")
     incident = incidents.report(citizen=citizen, channel=Channel.MINIAPP, description="有人吵架")
-    recorded = consents.record(citizen=citizen, results={"tmpl-progress": "accept", "tmpl-other": "reject"},
-                               incident=incident)
+    recorded = consents.record(
+        citizen=citizen, results={"tmpl-progress": "accept", "tmpl-other": "reject"}, incident=incident
+    )
     consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
     assert recorded == 1 and consents.available(citizen) == 2
 

@@ -106,9 +106,11 @@ def test_numbers_start_again_at_beijing_midnight_not_at_utc_midnight(app):
     with app.app_context():
         citizen = citizens.identify(oa_openid="openid-midnight")
         made = []
-        for moment in (datetime(2026, 11, 26, 15, 59, 59, tzinfo=UTC),   # 23:59:59 in Beijing
-                       datetime(2026, 11, 26, 16, 0, 0, tzinfo=UTC),     # 00:00:00 the next day in Beijing
-                       datetime(2026, 11, 27, 0, 30, tzinfo=UTC)):       # after UTC midnight: same Beijing day
+        for moment in (
+            datetime(2026, 11, 26, 15, 59, 59, tzinfo=UTC),  # 23:59:59 in Beijing
+            datetime(2026, 11, 26, 16, 0, 0, tzinfo=UTC),  # 00:00:00 the next day in Beijing
+            datetime(2026, 11, 27, 0, 30, tzinfo=UTC),
+        ):  # after UTC midnight: same Beijing day
             clock.freeze(moment)
             made.append(incidents.report(citizen=citizen, channel=Channel.WECHAT, description="跨午夜报警").number)
         db.session.remove()
@@ -127,8 +129,12 @@ def test_concurrent_deliveries_of_one_message_make_one_incident(app):
                 citizen = db.session.get(Citizen, citizen_id)
                 db.session.commit()  # hold no transaction (on SQLite: no lock) while waiting for the others
                 barrier.wait(timeout=30)
-                incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="重复投递",
-                                            source_msg_id="wechat:6054768590064713728")
+                incident = incidents.report(
+                    citizen=citizen,
+                    channel=Channel.WECHAT,
+                    description="重复投递",
+                    source_msg_id="wechat:6054768590064713728",
+                )
                 seen.append(incident.id)
             except Exception as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)
@@ -169,8 +175,12 @@ def test_two_deliveries_that_both_miss_the_lookup_meet_the_unique_column(app, mo
         with app.app_context():
             try:
                 citizen = db.session.get(Citizen, citizen_id)
-                incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="赛跑的重试",
-                                            source_msg_id="wechat:7777000000000000001")
+                incident = incidents.report(
+                    citizen=citizen,
+                    channel=Channel.WECHAT,
+                    description="赛跑的重试",
+                    source_msg_id="wechat:7777000000000000001",
+                )
                 seen.append(incident.id)
             except Exception as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)

@@ -32,8 +32,11 @@ def run_worker(redis):
 
 def routed_actions(complaint_id):
     return db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.subject_type == "complaint", AuditEntry.subject_id == complaint_id,
-                                        AuditEntry.action.like("complaint.routed%"))
+        select(AuditEntry.action).where(
+            AuditEntry.subject_type == "complaint",
+            AuditEntry.subject_id == complaint_id,
+            AuditEntry.action.like("complaint.routed%"),
+        )
     ).all()
 
 
@@ -62,8 +65,10 @@ def test_complaint_survives_redis_outage_and_is_routed_exactly_once(make_app, re
         assert complaint.status == "routed"
         assert complaint.routed_to_unit_at is not None and complaint.routed_to_supervision_at is not None
         assert sorted(routed_actions(complaint_id)) == ["complaint.routed_to_supervision", "complaint.routed_to_unit"]
-        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.done_at.is_(None))) == 0
+        assert (
+            db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None)))
+            == 0
+        )
 
 
 def test_duplicate_delivery_of_a_job_has_one_effect(make_app, redis, redis_url):

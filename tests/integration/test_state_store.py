@@ -140,8 +140,9 @@ def test_the_bot_with_redis_down_still_answers_and_refuses_a_reused_nonce(make_a
         timestamp, nonce = int(time.time()), "4242"
         message = simulate.message("text", "o-no-redis", "楼下有人打架")
         query, body = simulate.signed(message, KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
-        answers = [simulate.read_reply(requests.post(url, params=query, data=body, timeout=30).text, KEYS)
-                   for _ in range(2)]  # the message, then WeChat's byte-identical retry
+        answers = [
+            simulate.read_reply(requests.post(url, params=query, data=body, timeout=30).text, KEYS) for _ in range(2)
+        ]  # the message, then WeChat's byte-identical retry
         assert "警情编号" in answers[0]["Content"] and answers[1]["Content"] == answers[0]["Content"]
         other = {**message, "Content": "另一条消息", "MsgId": "987654321"}
         assert Sender(url, "safe").post(other, timestamp=timestamp, nonce=nonce).status_code == 403

@@ -27,8 +27,14 @@ def test_a_redis_database_claimed_by_another_slot_is_refused(redis_url):
 
 def test_ci_refuses_a_run_that_leaves_postgresql_out():
     env = {**os.environ, "CI": "true", "WX110_TEST_DATABASES": "sqlite"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 3, run.stdout + run.stderr
     assert "leaves PostgreSQL out" in run.stdout + run.stderr
     assert " passed" not in run.stdout  # it stopped before running anything
@@ -40,9 +46,24 @@ def run_browser_tests_without_playwright(tmp_path, **env) -> subprocess.Complete
     shadow.mkdir(parents=True, exist_ok=True)
     (shadow / "__init__.py").write_text('raise ImportError("simulated: no playwright package")\n')
     env = {**os.environ, "PYTHONPATH": str(shadow.parent), **env}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "sqlite",
-                           "tests/e2e/test_doorplate_landing_browser.py"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "sqlite",
+            "tests/e2e/test_doorplate_landing_browser.py",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_missing_playwright_package_fails_under_ci_and_is_bannered_elsewhere(tmp_path):

@@ -19,9 +19,12 @@ def count(model) -> int:
 def test_services_inside_a_failed_use_case_leave_nothing(ctx, citizen):
     before = (count(Incident), count(Attachment), count(AuditEntry), count(OutboxMessage))
     with pytest.raises(RuntimeError), transaction():
-        incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人砸车",
-                                    evidence=[EvidenceSpec(kind=AttachmentKind.IMAGE, source_ref="wechat:u1",
-                                                           wechat_media_id="M1")])
+        incident = incidents.report(
+            citizen=citizen,
+            channel=Channel.WECHAT,
+            description="有人砸车",
+            evidence=[EvidenceSpec(kind=AttachmentKind.IMAGE, source_ref="wechat:u1", wechat_media_id="M1")],
+        )
         chat.add_message(incident=incident, actor=citizen, body="车牌是浙A12345")
         raise RuntimeError("the channel failed after the services returned")
     assert (count(Incident), count(Attachment), count(AuditEntry), count(OutboxMessage)) == before
@@ -29,15 +32,23 @@ def test_services_inside_a_failed_use_case_leave_nothing(ctx, citizen):
 
 
 def test_a_report_and_its_evidence_are_one_commit(ctx, citizen):
-    incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="视频报警", source_msg_id="m-1",
-                                evidence=[EvidenceSpec(kind=AttachmentKind.VIDEO, source_ref="wechat:m-1",
-                                                       wechat_media_id="V1")])
+    incident = incidents.report(
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="视频报警",
+        source_msg_id="m-1",
+        evidence=[EvidenceSpec(kind=AttachmentKind.VIDEO, source_ref="wechat:m-1", wechat_media_id="V1")],
+    )
     db.session.rollback()  # nothing uncommitted is left: both are already durable
     stored = db.session.get(Incident, incident.id)
     assert [a.source_ref for a in stored.attachments] == ["wechat:m-1"]
-    again = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="视频报警", source_msg_id="m-1",
-                             evidence=[EvidenceSpec(kind=AttachmentKind.VIDEO, source_ref="wechat:m-1",
-                                                    wechat_media_id="V1")])
+    again = incidents.report(
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="视频报警",
+        source_msg_id="m-1",
+        evidence=[EvidenceSpec(kind=AttachmentKind.VIDEO, source_ref="wechat:m-1", wechat_media_id="V1")],
+    )
     assert again.id == incident.id and count(Incident) == 1 and count(Attachment) == 1
 
 
@@ -60,8 +71,14 @@ def test_a_racing_duplicate_rolls_back_only_its_savepoint(ctx, citizen, monkeypa
     db.session.expire_all()
     assert db.session.get(type(other), other.id) is not None, "the rest of the use case was committed"
     assert count(ChatMessage) == 1
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                             .where(OutboxMessage.payload.like(f'%"chat_message_id": {winner.id + 1}%'))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.payload.like(f'%"chat_message_id": {winner.id + 1}%'))
+        )
+        == 0
+    )
 
 
 class Recording:
@@ -80,8 +97,9 @@ def test_jobs_are_dispatched_once_at_the_real_commit_not_at_a_savepoint(app):
     with app.app_context():
         citizen = citizens.identify(oa_openid="openid-savepoint")
         with transaction():
-            incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人打架",
-                                        source_msg_id="wechat:sp-1")  # created inside a SAVEPOINT
+            incident = incidents.report(
+                citizen=citizen, channel=Channel.WECHAT, description="有人打架", source_msg_id="wechat:sp-1"
+            )  # created inside a SAVEPOINT
             chat.add_message(incident=incident, actor=citizen, body="在三楼", source_msg_id="wechat:sp-2")
             assert recording.dispatched == [], "nothing is pushed before the use case commits"
         rows = db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)).all()

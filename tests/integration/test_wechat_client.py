@@ -17,8 +17,7 @@ def fake():
 
 
 def make_client(fake, redis, appid="wx-test", secret="secret-test"):
-    return WeChatClient(base_url=fake.base_url, appid=appid, secret=secret, redis=redis,
-                        session=requests.Session())
+    return WeChatClient(base_url=fake.base_url, appid=appid, secret=secret, redis=redis, session=requests.Session())
 
 
 def test_token_is_fetched_once_under_concurrency_and_shared(fake, redis):

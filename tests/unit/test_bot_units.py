@@ -10,19 +10,23 @@ from wechat import simulator
 
 
 def test_signature_matches_wechats_published_sample():
-    cipher = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2" \
-             "LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIb" \
-             "gU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSV" \
-             "O/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM6" \
-             "69WuMyVWQLCzpu9GhglF2PE="
+    cipher = (
+        "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2"
+        "LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIb"
+        "gU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSV"
+        "O/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM6"
+        "69WuMyVWQLCzpu9GhglF2PE="
+    )
     assert sign("spamtest", "1409735669", "1320562132", cipher) == "5d197aaffba7e9b25a30732f161a50dee96bd5fa"
 
 
 def test_registry_keys_for_messages_and_events():
     assert registry.kind_of({"MsgType": "TEXT"}) == "text"
     assert registry.kind_of({"MsgType": "event", "Event": "SCAN"}) == "event:scan"
-    assert registry.kind_of({"MsgType": "event", "Event": "subscribe", "EventKey": "qrscene_dp:x"}) == \
-        "event:subscribe_scan"
+    assert (
+        registry.kind_of({"MsgType": "event", "Event": "subscribe", "EventKey": "qrscene_dp:x"})
+        == "event:subscribe_scan"
+    )
     assert registry.handler_for("no-such-type") is registry.HANDLERS[registry.FALLBACK]
 
 

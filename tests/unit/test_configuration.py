@@ -36,7 +36,7 @@ def found_in_sources(pattern: re.Pattern) -> dict[str, str]:
 def configuration_section() -> str:
     text = README.read_text(encoding="utf-8")
     start = text.index("## Configuration\n")
-    return text[start:text.index("\n## ", start + 1)]
+    return text[start : text.index("\n## ", start + 1)]
 
 
 def documented() -> set[str]:
@@ -53,9 +53,10 @@ def test_every_setting_read_from_the_environment_is_documented_and_every_documen
 def test_the_readme_tables_are_the_declarations():
     section = configuration_section()
     begin, end = "<!-- settings: generated from server/config.py -->\n", "<!-- end of settings -->"
-    generated = section[section.index(begin) + len(begin):section.index(end)]
+    generated = section[section.index(begin) + len(begin) : section.index(end)]
     assert generated.strip() == config.markdown().strip(), (
-        "README.md's settings differ from their declarations; paste server.config.markdown() between the markers")
+        "README.md's settings differ from their declarations; paste server.config.markdown() between the markers"
+    )
 
 
 def test_each_setting_is_declared_once():
@@ -69,8 +70,11 @@ def test_code_reads_only_declared_settings_and_never_brings_its_own_default():
     declared = {setting.config_key for setting in config.SETTINGS} | WIRING_KEYS
     read = found_in_sources(CONFIG_READ)
     assert {name: where for name, where in read.items() if name not in declared} == {}
-    own_defaults = [f"{source.relative_to(ROOT)}: {name}" for source in app_sources()
-                    for name in OWN_DEFAULT.findall(source.read_text(encoding="utf-8"))]
+    own_defaults = [
+        f"{source.relative_to(ROOT)}: {name}"
+        for source in app_sources()
+        for name in OWN_DEFAULT.findall(source.read_text(encoding="utf-8"))
+    ]
     assert own_defaults == [], "a default is written where the setting is declared, and only there"
 
 
@@ -82,12 +86,21 @@ def test_the_domain_declares_its_own_settings_and_they_reach_the_app(tmp_path):
 
 
 def test_values_are_read_as_their_type(tmp_path):
-    env = config.from_env({
-        "DATABASE_URL": "postgresql://wx110@db/wx110", "MEDIA_MAX_PHOTOS": "3", "WECHAT_DUPLICATE_WAIT": "1.5",
-        "INLINE_TIMER": "no", "MINIAPP_PROGRESS_TEMPLATE_FIELDS": "a, b", "MINIAPP_RATE_LIMITS": "report=5/600",
-        "WECHAT_PROGRESS_TEMPLATE_ID": "tpl-1", "REDIS_URL": "", "QR_WEB_REPORT_LIMIT": "3/60",
-        "COMPLAINT_ANSWER_DAYS": "5",
-    }, str(tmp_path))
+    env = config.from_env(
+        {
+            "DATABASE_URL": "postgresql://wx110@db/wx110",
+            "MEDIA_MAX_PHOTOS": "3",
+            "WECHAT_DUPLICATE_WAIT": "1.5",
+            "INLINE_TIMER": "no",
+            "MINIAPP_PROGRESS_TEMPLATE_FIELDS": "a, b",
+            "MINIAPP_RATE_LIMITS": "report=5/600",
+            "WECHAT_PROGRESS_TEMPLATE_ID": "tpl-1",
+            "REDIS_URL": "",
+            "QR_WEB_REPORT_LIMIT": "3/60",
+            "COMPLAINT_ANSWER_DAYS": "5",
+        },
+        str(tmp_path),
+    )
     assert env["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://wx110@db/wx110" and "DATABASE_URL" not in env
     assert env["MEDIA_MAX_PHOTOS"] == 3 and env["WECHAT_DUPLICATE_WAIT"] == 1.5 and env["INLINE_TIMER"] is False
     assert env["MINIAPP_PROGRESS_TEMPLATE_FIELDS"] == ["a", "b"]
@@ -106,9 +119,16 @@ def test_defaults_depend_on_the_instance_and_are_never_shared(tmp_path):
     assert second["MINIAPP_RATE_LIMITS"] == config.RATE_LIMITS != first["MINIAPP_RATE_LIMITS"]
 
 
-@pytest.mark.parametrize("name, value", [("MEDIA_MAX_PHOTOS", "many"), ("INLINE_TIMER", "maybe"),
-                                         ("WECHAT_REPLY_MODE", "later"), ("QR_WEB_REPORT_LIMIT", "10 per minute"),
-                                         ("MINIAPP_RATE_LIMITS", "report=often")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("MEDIA_MAX_PHOTOS", "many"),
+        ("INLINE_TIMER", "maybe"),
+        ("WECHAT_REPLY_MODE", "later"),
+        ("QR_WEB_REPORT_LIMIT", "10 per minute"),
+        ("MINIAPP_RATE_LIMITS", "report=often"),
+    ],
+)
 def test_a_value_that_cannot_be_read_stops_the_start_naming_the_setting(tmp_path, name, value):
     with pytest.raises(config.ConfigError, match=f"^{name}="):
         config.from_env({name: value}, str(tmp_path))

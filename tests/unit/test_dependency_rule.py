@@ -26,6 +26,7 @@ REQUEST_STATE = frozenset({"request", "g", "session"})  # Flask's per-request ob
 # Violations another stream of issue 8 removes; the lead deletes this set once those branches are merged.
 # (path, imported module)
 
+
 @dataclass(frozen=True)
 class Import:
     path: str  # the importing file, relative to the project root
@@ -78,8 +79,12 @@ def imports_in(source: str, path: str) -> list[Import]:
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.append(Import(path, node.lineno, first.value))
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "flask"
-              and node.attr in REQUEST_STATE):
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "flask"
+            and node.attr in REQUEST_STATE
+        ):
             found.append(Import(path, node.lineno, "flask", (node.attr,)))
     return found
 
@@ -144,16 +149,16 @@ def project_modules() -> list[str]:
 def test_every_import_of_every_module_keeps_the_dependency_rule():
     modules = project_modules()
     assert len(modules) > 60 and "casework/incidents.py" in modules and "wechat/simulator.py" in modules
-    found = [violation for path in modules
-             for violation in violations_in((ROOT / path).read_text(encoding="utf-8"), path)]
+    found = [
+        violation for path in modules for violation in violations_in((ROOT / path).read_text(encoding="utf-8"), path)
+    ]
     assert not found, "the dependency rule is broken:\n" + "\n".join(map(str, found))
 
 
 def test_the_scan_sees_the_real_imports():
     """Not a vacuous pass: the reader finds imports the project is known to make, in functions too."""
     modules = set(project_modules())
-    seen = {(i.path, i.module) for path in modules
-            for i in imports_in((ROOT / path).read_text(encoding="utf-8"), path)}
+    seen = {(i.path, i.module) for path in modules for i in imports_in((ROOT / path).read_text(encoding="utf-8"), path)}
     assert ("bot/handlers/account.py", "casework.doorplates") in seen
     assert ("qr/views.py", "casework") in seen
     assert ("wechat/cli.py", "wechat") in seen
@@ -181,24 +186,34 @@ def report(citizen):
 def test_a_violation_is_caught_with_file_and_line():
     found = violations_in(DOMAIN_MODULE, "casework/synthetic.py")
     assert [(v.line, v.module) for v in found] == [
-        (9, "bot"), (10, "flask"), (11, "wechatpy.crypto"), (12, "qr.views"), (13, "server.extensions"),
+        (9, "bot"),
+        (10, "flask"),
+        (11, "wechatpy.crypto"),
+        (12, "qr.views"),
+        (13, "server.extensions"),
         (15, "flask"),
     ]
     assert str(found[0]) == "casework/synthetic.py:9: the domain (casework) imports the channel bot"
     assert "Flask's g" in found[1].reason and "Flask's session" in found[5].reason
 
 
-@pytest.mark.parametrize(("path", "source", "expected"), [
-    ("wechat/simulator.py", "from bot.envelope import sign\n", ["bot.envelope"]),
-    ("media/storage.py", "def f():\n    from casework import clock\n", ["casework"]),
-    ("store/limits.py", "import server.extensions\n", ["server.extensions"]),
-    ("bot/handlers/account.py", "from ...qr import keys\nfrom casework import doorplates\n", ["qr"]),
-    ("miniapp_api/routes.py", "from .. import server\nfrom . import texts\n", ["server"]),
-    ("qr/views.py", "from miniapp_api import present\nfrom qr import links\nfrom wechat import client\n",
-     ["miniapp_api"]),
-    ("casework/incidents.py", "from flask import current_app, has_app_context\nfrom casework import audit\n", []),
-    ("server/__init__.py", "import bot\nimport qr.views\nfrom casework import seed\n", []),
-])
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("wechat/simulator.py", "from bot.envelope import sign\n", ["bot.envelope"]),
+        ("media/storage.py", "def f():\n    from casework import clock\n", ["casework"]),
+        ("store/limits.py", "import server.extensions\n", ["server.extensions"]),
+        ("bot/handlers/account.py", "from ...qr import keys\nfrom casework import doorplates\n", ["qr"]),
+        ("miniapp_api/routes.py", "from .. import server\nfrom . import texts\n", ["server"]),
+        (
+            "qr/views.py",
+            "from miniapp_api import present\nfrom qr import links\nfrom wechat import client\n",
+            ["miniapp_api"],
+        ),
+        ("casework/incidents.py", "from flask import current_app, has_app_context\nfrom casework import audit\n", []),
+        ("server/__init__.py", "import bot\nimport qr.views\nfrom casework import seed\n", []),
+    ],
+)
 def test_each_side_of_the_rule(path, source, expected):
     assert [v.module for v in violations_in(source, path)] == expected
 

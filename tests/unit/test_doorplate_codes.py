@@ -20,15 +20,18 @@ def test_previous_key_still_verifies_until_retired():
         verify(KeyRing.parse("b:second-key-0123456789"), old)
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda t: t[:-1],
-    lambda t: t + "A",
-    lambda t: "z" + t[1:],
-    lambda t: t[:5] + ("A" if t[5] != "A" else "B") + t[6:],
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
-    lambda t: "",
-    lambda t: "b" + "=" * 22,
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t[:-1],
+        lambda t: t + "A",
+        lambda t: "z" + t[1:],
+        lambda t: t[:5] + ("A" if t[5] != "A" else "B") + t[6:],
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        lambda t: "",
+        lambda t: "b" + "=" * 22,
+    ],
+)
 def test_tampered_tokens_are_refused(mutate):
     token = sign(RING, 42)
     with pytest.raises(InvalidToken):
@@ -57,15 +60,18 @@ def test_official_account_scene_carries_the_token():
     assert token_from_text(None, "https://wx110.example.cn") is None
 
 
-@pytest.mark.parametrize("token", [
-    sign(RING, 42),
-    sign(RING, 42)[:-1] + ("A" if sign(RING, 42)[-1] != "A" else "B"),
-    "z" + sign(RING, 42)[1:],
-    sign(RING, 42)[:-3],
-    "",
-    "b" + "*" * 22,
-    None,
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        sign(RING, 42),
+        sign(RING, 42)[:-1] + ("A" if sign(RING, 42)[-1] != "A" else "B"),
+        "z" + sign(RING, 42)[1:],
+        sign(RING, 42)[:-3],
+        "",
+        "b" + "*" * 22,
+        None,
+    ],
+)
 def test_every_path_does_the_same_work(monkeypatch, token):
     """One HMAC and one constant-time comparison whatever is wrong, so timing tells nothing (structural check)."""
     import hmac as real_hmac
@@ -103,8 +109,10 @@ def test_the_domain_signs_with_the_configured_keys():
     plate = SimpleNamespace(id=4242)
     assert doorplates.token_for(plate)[0] == "d"  # outside an app: the development key
     app = Flask(__name__)
-    app.config.update(QR_KEYS="k:configured-key-0123456789,d:dev-only-doorplate-key-not-secret",
-                      PUBLIC_BASE_URL="https://110.example.gov.cn/wx")
+    app.config.update(
+        QR_KEYS="k:configured-key-0123456789,d:dev-only-doorplate-key-not-secret",
+        PUBLIC_BASE_URL="https://110.example.gov.cn/wx",
+    )
     with app.app_context():
         token = doorplates.token_for(plate)
         assert token[0] == "k" and verify(doorplates.key_ring(), token) == 4242

@@ -13,17 +13,23 @@ def test_good_file_parses_with_chinese_header_and_bom():
 
 
 def test_every_bad_line_is_reported_with_its_number():
-    text = HEADER + "\n".join([
-        "DH-1,示范市东湖区东湖路1号,120.1,30.2,33010201",
-        "DH 2,示范市东湖区东湖路2号,120.1,30.2,33010201",
-        "DH-3,,120.1,30.2,33010201",
-        "DH-4,Main Street 4,120.1,30.2,33010201",
-        "DH-5,示范市东湖区东湖路5号,east,30.2,33010201",
-        "DH-6,示范市东湖区东湖路6号,120.1,91,33010201",
-        "DH-1,示范市东湖区东湖路1号,120.1,30.2,33010201",
-        "DH-8,示范市东湖区东湖路8号,120.1",
-        "DH-9,示范市东湖区东湖路9号,120.1,30.2,",
-    ]) + "\n"
+    text = (
+        HEADER
+        + "\n".join(
+            [
+                "DH-1,示范市东湖区东湖路1号,120.1,30.2,33010201",
+                "DH 2,示范市东湖区东湖路2号,120.1,30.2,33010201",
+                "DH-3,,120.1,30.2,33010201",
+                "DH-4,Main Street 4,120.1,30.2,33010201",
+                "DH-5,示范市东湖区东湖路5号,east,30.2,33010201",
+                "DH-6,示范市东湖区东湖路6号,120.1,91,33010201",
+                "DH-1,示范市东湖区东湖路1号,120.1,30.2,33010201",
+                "DH-8,示范市东湖区东湖路8号,120.1",
+                "DH-9,示范市东湖区东湖路9号,120.1,30.2,",
+            ]
+        )
+        + "\n"
+    )
     rows, errors = parse(text)
     assert [r.code for r in rows] == ["DH-1"]
     by_line = {e.line: e.message for e in errors}
@@ -46,9 +52,11 @@ def test_gbk_file_is_read():
 
 
 def test_hostile_cells_are_errors_not_crashes():
-    rows, errors = parse(HEADER + "DH-1,示范市东湖区\x00东湖路1号,120.1,30.2,33010201\n"
-                         "DH-2,示范市东湖区\u202e东湖路2号,nan,inf,33010201\n"
-                         'DH-3,"' + "x" * 200_000 + '",120.1,30.2,33010201\n')
+    rows, errors = parse(
+        HEADER + "DH-1,示范市东湖区\x00东湖路1号,120.1,30.2,33010201\n"
+        "DH-2,示范市东湖区\u202e东湖路2号,nan,inf,33010201\n"
+        'DH-3,"' + "x" * 200_000 + '",120.1,30.2,33010201\n'
+    )
     assert rows == []
     messages = {(e.line, e.message) for e in errors}
     assert (2, "地址含不可见的控制字符") in messages and (3, "地址含不可见的控制字符") in messages
