@@ -9,13 +9,14 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, text
 
-from bot import replies, simulate
+from bot import replies
 from bot.models import InboundMessage
 from casework.db import db
 from casework.models import Attachment, AuditEntry, Incident, OutboxMessage
 from server import jobs, worker
 from server.extensions import worker_redis
 from tests.wechat_side import KEYS, Sender, serving, wechat_config
+from wechat import simulator
 
 pytestmark = pytest.mark.needs_postgresql
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -72,7 +73,7 @@ def pushed(fake, openid: str) -> list[str]:
 
 def answer_text(response) -> str:
     assert response.status_code == 200, response.text
-    answer = simulate.read_reply(response.text, KEYS)
+    answer = simulator.read_reply(response.text, KEYS)
     return answer if isinstance(answer, str) else answer["Content"]
 
 
@@ -81,7 +82,7 @@ def test_inline_mode_a_failed_commit_is_never_acknowledged_and_the_retry_reports
     postgresql_only, make_app, fake, when
 ):
     app = make_app(**wechat_config(fake))
-    message = simulate.message("text", "o-fault-inline", "小区门口有人持刀", msg_id=7_300_000_001)
+    message = simulator.message("text", "o-fault-inline", "小区门口有人持刀", msg_id=7_300_000_001)
     with serving(app) as url:
         sender = Sender(url, "safe")
         with failing_incident_insert(app, when):
@@ -119,7 +120,7 @@ def test_queued_mode_a_failed_commit_is_never_acknowledged_and_the_retry_reports
 ):
     app = make_app(**wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued"))
     openid = "o-fault-queued"
-    message = simulate.message("text", openid, "银行门口有人抢包", msg_id=7_300_000_002)
+    message = simulator.message("text", openid, "银行门口有人抢包", msg_id=7_300_000_002)
     with serving(app) as url:
         sender = Sender(url, "safe")
         with failing_incident_insert(app, when):

@@ -13,7 +13,7 @@ from casework.models import Incident
 from server.extensions import make_redis
 from store import limits
 from tests.wechat_side import KEYS, Sender, serving, wechat_config
-from wechat import simulator as simulate
+from wechat import simulator
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every call fails at once
 
@@ -138,10 +138,10 @@ def test_the_bot_with_redis_down_still_answers_and_refuses_a_reused_nonce(make_a
     app = make_app(**wechat_config(fake, REDIS_URL=DEAD_REDIS))
     with serving(app) as url, app.app_context():
         timestamp, nonce = int(time.time()), "4242"
-        message = simulate.message("text", "o-no-redis", "楼下有人打架")
-        query, body = simulate.signed(message, KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
+        message = simulator.message("text", "o-no-redis", "楼下有人打架")
+        query, body = simulator.signed(message, KEYS, mode="safe", timestamp=timestamp, nonce=nonce)
         answers = [
-            simulate.read_reply(requests.post(url, params=query, data=body, timeout=30).text, KEYS) for _ in range(2)
+            simulator.read_reply(requests.post(url, params=query, data=body, timeout=30).text, KEYS) for _ in range(2)
         ]  # the message, then WeChat's byte-identical retry
         assert "警情编号" in answers[0]["Content"] and answers[1]["Content"] == answers[0]["Content"]
         other = {**message, "Content": "另一条消息", "MsgId": "987654321"}
