@@ -32,12 +32,19 @@ def transaction() -> Iterator[None]:
     session.info[_DEPTH] = depth + 1
     try:
         yield
-        if depth == 0:
-            session.commit()
     except BaseException:
         if depth == 0:
             session.rollback()
         raise
+    else:
+        if depth == 0:
+            try:
+                session.commit()
+            except Exception:
+                session.rollback()  # a failed flush or commit leaves the session needing it
+                raise
+            # Anything else raised from inside commit() (a process dying in an after-commit hook) propagates as it
+            # is: the transaction may already be durable, and there is nothing left to roll back.
     finally:
         session.info[_DEPTH] = depth
 

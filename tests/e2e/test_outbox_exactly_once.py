@@ -89,10 +89,10 @@ def make_work(app, officer_id: int) -> dict[str, list[int]]:
 
 
 def test_two_workers_each_message_twice_and_a_crash_after_the_handlers_commit(
-    postgresql_only, world, officer, make_app, fake, redis, redis_url
+    postgresql_only, world, command_centre, make_app, fake, redis, redis_url
 ):
     app = make_app(**wechat_config(fake, REDIS_URL=redis_url))
-    officer_id = officer.id
+    officer_id = command_centre.id
     db.session.remove()
     made = make_work(app, officer_id)
     with app.app_context():

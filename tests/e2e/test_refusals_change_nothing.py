@@ -104,7 +104,7 @@ def test_each_refusal_answers_its_status_and_changes_nothing(redis, live_server,
     with live.app.app_context():
         seed.load_categories()
         seed.load_world()
-        officer_id = seed.officer("100002").id
+        officer_id = seed.officer("100007").id  # the command centre: sees incidents not yet routed
         revoked_token = doorplates.token_for(seed.doorplate("DH-0002"))
         db.session.commit()
     owner, stranger = live.login("openid-owner"), live.login("openid-stranger")

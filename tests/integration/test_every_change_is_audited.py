@@ -220,8 +220,8 @@ def world_app(make_app, redis, redis_url, tmp_path):
             app=app,
             tmp_path=tmp_path,
             citizen_id=citizen.id,
-            officer_id=seed.officer("100002").id,
-            supervisor_id=seed.officer("100005").id,
+            officer_id=seed.officer("100007").id,  # the command centre: the incident is not routed (jobs wait)
+            supervisor_id=seed.officer("100000").id,  # province level, so the unrouted complaint is in scope
         )
         w.incident_id = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人在打架").id
         db.session.commit()

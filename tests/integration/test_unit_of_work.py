@@ -31,7 +31,8 @@ def test_services_inside_a_failed_use_case_leave_nothing(ctx, citizen):
     assert count(ChatMessage) == 0
 
 
-def test_a_report_and_its_evidence_are_one_commit(ctx, citizen):
+def test_a_report_and_its_evidence_are_one_commit(ctx, citizen, background_fake):
+    background_fake.media["V1"] = ("video/mp4", b"\x00\x00\x00\x18ftypmp42" + b"v" * 64)  # fetched by a job
     incident = incidents.report(
         citizen=citizen,
         channel=Channel.WECHAT,
