@@ -150,7 +150,7 @@ def load(document: dict, *, now: datetime | None = None) -> int:
             _apply(existing, child, parent, now, created, changed)
     listed = {spec["code"] for major in document["categories"] for spec in [major, *major.get("children", [])]}
     for code, category in sorted(existing.items()):
-        if code not in listed and category not in created:
+        if code not in listed:
             last = category.seeded if category.seeded is not None else _current(category)
             gone = {**last, "active": False}
             if _change(category, gone, category.parent, now, action="category.deactivated", fields=("active",)):
@@ -199,7 +199,13 @@ def _apply(
 
 
 def _change(
-    category: Category, wanted: dict, parent: Category | None, now: datetime, *, action: str, fields=SEEDED
+    category: Category,
+    wanted: dict,
+    parent: Category | None,
+    now: datetime,
+    *,
+    action: str,
+    fields: tuple[str, ...] = SEEDED,
 ) -> bool:
     """Apply the file's values to the fields nobody edited since the last load; audit them; say if any changed."""
     current = _current(category)
