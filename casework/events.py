@@ -39,6 +39,7 @@ class Event(StrEnum):
     DOORPLATES_UPDATED = "doorplates.updated"
     DOORPLATE_REVOKED = "doorplate.revoked"
     DOORPLATE_MOVED = "doorplate.moved"
+    CATEGORY_CHANGED = "category.changed"
 
 
 # What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
@@ -62,6 +63,7 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.DOORPLATES_UPDATED: ("doorplate_ids",),
     Event.DOORPLATE_REVOKED: ("doorplate_id",),
     Event.DOORPLATE_MOVED: ("doorplate_id", "to_doorplate_id"),
+    Event.CATEGORY_CHANGED: ("category_id",),  # created, edited, (de)activated, by an admin or by the seed
 }
 
 

@@ -14,7 +14,8 @@ class Category(db.Model):
     """A 警情类别: a major type (parent is None) or one of its sub-categories.
 
     Sub-categories carry what the responding officer is shown: a handling guide, an equipment checklist and
-    legal references; `deadlines` overrides the default legal deadlines for incidents of this kind.
+    legal references (admins may edit them: `casework.categories`); `deadlines` overrides the default legal
+    deadlines for incidents of this kind.
     """
 
     __tablename__ = "category"
@@ -31,6 +32,8 @@ class Category(db.Model):
     legal_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
     deadlines: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+    # What the taxonomy file said when last loaded: a re-seed updates only fields still equal to it (not edited).
+    seeded: Mapped[dict | None] = mapped_column(JSON)
 
     @property
     def full_name(self) -> str:

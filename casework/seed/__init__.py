@@ -2,12 +2,13 @@
 citizens and incidents in every status), created through the same services a real user would go through."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from casework import audit, chat, citizens, complaints, incidents, routing
+from casework import audit, categories, chat, citizens, complaints, incidents, routing
 from casework.db import db
 from casework.models import Category, Citizen, Complaint, Doorplate, Incident, Officer, Role, System, Unit, UnitLevel
 from casework.status import Channel, IncidentStatus
@@ -17,42 +18,9 @@ CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 
 
 @use_case
-def load_categories(path: Path = CATEGORIES_FILE) -> int:
-    """Insert or update the category taxonomy from a JSON file; idempotent. Returns how many rows changed."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    changed = 0
-    for major in data["categories"]:
-        parent = _upsert_category(major, None)
-        changed += parent[1]
-        for child in major.get("children", []):
-            changed += _upsert_category(child, parent[0])[1]
-    if changed:
-        audit.record(actor=System("seed"), action="categories.loaded", detail={"changed": changed})
-    return changed
-
-
-def _upsert_category(spec: dict, parent: Category | None) -> tuple[Category, int]:
-    category = db.session.scalar(select(Category).where(Category.code == spec["code"]))
-    values = {
-        "name": spec["name"],
-        "parent": parent,
-        "case_type": spec.get("case_type"),
-        "guide": spec.get("guide", ""),
-        "equipment": spec.get("equipment", []),
-        "legal_refs": spec.get("legal_refs", []),
-        "deadlines": spec.get("deadlines", {}),
-    }
-    if category is None:
-        category = Category(code=spec["code"], **values)
-        db.session.add(category)
-        db.session.flush()
-        return category, 1
-    dirty = 0
-    for key, value in values.items():
-        if getattr(category, key) != value:
-            setattr(category, key, value)
-            dirty = 1
-    return category, dirty
+def load_categories(path: Path = CATEGORIES_FILE, *, now: datetime | None = None) -> int:
+    """Bring the taxonomy in line with the categories file (idempotent); returns how many categories changed."""
+    return categories.load(json.loads(path.read_text(encoding="utf-8")), now=now)
 
 
 UNITS = [

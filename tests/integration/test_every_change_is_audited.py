@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select, text
 
-from casework import chat, citizens, complaints, incidents, seed
+from casework import categories, chat, citizens, complaints, incidents, seed
 from casework.db import db
 from casework.models import AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
@@ -187,6 +187,11 @@ CASES: dict[str, Case] = {
             content_type="multipart/form-data",
         ),
         lambda w: [("citizen", ANY, "miniapp.uploaded", "miniapp_upload", ANY)],
+    ),
+    "category edit": Case(
+        nothing,
+        lambda w: categories.update(category=seed.category("0101"), actor=seed.officer("100000"), guide="1. 先看现场"),
+        lambda w: [("officer", seed.officer("100000").id, "category.updated", "category", seed.category("0101").id)],
     ),
     "doorplate import": Case(
         nothing,
