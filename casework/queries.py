@@ -2,6 +2,7 @@
 history."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from casework.access import not_found, require_officer, require_owner, require_visible, visible_units_clause
 from casework.db import db
@@ -84,4 +85,37 @@ def incidents_for(
         query = query.where(Incident.status == status)
     if before_id is not None:
         query = query.where(Incident.id < before_id)
+    return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))
+
+
+def queue(
+    officer: Officer,
+    *,
+    status: str | None = None,
+    category_id: int | None = None,
+    channel: str | None = None,
+    unit_id: int | None = None,
+    search: str | None = None,
+    limit: int = 50,
+) -> list[Incident]:
+    """The console's live queue: incidents in the officer's scope, newest first, filtered; `search` is an incident
+    number (or its beginning) or a reporter's phone number. One indexed query, cheap enough to poll."""
+    require_officer(officer)
+    query = select(Incident).where(visible_units_clause(officer, Incident.unit_id))
+    if status:
+        query = query.where(Incident.status == status)
+    if category_id:
+        query = query.where(Incident.category_id == category_id)
+    if channel:
+        query = query.where(Incident.channel == channel)
+    if unit_id:
+        query = query.where(Incident.unit_id == unit_id)
+    search = (search or "").strip()
+    if search:
+        if search.upper().startswith("JQ"):
+            query = query.where(Incident.number.startswith(search.upper(), autoescape=True))
+        else:
+            phone_holders = select(Citizen.id).where(Citizen.phone == search)
+            query = query.where(Incident.citizen_id.in_(phone_holders))
+    query = query.options(selectinload(Incident.category), selectinload(Incident.unit))
     return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select, text
 
-from casework import chat, citizens, complaints, incidents, seed
+from casework import chat, citizens, complaints, incidents, officers, seed, viewing
 from casework.db import db
-from casework.models import AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
+from casework.models import AttachmentKind, AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
 from tests.miniapp_support import png_bytes
 
@@ -99,6 +99,29 @@ def last(model, **where) -> int:
     return db.session.scalar(select(model.id).filter_by(**where).order_by(model.id.desc()).limit(1))
 
 
+def wrong_password(w: World, times: int = 1) -> None:
+    for _ in range(times):
+        try:
+            officers.authenticate(badge_no="100002", password="wrong", address="10.1.1.1")
+        except officers.LoginRefused:
+            pass
+
+
+def stored_evidence(w: World) -> None:
+    attachment = incidents.attach_evidence(
+        incident=w.incident(),
+        actor=w.citizen(),
+        kind=AttachmentKind.IMAGE,
+        source_ref="upload:audited-evidence",
+        storage_key="audited/evidence.png",
+        sha256="0" * 64,
+        size=1,
+        content_type="image/png",
+    )
+    w.made["attachment"] = attachment.id
+    w.made["centre"] = seed.officer("100007").id  # the incident is not routed yet: the command centre sees it
+
+
 CASES: dict[str, Case] = {
     "report": Case(
         nothing,
@@ -168,6 +191,31 @@ CASES: dict[str, Case] = {
             ("citizen", ANY, "citizen.registered", "citizen", ANY),
             ("citizen", ANY, "miniapp.logged_in", "miniapp_session", ANY),
         ],
+    ),
+    "console login": Case(
+        nothing,
+        lambda w: officers.authenticate(badge_no="100002", password=seed.DEMO_PASSWORD, address="10.1.1.1"),
+        lambda w: [("officer", w.officer_id, "officer.logged_in", "officer", w.officer_id)],
+    ),
+    "console login failure": Case(
+        nothing,
+        wrong_password,
+        lambda w: [("system", None, "officer.login_failed", "officer", w.officer_id)],
+    ),
+    "console lockout": Case(
+        lambda w: wrong_password(w, 4),
+        wrong_password,
+        lambda w: [
+            ("system", None, "officer.login_failed", "officer", w.officer_id),
+            ("system", None, "officer.locked_out", "officer", w.officer_id),
+        ],
+    ),
+    "view evidence": Case(
+        stored_evidence,
+        lambda w: viewing.view_evidence(
+            officer=db.session.get(Officer, w.made["centre"]), attachment_id=w.made["attachment"]
+        ),
+        lambda w: [("officer", w.made["centre"], "attachment.viewed", "attachment", w.made["attachment"])],
     ),
     "consent": Case(
         lambda w: w.made.update(token=w.login("o-mini-consent")),

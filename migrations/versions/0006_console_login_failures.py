@@ -1,0 +1,34 @@
+"""console: failed logins kept while they count towards a lockout
+
+Revision ID: 0006_console
+Revises: bot_0002
+Create Date: 2026-12-01 02:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0006_console'
+down_revision = 'bot_0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'login_failure',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('badge_no', sa.String(length=64), nullable=False),
+        sa.Column('address', sa.String(length=64), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failure')),
+    )
+    op.create_index('ix_login_failure_badge_at', 'login_failure', ['badge_no', 'at'], unique=False)
+    op.create_index('ix_login_failure_address_at', 'login_failure', ['address', 'at'], unique=False)
+
+
+def downgrade():
+    op.drop_index('ix_login_failure_address_at', table_name='login_failure')
+    op.drop_index('ix_login_failure_badge_at', table_name='login_failure')
+    op.drop_table('login_failure')
