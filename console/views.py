@@ -11,11 +11,11 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from casework import chat, clock, incidents, officers, privacy, queries, viewing
+from casework import chat, clock, dispatch, incidents, officers, privacy, queries, viewing
 from casework.access import scope_of
 from casework.db import db
 from casework.errors import DomainError
-from casework.models import Category, Unit
+from casework.models import Category, Officer, Role, Unit
 from casework.status import TRANSITIONS, Channel, IncidentStatus
 from console.auth import ConsoleUser, me, requires
 from media.storage import storage
@@ -44,6 +44,11 @@ def headers(response):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+@bp.app_context_processor
+def console_names() -> dict:
+    return {"roles": Role}
 
 
 @bp.app_template_filter("age")
@@ -152,7 +157,99 @@ def incident(incident_id: int):
         citizen_name=privacy.mask_name(record.citizen.real_name),
         next_steps=sorted(TRANSITIONS[record.state]),
         messages=chat.messages(incident=record, viewer=officer, limit=500),
+        categories=_categories(),
+        units=_units(officer),
+        officers=db.session.scalars(
+            select(Officer).where(Officer.active, scope_of(officer).clause(Officer.unit_id)).order_by(Officer.badge_no)
+        ).all(),
     )
+
+
+def _categories() -> list[Category]:
+    return db.session.scalars(select(Category).where(Category.active).order_by(Category.code)).all()
+
+
+def _units(officer) -> list[Unit]:
+    return db.session.scalars(select(Unit).where(scope_of(officer).clause(Unit.id)).order_by(Unit.code)).all()
+
+
+def _chosen(model, field: str):
+    """The record a form's select named, or None when none was chosen (an unknown id: none either)."""
+    value = request.form.get(field, "")
+    return db.session.get(model, int(value)) if value.isdigit() else None
+
+
+@bp.post("/incidents/<int:incident_id>/note")
+@requires()
+def note(incident_id: int):
+    officer = me()
+    record = queries.incident_for(officer, incident_id=incident_id)
+    _act(
+        lambda: dispatch.add_internal_note(incident=record, actor=officer, note=request.form.get("note", "")),
+        "已添加备注",
+    )
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/category")
+@requires()
+def recategorise(incident_id: int):
+    officer = me()
+    record = queries.incident_for(officer, incident_id=incident_id)
+    category = _chosen(Category, "category")
+    if category is None:
+        flash("请选择类别", "error")
+    else:
+        _act(
+            lambda: incidents.recategorise(
+                incident=record, actor=officer, category=category, reason=request.form.get("reason", "")
+            ),
+            "已调整类别",
+        )
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/assign")
+@requires()
+def assign(incident_id: int):
+    officer = me()
+    record = queries.incident_for(officer, incident_id=incident_id)
+    _act(
+        lambda: dispatch.assign(
+            incident=record,
+            actor=officer,
+            unit=_chosen(Unit, "unit"),
+            officer=_chosen(Officer, "officer"),
+            reason=request.form.get("reason"),
+        ),
+        "已指派",
+    )
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.route("/phone-in", methods=["GET", "POST"])
+@requires(Role.DISPATCHER)
+def phone_in():
+    """A report taken on the telephone, typed by the dispatcher."""
+    officer = me()
+    if request.method == "POST":
+        try:
+            record = dispatch.report_by_phone(
+                dispatcher=officer,
+                phone=request.form.get("phone", ""),
+                description=request.form.get("description", ""),
+                address=request.form.get("address") or None,
+                category=_chosen(Category, "category"),
+                unit=_chosen(Unit, "unit"),
+            )
+        except DomainError as refused:
+            flash(refused.message, "error")
+        else:
+            flash(f"已登记警情 {record.number}")
+            return redirect(url_for("console.incident", incident_id=record.id))
+    return render_template(
+        "console/phone_in.html", categories=_categories(), units=_units(officer), form=request.form
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.post("/incidents/<int:incident_id>/status")

@@ -1,4 +1,4 @@
-"""console: failed logins kept while they count towards a lockout
+"""console: failed logins kept while they count towards a lockout; the officer an incident is assigned to
 
 Revision ID: 0006_console
 Revises: bot_0002
@@ -26,9 +26,17 @@ def upgrade():
     )
     op.create_index('ix_login_failure_badge_at', 'login_failure', ['badge_no', 'at'], unique=False)
     op.create_index('ix_login_failure_address_at', 'login_failure', ['address', 'at'], unique=False)
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('assigned_officer_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_incident_assigned_officer_id_officer'), 'officer', ['assigned_officer_id'], ['id']
+        )
 
 
 def downgrade():
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_incident_assigned_officer_id_officer'), type_='foreignkey')
+        batch_op.drop_column('assigned_officer_id')
     op.drop_index('ix_login_failure_address_at', table_name='login_failure')
     op.drop_index('ix_login_failure_badge_at', table_name='login_failure')
     op.drop_table('login_failure')

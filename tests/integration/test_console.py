@@ -19,6 +19,7 @@ from casework.models import (
     Doorplate,
     Incident,
     LoginFailure,
+    Unit,
 )
 from casework.status import Channel, IncidentStatus
 from media.storage import storage
@@ -302,3 +303,71 @@ def test_a_video_is_served_with_ranges_and_each_view_is_audited(client, world, c
     assert log_in(station_b, STATION_B).status_code == 302
     assert station_b.get(f"/console/attachments/{attachment.id}").status_code == 404
     assert len(actions("attachment.viewed")) == 1
+
+
+# -- notes, category, assignment, phone-in -------------------------------------------------------------------
+
+
+def test_notes_recategorisation_and_assignment_from_the_case_page(client, world, citizen):
+    incident = report_at(citizen, "DH-0001")
+    log_in(client, STATION_A)
+    token = csrf_of(client.get(f"/console/incidents/{incident.id}").get_data(as_text=True))
+    post = lambda action, **data: client.post(  # noqa: E731
+        f"/console/incidents/{incident.id}/{action}", data={"csrf_token": token, **data}
+    )
+
+    post("note", note="报警人情绪激动,注意安抚")
+    dispute = seed.category("0301")
+    post("category", category=str(dispute.id), reason="实为邻里纠纷")
+    colleague = world.officer("100003")
+    post("assign", officer=str(colleague.id), reason="就近")
+    page = client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    assert "报警人情绪激动,注意安抚" in page and "实为邻里纠纷" in page and "黄敏(100003)" in page
+    db.session.expire_all()
+    stored = db.session.get(Incident, incident.id)
+    assert (stored.category_id, stored.assigned_officer_id) == (dispute.id, colleague.id)
+    assert [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq))][-3:] == [
+        "incident.noted",
+        "incident.recategorised",
+        "incident.assigned",
+    ]
+    # the citizen's progress shows none of it
+    from casework import queries
+
+    public = [entry.public_note for entry in queries.public_timeline(stored)]
+    assert not any("情绪" in note or "纠纷" in note for note in public)
+
+    # a unit outside the station's scope answers as a missing one and changes nothing
+    other_station = db.session.scalar(select(Unit).where(Unit.code == "33010202"))
+    post("assign", unit=str(other_station.id))
+    assert "未找到该记录" in client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).unit.code == "33010201"
+
+
+def test_a_dispatcher_types_in_a_phone_report_and_an_officer_may_not(client, world):
+    log_in(client, "100001")
+    token = csrf_of(client.get("/console/phone-in").get_data(as_text=True))
+    station = db.session.scalar(select(Unit).where(Unit.code == "33010201"))
+    answer = client.post(
+        "/console/phone-in",
+        data={
+            "csrf_token": token,
+            "phone": "139 0000 5678",
+            "description": "电话报警:小区门口有车辆剐蹭",
+            "address": "东湖路5号",
+            "unit": str(station.id),
+        },
+    )
+    assert answer.status_code == 302
+    incident = db.session.scalar(select(Incident).where(Incident.channel == "console"))
+    assert (incident.citizen.phone, incident.unit_id, incident.address) == ("13900005678", station.id, "东湖路5号")
+    assert incident.number in listed(client)
+
+    bad = client.post("/console/phone-in", data={"csrf_token": token, "phone": "123", "description": "x"})
+    assert bad.status_code == 400 and "请填写正确的11位手机号码" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+
+    officer_client = client.application.test_client()
+    log_in(officer_client, STATION_A)
+    assert officer_client.get("/console/phone-in").status_code == 403

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select, text
 
-from casework import chat, citizens, complaints, incidents, officers, seed, viewing
+from casework import chat, citizens, complaints, dispatch, incidents, officers, seed, viewing
 from casework.db import db
 from casework.models import AttachmentKind, AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
@@ -208,6 +208,31 @@ CASES: dict[str, Case] = {
         lambda w: [
             ("system", None, "officer.login_failed", "officer", w.officer_id),
             ("system", None, "officer.locked_out", "officer", w.officer_id),
+        ],
+    ),
+    "assign": Case(
+        nothing,
+        lambda w: dispatch.assign(
+            incident=w.incident(), actor=seed.officer("100007"), officer=seed.officer("100003"), reason="就近"
+        ),
+        lambda w: [("officer", seed.officer("100007").id, "incident.assigned", "incident", w.incident_id)],
+    ),
+    "internal note": Case(
+        nothing,
+        lambda w: dispatch.add_internal_note(incident=w.incident(), actor=seed.officer("100007"), note="注意安抚"),
+        lambda w: [("officer", seed.officer("100007").id, "incident.noted", "incident", w.incident_id)],
+    ),
+    "phone-in report": Case(
+        nothing,
+        lambda w: w.made.update(
+            new=dispatch.report_by_phone(
+                dispatcher=seed.officer("100001"), phone="13900001111", description="电话报警:有人落水"
+            ).id
+        ),
+        lambda w: [
+            ("citizen", ANY, "citizen.registered", "citizen", ANY),
+            ("citizen", ANY, "incident.reported", "incident", w.made["new"]),
+            ("officer", seed.officer("100001").id, "incident.taken_by_phone", "incident", w.made["new"]),
         ],
     ),
     "view evidence": Case(
