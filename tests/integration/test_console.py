@@ -371,3 +371,54 @@ def test_a_dispatcher_types_in_a_phone_report_and_an_officer_may_not(client, wor
     officer_client = client.application.test_client()
     log_in(officer_client, STATION_A)
     assert officer_client.get("/console/phone-in").status_code == 403
+
+
+# -- the WeChat simulator -------------------------------------------------------------------------------------
+
+
+def simulate(client, kind: str, value: str = "", openid: str = "o-sim-test") -> str:
+    """Sign one message in the simulator and post it to /wechat as the page does; the callback's answer."""
+    page = client.get(f"/console/simulator/?openid={openid}").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    signed = client.post(
+        "/console/simulator/sign",
+        data={"openid": openid, "kind": kind, "value": value},
+        headers={"X-CSRFToken": token},
+    )
+    assert signed.status_code == 200, signed.get_data(as_text=True)
+    answer = client.post(signed.json["url"], data=signed.json["body"], content_type="text/xml")
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def test_the_simulator_sends_text_location_a_doorplate_scan_and_a_video(make_app, fake, world):
+    from tests.wechat_side import wechat_config
+
+    app = make_app(**wechat_config(fake), CONSOLE_SECURE_COOKIES=False)
+    app.test_client_class = Browser
+    client = app.test_client()
+    with app.app_context():
+        seed.load_categories()
+        seed.load_world()
+        db.session.commit()
+    assert "警情编号" in simulate(client, "text", "有人在楼道里吵架")
+    assert "示范市东湖区东湖路1号" in simulate(client, "scan", "DH-0001", openid="o-sim-scan")
+    assert simulate(client, "location", "30.2741,120.1551")  # answered (the bot asks or records the place)
+    assert "警情编号" in simulate(client, "video", openid="o-sim-video")
+    [held] = [media_id for media_id in fake.media if media_id.startswith("SIM_VIDEO_")]
+    content_type, payload = fake.media[held]
+    assert content_type == "video/mp4" and payload[4:8] == b"ftyp"
+
+    pushed = client.get("/console/simulator/pushes?openid=o-sim-test").get_data(as_text=True)
+    assert 'class="pushes"' in pushed
+    db.session.rollback()
+    app.extensions["wx110.dispatcher"].drain()  # the video's download runs against the fake, still up here
+
+
+def test_the_simulator_is_absent_unless_wechat_is_the_loopback_fake_and_its_form_needs_csrf(make_app, client, world):
+    real = make_app(WECHAT_API_BASE="https://api.weixin.qq.com").test_client()
+    assert real.get("/console/simulator/").status_code == 404
+    assert real.post("/console/simulator/sign", data={"openid": "o", "kind": "text", "value": "x"}).status_code == 404
+    assert client.get("/console/simulator/").status_code == 200
+    refused = client.post("/console/simulator/sign", data={"openid": "o", "kind": "text", "value": "x"})
+    assert refused.status_code == 400
