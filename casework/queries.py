@@ -1,7 +1,9 @@
 """Read-side questions the channels ask: a citizen's incidents, one incident's public progress, a doorplate's
 history."""
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from casework.access import not_found, require_officer, require_owner, require_visible, visible_units_clause
@@ -119,3 +121,31 @@ def queue(
             query = query.where(Incident.citizen_id.in_(phone_holders))
     query = query.options(selectinload(Incident.category), selectinload(Incident.unit))
     return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))
+
+
+@dataclass(frozen=True)
+class Intelligence:
+    """What the console shows beside a case: earlier incidents at the same doorplate and from the same citizen,
+    in the officer's scope only, with their counts."""
+
+    at_doorplate: list[Incident]
+    at_doorplate_count: int
+    from_citizen: list[Incident]
+    from_citizen_count: int
+
+
+def intelligence(incident: Incident, *, officer: Officer, limit: int = 10) -> Intelligence:
+    """Earlier incidents at the incident's doorplate and from its reporter that `officer` may see."""
+    require_visible(officer, incident)
+    visible = visible_units_clause(officer, Incident.unit_id)
+
+    def earlier(condition) -> tuple[list[Incident], int]:
+        where = (condition, Incident.id < incident.id, visible)
+        rows = db.session.scalars(select(Incident).where(*where).order_by(Incident.id.desc()).limit(limit)).all()
+        return list(rows), db.session.scalar(select(func.count()).select_from(Incident).where(*where))
+
+    at_doorplate, doorplate_count = (
+        earlier(Incident.doorplate_id == incident.doorplate_id) if incident.doorplate_id else ([], 0)
+    )
+    from_citizen, citizen_count = earlier(Incident.citizen_id == incident.citizen_id)
+    return Intelligence(at_doorplate, doorplate_count, from_citizen, citizen_count)

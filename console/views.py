@@ -148,13 +148,33 @@ def queue_rows():
 @bp.get("/incidents/<int:incident_id>")
 @requires()
 def incident(incident_id: int):
+    return _case_page(queries.incident_for(me(), incident_id=incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/reveal")
+@requires()
+def reveal(incident_id: int):
+    """The reporter's personal data in full, on this answer only (never kept in the session), audited."""
     officer = me()
     record = queries.incident_for(officer, incident_id=incident_id)
+    try:
+        revealed = viewing.reveal_reporter(officer=officer, incident=record, reason=request.form.get("reason", ""))
+    except DomainError as refused:
+        flash(refused.message, "error")
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    return _case_page(record, revealed=revealed)
+
+
+def _case_page(record, revealed=None):
+    officer = me()
     return render_template(
         "console/incident.html",
         incident=record,
+        revealed=revealed,
+        intelligence=queries.intelligence(record, officer=officer),
         citizen_phone=privacy.mask_phone(record.citizen.phone),
         citizen_name=privacy.mask_name(record.citizen.real_name),
+        citizen_id_number=privacy.mask_id_number(record.citizen.id_number),
         next_steps=sorted(TRANSITIONS[record.state]),
         messages=chat.messages(incident=record, viewer=officer, limit=500),
         categories=_categories(),

@@ -10,11 +10,12 @@ from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from casework import clock, incidents, seed
+from casework import citizens, clock, incidents, seed
 from casework.db import db
 from casework.models import (
     AttachmentKind,
     AuditEntry,
+    Category,
     ChatMessage,
     Doorplate,
     Incident,
@@ -422,3 +423,65 @@ def test_the_simulator_is_absent_unless_wechat_is_the_loopback_fake_and_its_form
     assert client.get("/console/simulator/").status_code == 200
     refused = client.post("/console/simulator/sign", data={"openid": "o", "kind": "text", "value": "x"})
     assert refused.status_code == 400
+
+
+# -- guidance, intelligence, personal data --------------------------------------------------------------------
+
+
+def test_guidance_and_intelligence_beside_the_case_stay_within_the_unit(client, world, citizen):
+    fight = seed.category("0101") or db.session.scalar(select(Category).where(Category.parent_id.is_not(None)))
+    fight.guide, fight.equipment, fight.legal_refs = (
+        "先控制现场,分开双方",
+        ["执法记录仪", "警棍"],
+        ["《治安管理处罚法》"],
+    )
+    db.session.commit()
+    earlier_here = report_at(citizen, "DH-0001", "上周这里也打过架")
+    elsewhere = report_at(citizen, "XH-0001", "西湖路也有人闹事")  # station B's: never shown to station A
+    other_reporter = report_at(citizens.identify(oa_openid="o-neighbour"), "DH-0001", "邻居报警")
+    plate = db.session.scalar(select(Doorplate).where(Doorplate.code == "DH-0001"))
+    current = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="又打起来了", doorplate=plate, category=fight
+    )
+    log_in(client, STATION_A)
+    page = client.get(f"/console/incidents/{current.id}").get_data(as_text=True)
+    assert "先控制现场,分开双方" in page and "执法记录仪" in page and "《治安管理处罚法》" in page
+    panel = page[page.index('id="intelligence"') :]
+    shown = re.findall(r'data-number="(\w+)"', panel)
+    assert set(shown) == {earlier_here.number, other_reporter.number}
+    assert elsewhere.number not in page
+    assert re.search(r'id="doorplate-count">2<', page) and re.search(r'id="citizen-count">1<', page)
+
+
+def test_personal_data_is_masked_and_revealed_with_a_reason_in_the_audit(client, world, citizen):
+    citizen.phone, citizen.real_name, citizen.id_number = "13800001234", "张三丰", "330102199001011234"
+    incident = report_at(citizen, "DH-0001")
+    log_in(client, STATION_A)
+    page = client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    assert "138****1234" in page and "张**" in page and "3301**********1234" in page
+    assert "13800001234" not in page and "张三丰" not in page and "330102199001011234" not in page
+    token = csrf_of(page)
+
+    refused = client.post(f"/console/incidents/{incident.id}/reveal", data={"csrf_token": token, "reason": " "})
+    assert refused.status_code == 302 and actions("citizen.revealed") == []
+
+    shown = client.post(f"/console/incidents/{incident.id}/reveal", data={"csrf_token": token, "reason": "回拨核实"})
+    html = shown.get_data(as_text=True)
+    assert "13800001234" in html and "张三丰" in html and "330102199001011234" in html
+    [entry] = actions("citizen.revealed")
+    assert (entry.actor_id, entry.subject_type, entry.subject_id) == (
+        world.officer(STATION_A).id,
+        "citizen",
+        citizen.id,
+    )
+    assert "回拨核实" in entry.detail
+    # the next view is masked again
+    assert "13800001234" not in client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+
+    station_b = client.application.test_client()
+    log_in(station_b, STATION_B)
+    other = station_b.post(
+        f"/console/incidents/{incident.id}/reveal",
+        data={"csrf_token": csrf_of(station_b.get("/console/").get_data(as_text=True)), "reason": "好奇"},
+    )
+    assert other.status_code == 404 and len(actions("citizen.revealed")) == 1

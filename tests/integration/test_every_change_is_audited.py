@@ -235,6 +235,11 @@ CASES: dict[str, Case] = {
             ("officer", seed.officer("100001").id, "incident.taken_by_phone", "incident", w.made["new"]),
         ],
     ),
+    "reveal reporter": Case(
+        nothing,
+        lambda w: viewing.reveal_reporter(officer=seed.officer("100007"), incident=w.incident(), reason="回拨核实"),
+        lambda w: [("officer", seed.officer("100007").id, "citizen.revealed", "citizen", w.citizen_id)],
+    ),
     "view evidence": Case(
         stored_evidence,
         lambda w: viewing.view_evidence(
