@@ -1,4 +1,5 @@
-"""Officers signing in to the console: checking a password, locking out guessing, upgrading old hashes.
+"""Officers signing in to the console (checking a password, locking out guessing, upgrading old hashes), and their
+administration (create, reset password, roles, deactivate).
 
 A wrong password is recorded (and audited) in its own committed transaction before the refusal is raised, so a
 refusal still counts towards the lockout. Too many failures for one badge lock that badge, too many from one
@@ -11,10 +12,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from casework import audit, clock, passwords, settings
+from casework import audit, clock, passwords, settings, text
+from casework.access import not_found, require_officer, scope_of
 from casework.db import db
-from casework.errors import DomainError
-from casework.models import LoginFailure, Officer, System
+from casework.errors import Conflict, DomainError, InvalidInput
+from casework.models import LoginFailure, Officer, Role, System, Unit
 from casework.unit_of_work import transaction, use_case
 
 WRONG_PASSWORD = "警号或密码错误"
@@ -131,3 +133,110 @@ def _locked_for(badge_no: str, address: str, now: datetime) -> int:
             until = times[0] + timedelta(seconds=seconds)
             left = max(left, math.ceil((until - now).total_seconds()))
     return left
+
+
+# -- administration -------------------------------------------------------------------------------------------
+
+PASSWORD_MIN = 10
+
+
+def _require_admin(actor: Officer) -> Officer:
+    return require_officer(actor, Role.ADMIN)
+
+
+def _password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        raise InvalidInput(f"密码至少{PASSWORD_MIN}位")
+    return password
+
+
+def _roles(roles) -> list[str]:
+    chosen = [Role(role).value for role in roles if role in {r.value for r in Role}]
+    if not chosen:
+        raise InvalidInput("请至少选择一个角色")
+    return sorted(set(chosen))
+
+
+@use_case
+def create_officer(
+    *,
+    actor: Officer,
+    badge_no: str,
+    name: str,
+    unit: Unit,
+    roles,
+    password: str,
+    now: datetime | None = None,
+) -> Officer:
+    """Add a console user to a unit in the administrator's scope."""
+    _require_admin(actor)
+    if unit is None or not scope_of(actor).covers(unit.id):
+        raise not_found(Unit)
+    badge_no = (badge_no or "").strip()
+    if not badge_no.isdigit() or not 4 <= len(badge_no) <= 16:
+        raise InvalidInput("警号应为4至16位数字")
+    if db.session.scalar(select(Officer.id).where(Officer.badge_no == badge_no)) is not None:
+        raise Conflict("该警号已存在")
+    name = text.clean(name, missing="请填写姓名", limit=64, what="姓名")
+    officer = Officer(
+        badge_no=badge_no,
+        name=name,
+        unit=unit,
+        roles=_roles(roles),
+        password_hash=passwords.hash_password(_password(password)),
+    )
+    db.session.add(officer)
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="officer.created",
+        subject=officer,
+        at=now or clock.now(),
+        detail={"badge_no": badge_no, "unit_id": unit.id, "roles": officer.roles},
+    )
+    return officer
+
+
+def _managed(actor: Officer, officer: Officer | None) -> Officer:
+    _require_admin(actor)
+    if officer is None or not scope_of(actor).covers(officer.unit_id):
+        raise not_found(Officer)
+    return officer
+
+
+@use_case
+def reset_password(*, actor: Officer, officer: Officer, password: str, now: datetime | None = None) -> Officer:
+    """Set a new password (ending the officer's sessions) and lift a lockout of the badge."""
+    officer = _managed(actor, officer)
+    officer.password_hash = passwords.hash_password(_password(password))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.badge_no == officer.badge_no))
+    audit.record(actor=actor, action="officer.password_reset", subject=officer, at=now or clock.now())
+    return officer
+
+
+@use_case
+def set_roles(*, actor: Officer, officer: Officer, roles, now: datetime | None = None) -> Officer:
+    """Replace an officer's roles."""
+    officer = _managed(actor, officer)
+    before, officer.roles = officer.roles, _roles(roles)
+    audit.record(
+        actor=actor,
+        action="officer.roles_changed",
+        subject=officer,
+        at=now or clock.now(),
+        detail={"from": before, "to": officer.roles},
+    )
+    return officer
+
+
+@use_case
+def deactivate(*, actor: Officer, officer: Officer, now: datetime | None = None) -> Officer:
+    """Close an officer's console access (their sessions end at the next request)."""
+    officer = _managed(actor, officer)
+    if officer.id == actor.id:
+        raise Conflict("不能停用自己的账号")
+    if not officer.active:
+        raise Conflict("该账号已停用")
+    officer.active = False
+    audit.record(actor=actor, action="officer.deactivated", subject=officer, at=now or clock.now())
+    return officer

@@ -6,7 +6,7 @@ A channel like the others: it translates a form or a link into one casework call
 from flask import Flask
 from flask_login import LoginManager
 
-from console import auth, simulator, views
+from console import admin, auth, simulator, views
 
 login_manager = LoginManager()
 
@@ -35,3 +35,4 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(views.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(admin.bp)

@@ -20,6 +20,7 @@ from casework.models import (
     Doorplate,
     Incident,
     LoginFailure,
+    Officer,
     Unit,
 )
 from casework.status import Channel, IncidentStatus
@@ -485,3 +486,73 @@ def test_personal_data_is_masked_and_revealed_with_a_reason_in_the_audit(client,
         data={"csrf_token": csrf_of(station_b.get("/console/").get_data(as_text=True)), "reason": "好奇"},
     )
     assert other.status_code == 404 and len(actions("citizen.revealed")) == 1
+
+
+# -- admin ----------------------------------------------------------------------------------------------------
+
+
+def test_only_an_admin_opens_the_admin_pages_and_manages_officers(client, world):
+    for badge in ("100001", STATION_A, "100005"):  # dispatcher, officer, supervisor
+        other = client.application.test_client()
+        log_in(other, badge)
+        assert other.get("/console/admin/officers").status_code == 403
+        token = csrf_of(other.get("/console/").get_data(as_text=True))
+        refused = other.post(
+            "/console/admin/officers",
+            data={"csrf_token": token, "badge_no": "200001", "name": "冒名", "unit": "1", "roles": "admin"},
+        )
+        assert refused.status_code == 403
+    assert db.session.scalar(select(Officer).where(Officer.badge_no == "200001")) is None
+
+    log_in(client, "100000")
+    page = client.get("/console/admin/officers")
+    assert page.status_code == 200 and "林晓" in page.get_data(as_text=True)
+    token = csrf_of(page.get_data(as_text=True))
+    station = db.session.scalar(select(Unit).where(Unit.code == "33010201"))
+    client.post(
+        "/console/admin/officers",
+        data={
+            "csrf_token": token,
+            "badge_no": "200001",
+            "name": "新警员",
+            "unit": str(station.id),
+            "roles": ["officer", "dispatcher"],
+            "password": "a-long-password-1",
+        },
+    )
+    created = db.session.scalar(select(Officer).where(Officer.badge_no == "200001"))
+    assert created.roles == ["dispatcher", "officer"] and created.password_hash.startswith("$argon2id$")
+    fresh = client.application.test_client()
+    assert log_in(fresh, "200001", "a-long-password-1").status_code == 302
+
+    client.post(f"/console/admin/officers/{created.id}/password", data={"csrf_token": token, "password": "short"})
+    assert "密码至少10位" in client.get("/console/admin/officers").get_data(as_text=True)
+    client.post(
+        f"/console/admin/officers/{created.id}/password",
+        data={"csrf_token": token, "password": "another-long-password"},
+    )
+    assert fresh.get("/console/").status_code == 302  # the reset ended the old session
+    client.post(f"/console/admin/officers/{created.id}/roles", data={"csrf_token": token, "roles": ["officer"]})
+    client.post(f"/console/admin/officers/{created.id}/deactivate", data={"csrf_token": token})
+    db.session.expire_all()
+    created = db.session.get(Officer, created.id)
+    assert (created.roles, created.active) == (["officer"], False)
+    assert log_in(fresh, "200001", "another-long-password").status_code == 401
+    assert [
+        e.action
+        for e in db.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.subject_id == created.id,
+                AuditEntry.subject_type == "officer",
+                AuditEntry.actor_kind == "officer",
+            )
+            .order_by(AuditEntry.seq)
+        )
+    ] == [
+        "officer.created",
+        "officer.logged_in",
+        "officer.password_reset",
+        "officer.roles_changed",
+        "officer.deactivated",
+    ]

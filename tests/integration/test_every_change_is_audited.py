@@ -240,6 +240,37 @@ CASES: dict[str, Case] = {
         lambda w: viewing.reveal_reporter(officer=seed.officer("100007"), incident=w.incident(), reason="回拨核实"),
         lambda w: [("officer", seed.officer("100007").id, "citizen.revealed", "citizen", w.citizen_id)],
     ),
+    "officer create": Case(
+        nothing,
+        lambda w: w.made.update(
+            new=officers.create_officer(
+                actor=seed.officer("100000"),
+                badge_no="200009",
+                name="新警员",
+                unit=seed.officer("100002").unit,
+                roles=["officer"],
+                password="a-long-password",
+            ).id
+        ),
+        lambda w: [("officer", seed.officer("100000").id, "officer.created", "officer", w.made["new"])],
+    ),
+    "officer password reset": Case(
+        nothing,
+        lambda w: officers.reset_password(
+            actor=seed.officer("100000"), officer=w.officer(), password="b-long-password"
+        ),
+        lambda w: [("officer", seed.officer("100000").id, "officer.password_reset", "officer", w.officer_id)],
+    ),
+    "officer roles": Case(
+        nothing,
+        lambda w: officers.set_roles(actor=seed.officer("100000"), officer=w.officer(), roles=["dispatcher"]),
+        lambda w: [("officer", seed.officer("100000").id, "officer.roles_changed", "officer", w.officer_id)],
+    ),
+    "officer deactivate": Case(
+        nothing,
+        lambda w: officers.deactivate(actor=seed.officer("100000"), officer=w.officer()),
+        lambda w: [("officer", seed.officer("100000").id, "officer.deactivated", "officer", w.officer_id)],
+    ),
     "view evidence": Case(
         stored_evidence,
         lambda w: viewing.view_evidence(
