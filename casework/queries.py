@@ -1,6 +1,7 @@
 """Read-side questions the channels ask: a citizen's incidents, one incident's public progress, a doorplate's
 history."""
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -90,6 +91,9 @@ def incidents_for(
     return list(db.session.scalars(query.order_by(Incident.id.desc()).limit(min(max(limit, 1), 200))))
 
 
+FULL_NUMBER = re.compile(r"JQ\d{14}")
+
+
 def queue(
     officer: Officer,
     *,
@@ -114,7 +118,9 @@ def queue(
         query = query.where(Incident.unit_id == unit_id)
     search = (search or "").strip()
     if search:
-        if search.upper().startswith("JQ"):
+        if FULL_NUMBER.fullmatch(search.upper()):  # the unique index answers it at any size
+            query = query.where(Incident.number == search.upper())
+        elif search.upper().startswith("JQ"):
             query = query.where(Incident.number.startswith(search.upper(), autoescape=True))
         else:
             phone_holders = select(Citizen.id).where(Citizen.phone == search)
