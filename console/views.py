@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from casework import chat, clock, dispatch, incidents, officers, privacy, queries, viewing
+from casework import chat, clock, complaint_inbox, complaints, dispatch, incidents, officers, privacy, queries, viewing
 from casework.access import scope_of
 from casework.db import db
 from casework.errors import DomainError
@@ -335,3 +335,26 @@ def attachment(attachment_id: int):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# -- the complaint inbox --------------------------------------------------------------------------------------
+
+
+@bp.get("/complaints")
+@requires()
+def complaints_inbox():
+    return render_template("console/complaints.html", complaints=complaint_inbox.inbox(me()))
+
+
+@bp.post("/complaints/<int:complaint_id>/explanation")
+@requires(*complaint_inbox.EXPLAINING_ROLES)
+def explain(complaint_id: int):
+    officer = me()
+    complaint = complaints.complaint_for(officer, complaint_id)
+    _act(
+        lambda: complaint_inbox.explain(
+            complaint=complaint, officer=officer, explanation=request.form.get("explanation", "")
+        ),
+        "已提交情况说明",
+    )
+    return redirect(url_for("console.complaints_inbox"))

@@ -1,4 +1,5 @@
-"""console: failed logins kept while they count towards a lockout; the officer an incident is assigned to
+"""console: failed logins kept while they count towards a lockout; the officer an incident is assigned to; the
+handling unit's explanation of a complaint
 
 Revision ID: 0006_console
 Revises: bot_0002
@@ -31,9 +32,21 @@ def upgrade():
         batch_op.create_foreign_key(
             batch_op.f('fk_incident_assigned_officer_id_officer'), 'officer', ['assigned_officer_id'], ['id']
         )
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('unit_explanation', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('explained_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('explained_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_complaint_explained_by_id_officer'), 'officer', ['explained_by_id'], ['id']
+        )
 
 
 def downgrade():
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_complaint_explained_by_id_officer'), type_='foreignkey')
+        batch_op.drop_column('explained_by_id')
+        batch_op.drop_column('explained_at')
+        batch_op.drop_column('unit_explanation')
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_incident_assigned_officer_id_officer'), type_='foreignkey')
         batch_op.drop_column('assigned_officer_id')

@@ -17,10 +17,12 @@ from casework.models import (
     AuditEntry,
     Category,
     ChatMessage,
+    Complaint,
     Doorplate,
     Incident,
     LoginFailure,
     Officer,
+    OutboxMessage,
     Unit,
 )
 from casework.status import Channel, IncidentStatus
@@ -556,3 +558,40 @@ def test_only_an_admin_opens_the_admin_pages_and_manages_officers(client, world)
         "officer.roles_changed",
         "officer.deactivated",
     ]
+
+
+# -- the complaint inbox --------------------------------------------------------------------------------------
+
+
+def test_the_handling_unit_explains_a_complaint_and_another_station_cannot_see_it(client, world, citizen):
+    from casework import complaints
+
+    ours = complaints.file(citizen=citizen, incident=report_at(citizen, "DH-0001"), body="出警太慢")
+    theirs = complaints.file(citizen=citizen, incident=report_at(citizen, "XH-0001"), body="态度不好")
+    log_in(client, STATION_A)
+    page = client.get("/console/complaints").get_data(as_text=True)
+    assert ours.number in page and theirs.number not in page and "出警太慢" in page
+    token = csrf_of(page)
+
+    client.post(f"/console/complaints/{ours.id}/explanation", data={"csrf_token": token, "explanation": "当晚警力不足"})
+    assert (
+        client.post(
+            f"/console/complaints/{theirs.id}/explanation", data={"csrf_token": token, "explanation": "越权说明"}
+        ).status_code
+        == 404
+    )
+    db.session.expire_all()
+    assert db.session.get(Complaint, ours.id).unit_explanation == "当晚警力不足"
+    assert db.session.get(Complaint, theirs.id).unit_explanation is None
+    [entry] = actions("complaint.explained")
+    assert (entry.actor_id, entry.subject_id) == (world.officer(STATION_A).id, ours.id)
+    published = db.session.scalars(select(OutboxMessage.payload)).all()
+    assert any(f'"complaint_id": {ours.id}' in payload for payload in published) or published == []
+
+    client.post(f"/console/complaints/{ours.id}/explanation", data={"csrf_token": token, "explanation": "再说明一次"})
+    assert "该投诉已有单位情况说明" in client.get("/console/complaints").get_data(as_text=True)
+
+    supervision = client.application.test_client()
+    log_in(supervision, "100005")  # the city's supervisor reads the complaint with the unit's explanation
+    shown = supervision.get("/console/complaints").get_data(as_text=True)
+    assert ours.number in shown and "当晚警力不足" in shown

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select, text
 
-from casework import chat, citizens, complaints, dispatch, incidents, officers, seed, viewing
+from casework import chat, citizens, complaint_inbox, complaints, dispatch, incidents, officers, seed, viewing
 from casework.db import db
 from casework.models import AttachmentKind, AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
@@ -176,6 +176,15 @@ CASES: dict[str, Case] = {
             text="已核实并整改",
         ),
         lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])],
+    ),
+    "explain complaint": Case(
+        filed_complaint,
+        lambda w: complaint_inbox.explain(
+            complaint=db.session.get(Complaint, w.made["complaint"]),
+            officer=seed.officer("100007"),
+            explanation="当晚警力不足",
+        ),
+        lambda w: [("officer", seed.officer("100007").id, "complaint.explained", "complaint", w.made["complaint"])],
     ),
     "rate answer": Case(
         answered_complaint,
