@@ -33,6 +33,7 @@ class Event(StrEnum):
     COMPLAINT_FILED = "complaint.filed"
     COMPLAINT_ROUTED = "complaint.routed"
     COMPLAINT_ANSWERED = "complaint.answered"
+    COMPLAINT_EXPLAINED = "complaint.explained"
     COMPLAINT_RATED = "complaint.rated"
     COMPLAINT_REOPENED = "complaint.reopened"
     DOORPLATES_CREATED = "doorplates.created"
@@ -57,6 +58,7 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.COMPLAINT_FILED: ("complaint_id",),
     Event.COMPLAINT_ROUTED: ("complaint_id", "destination"),
     Event.COMPLAINT_ANSWERED: ("complaint_id",),
+    Event.COMPLAINT_EXPLAINED: ("complaint_id",),
     Event.COMPLAINT_RATED: ("complaint_id",),
     Event.COMPLAINT_REOPENED: ("complaint_id",),
     Event.DOORPLATES_CREATED: ("doorplate_ids",),  # an import publishes one per batch of new doorplates

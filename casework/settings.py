@@ -54,6 +54,9 @@ SETTINGS = [
         5,
         "the relay leaves a job younger than this to its own after-commit dispatch",
     ),
+    Setting("LOGIN_LOCKOUT_FAILURES", int, 5, "wrong console passwords for one badge that lock it"),
+    Setting("LOGIN_ADDRESS_FAILURES", int, 20, "wrong console passwords from one address that lock the address"),
+    Setting("LOGIN_LOCKOUT_SECONDS", int, 900, "seconds a console lockout lasts (failures older than this expire)"),
 ]
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

@@ -8,6 +8,7 @@ from flask import Flask
 
 import bot
 import casework
+import console
 import miniapp_api
 from qr import cli as qr_cli
 from qr import views as qr_views
@@ -39,5 +40,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     wxacode.init_app(app)
     bot.init_app(app)
     miniapp_api.init_app(app)
+    console.init_app(app)
     jobs.start_timer_on_first_request(app)
     return app

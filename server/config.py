@@ -189,6 +189,14 @@ GROUPS: dict[str, list[Setting]] = {
             shown="`WECHAT_PROGRESS_TEMPLATE_ID`",
         ),
     ],
+    "Console": [
+        Setting(
+            "CONSOLE_SECURE_COOKIES",
+            flag,
+            True,
+            "send the console's session cookie over HTTPS only (browsers also accept it on http://127.0.0.1)",
+        ),
+    ],
     "Mini-program": [
         Setting("MINIAPP_APPID", str, "", "mini-program AppID"),
         Setting("MINIAPP_SECRET", str, "", "mini-program AppSecret"),

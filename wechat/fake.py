@@ -74,6 +74,8 @@ class FakeWeChat:
 
         @app.before_request
         def record():
+            if request.path.startswith("/fake/"):
+                return None  # the fake's own questions about itself are not calls to WeChat
             body = request.get_json(silent=True) if request.data else None
             with fake.lock:
                 fake.calls.append(Call(request.method, request.path, request.args.to_dict(), body))
@@ -142,6 +144,32 @@ class FakeWeChat:
             content_type, payload = fake.media[media_id]
             chunks = (payload[i : i + 65536] for i in range(0, len(payload), 65536))
             return Response(chunks, content_type=content_type, headers={"Content-Length": str(len(payload))})
+
+        # -- what the fake exposes about itself (the console's WeChat simulator reads it; WeChat has no such API)
+
+        @app.get("/fake/sent")
+        def sent_to():
+            """Every customer-service, template and subscribe message sent to one openid, oldest first."""
+            touser = request.args.get("touser", "")
+            paths = (
+                "/cgi-bin/message/custom/send",
+                "/cgi-bin/message/template/send",
+                "/cgi-bin/message/subscribe/send",
+            )
+            with fake.lock:
+                found = [
+                    {"path": call.path, "body": call.body}
+                    for call in fake.calls
+                    if call.path in paths and (call.body or {}).get("touser") == touser
+                ]
+            return jsonify(sent=found)
+
+        @app.put("/fake/media/<media_id>")
+        def put_media(media_id):
+            """Hold a file as if a citizen had sent it to WeChat (the simulator's sample video)."""
+            with fake.lock:
+                fake.media[media_id] = (request.mimetype or "application/octet-stream", request.get_data())
+            return jsonify(errcode=0, errmsg="ok")
 
         @app.get("/sns/jscode2session")
         def jscode2session():

@@ -10,7 +10,7 @@ from casework.models.incident import (
     SenderKind,
     TimelineEntry,
 )
-from casework.models.people import LEVEL_ORDER, Actor, Citizen, Officer, Role, System, Unit, UnitLevel
+from casework.models.people import LEVEL_ORDER, Actor, Citizen, LoginFailure, Officer, Role, System, Unit, UnitLevel
 from casework.models.records import AuditEntry, NumberSequence, OutboxMessage
 from casework.models.reference import Category, Doorplate, DoorplateStatus
 
@@ -29,6 +29,7 @@ __all__ = [
     "Doorplate",
     "DoorplateStatus",
     "Incident",
+    "LoginFailure",
     "NumberSequence",
     "Officer",
     "OutboxMessage",

@@ -46,6 +46,10 @@ class Complaint(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     rating: Mapped[int | None] = mapped_column()
+    # The handling unit's written explanation of what happened (for supervision; not the answer to the citizen).
+    unit_explanation: Mapped[str | None] = mapped_column(Text)
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    explained_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
 
     @property
     def state(self) -> ComplaintStatus:

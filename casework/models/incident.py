@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.db import UTCDateTime, db, utcnow
-from casework.models.people import Citizen, Unit
+from casework.models.people import Citizen, Officer, Unit
 from casework.models.reference import Category, Doorplate
 from casework.status import Channel, IncidentStatus
 
@@ -30,6 +30,9 @@ class Incident(db.Model):
     doorplate: Mapped[Doorplate | None] = relationship()
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     unit: Mapped[Unit | None] = relationship()
+    # The officer the handling unit gave it to (None: the unit as a whole).
+    assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    assigned_officer: Mapped["Officer | None"] = relationship()
     address: Mapped[str | None] = mapped_column(String(256))
     longitude: Mapped[float | None] = mapped_column(Numeric(10, 6, asdecimal=False))
     latitude: Mapped[float | None] = mapped_column(Numeric(10, 6, asdecimal=False))

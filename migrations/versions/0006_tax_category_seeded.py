@@ -1,6 +1,6 @@
 """category: what the taxonomy file last said about each category, so a re-seed keeps an admin's edits
 
-Revision ID: 0006_tax
+Revision ID: 0006
 Revises: bot_0002
 Create Date: 2026-12-01 02:30:00
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_tax'
+revision = '0006'
 down_revision = 'bot_0002'
 branch_labels = None
 depends_on = None

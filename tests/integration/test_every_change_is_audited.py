@@ -14,9 +14,20 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select, text
 
-from casework import categories, chat, citizens, complaints, incidents, seed
+from casework import (
+    categories,
+    chat,
+    citizens,
+    complaint_inbox,
+    complaints,
+    dispatch,
+    incidents,
+    officers,
+    seed,
+    viewing,
+)
 from casework.db import db
-from casework.models import AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
+from casework.models import AttachmentKind, AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
 from tests.miniapp_support import png_bytes
 
@@ -99,6 +110,29 @@ def last(model, **where) -> int:
     return db.session.scalar(select(model.id).filter_by(**where).order_by(model.id.desc()).limit(1))
 
 
+def wrong_password(w: World, times: int = 1) -> None:
+    for _ in range(times):
+        try:
+            officers.authenticate(badge_no="100002", password="wrong", address="10.1.1.1")
+        except officers.LoginRefused:
+            pass
+
+
+def stored_evidence(w: World) -> None:
+    attachment = incidents.attach_evidence(
+        incident=w.incident(),
+        actor=w.citizen(),
+        kind=AttachmentKind.IMAGE,
+        source_ref="upload:audited-evidence",
+        storage_key="audited/evidence.png",
+        sha256="0" * 64,
+        size=1,
+        content_type="image/png",
+    )
+    w.made["attachment"] = attachment.id
+    w.made["centre"] = seed.officer("100007").id  # the incident is not routed yet: the command centre sees it
+
+
 CASES: dict[str, Case] = {
     "report": Case(
         nothing,
@@ -154,6 +188,15 @@ CASES: dict[str, Case] = {
         ),
         lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])],
     ),
+    "explain complaint": Case(
+        filed_complaint,
+        lambda w: complaint_inbox.explain(
+            complaint=db.session.get(Complaint, w.made["complaint"]),
+            officer=seed.officer("100007"),
+            explanation="当晚警力不足",
+        ),
+        lambda w: [("officer", seed.officer("100007").id, "complaint.explained", "complaint", w.made["complaint"])],
+    ),
     "rate answer": Case(
         answered_complaint,
         lambda w: complaints.rate_answer(
@@ -168,6 +211,92 @@ CASES: dict[str, Case] = {
             ("citizen", ANY, "citizen.registered", "citizen", ANY),
             ("citizen", ANY, "miniapp.logged_in", "miniapp_session", ANY),
         ],
+    ),
+    "console login": Case(
+        nothing,
+        lambda w: officers.authenticate(badge_no="100002", password=seed.DEMO_PASSWORD, address="10.1.1.1"),
+        lambda w: [("officer", w.officer_id, "officer.logged_in", "officer", w.officer_id)],
+    ),
+    "console login failure": Case(
+        nothing,
+        wrong_password,
+        lambda w: [("system", None, "officer.login_failed", "officer", w.officer_id)],
+    ),
+    "console lockout": Case(
+        lambda w: wrong_password(w, 4),
+        wrong_password,
+        lambda w: [
+            ("system", None, "officer.login_failed", "officer", w.officer_id),
+            ("system", None, "officer.locked_out", "officer", w.officer_id),
+        ],
+    ),
+    "assign": Case(
+        nothing,
+        lambda w: dispatch.assign(
+            incident=w.incident(), actor=seed.officer("100007"), officer=seed.officer("100003"), reason="就近"
+        ),
+        lambda w: [("officer", seed.officer("100007").id, "incident.assigned", "incident", w.incident_id)],
+    ),
+    "internal note": Case(
+        nothing,
+        lambda w: dispatch.add_internal_note(incident=w.incident(), actor=seed.officer("100007"), note="注意安抚"),
+        lambda w: [("officer", seed.officer("100007").id, "incident.noted", "incident", w.incident_id)],
+    ),
+    "phone-in report": Case(
+        nothing,
+        lambda w: w.made.update(
+            new=dispatch.report_by_phone(
+                dispatcher=seed.officer("100001"), phone="13900001111", description="电话报警:有人落水"
+            ).id
+        ),
+        lambda w: [
+            ("citizen", ANY, "citizen.registered", "citizen", ANY),
+            ("citizen", ANY, "incident.reported", "incident", w.made["new"]),
+            ("officer", seed.officer("100001").id, "incident.taken_by_phone", "incident", w.made["new"]),
+        ],
+    ),
+    "reveal reporter": Case(
+        nothing,
+        lambda w: viewing.reveal_reporter(officer=seed.officer("100007"), incident=w.incident(), reason="回拨核实"),
+        lambda w: [("officer", seed.officer("100007").id, "citizen.revealed", "citizen", w.citizen_id)],
+    ),
+    "officer create": Case(
+        nothing,
+        lambda w: w.made.update(
+            new=officers.create_officer(
+                actor=seed.officer("100000"),
+                badge_no="200009",
+                name="新警员",
+                unit=seed.officer("100002").unit,
+                roles=["officer"],
+                password="a-long-password",
+            ).id
+        ),
+        lambda w: [("officer", seed.officer("100000").id, "officer.created", "officer", w.made["new"])],
+    ),
+    "officer password reset": Case(
+        nothing,
+        lambda w: officers.reset_password(
+            actor=seed.officer("100000"), officer=w.officer(), password="b-long-password"
+        ),
+        lambda w: [("officer", seed.officer("100000").id, "officer.password_reset", "officer", w.officer_id)],
+    ),
+    "officer roles": Case(
+        nothing,
+        lambda w: officers.set_roles(actor=seed.officer("100000"), officer=w.officer(), roles=["dispatcher"]),
+        lambda w: [("officer", seed.officer("100000").id, "officer.roles_changed", "officer", w.officer_id)],
+    ),
+    "officer deactivate": Case(
+        nothing,
+        lambda w: officers.deactivate(actor=seed.officer("100000"), officer=w.officer()),
+        lambda w: [("officer", seed.officer("100000").id, "officer.deactivated", "officer", w.officer_id)],
+    ),
+    "view evidence": Case(
+        stored_evidence,
+        lambda w: viewing.view_evidence(
+            officer=db.session.get(Officer, w.made["centre"]), attachment_id=w.made["attachment"]
+        ),
+        lambda w: [("officer", w.made["centre"], "attachment.viewed", "attachment", w.made["attachment"])],
     ),
     "consent": Case(
         lambda w: w.made.update(token=w.login("o-mini-consent")),

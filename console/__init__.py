@@ -1,0 +1,38 @@
+"""The officer console: a server-rendered web app at /console/ (login, the live queue, the case page).
+
+A channel like the others: it translates a form or a link into one casework call and the result into a page.
+"""
+
+from flask import Flask
+from flask_login import LoginManager
+
+from console import admin, auth, simulator, views
+
+login_manager = LoginManager()
+
+
+def init_app(app: Flask) -> None:
+    """Mount the console; CSRF is checked on the console's own forms only (the WeChat callback and the API are
+    not cookie-authenticated)."""
+    secure = app.config["CONSOLE_SECURE_COOKIES"]
+    app.config.update(
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+        SESSION_COOKIE_NAME="wx110_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/console",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+    )
+    views.csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "console.login"
+    login_manager.login_message = "请先登录"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(auth.load_user)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(simulator.bp)
+    app.register_blueprint(admin.bp)

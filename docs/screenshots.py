@@ -1,0 +1,73 @@
+"""Take the README's console screenshots: the demo world on a throw-away SQLite file, WeChat as the loopback fake,
+headless Chromium through Playwright.
+
+    .venv/bin/python docs/screenshots.py        # writes docs/console-queue.png and docs/console-case.png
+"""
+
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from flask_migrate import upgrade  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from casework import seed  # noqa: E402
+from casework.db import db  # noqa: E402
+from casework.models import Incident  # noqa: E402
+from server import create_app  # noqa: E402
+from wechat.fake import FakeWeChat  # noqa: E402
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="wx110-shots-"))
+    fake = FakeWeChat().start()
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'demo.sqlite3'}",
+            "REDIS_URL": None,
+            "WECHAT_API_BASE": fake.base_url,
+            "MEDIA_ROOT": str(workdir / "media"),
+            "CONSOLE_SECURE_COOKIES": False,
+            "SECRET_KEY": os.urandom(16).hex(),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seed.load_demo()
+        db.session.commit()
+        case = db.session.scalar(select(Incident).where(Incident.unit_id.is_not(None)).order_by(Incident.id))
+        case_id = case.id
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="zh-CN")
+            page.goto(f"{base}/console/login")
+            page.fill("#badge_no", "100001")
+            page.fill("#password", seed.DEMO_PASSWORD)
+            page.click("#login")
+            page.wait_for_selector("table.queue")
+            page.screenshot(path=str(HERE / "console-queue.png"))
+            page.goto(f"{base}/console/incidents/{case_id}")
+            page.wait_for_selector("#reply")
+            page.screenshot(path=str(HERE / "console-case.png"), full_page=True)
+            browser.close()
+    finally:
+        server.shutdown()
+        fake.stop()
+    print(f"wrote {HERE / 'console-queue.png'} and {HERE / 'console-case.png'}")
+
+
+if __name__ == "__main__":
+    main()
