@@ -8,12 +8,15 @@ large size's median and p99 to the small size's.
 
 Each size is loaded once into its own database (`wx110_scale_<size>`) and kept: a later run reuses it while the
 migrations' head is unchanged (`--reload` forces a new load). Loading: the migrated schema, the demo units and
-officers, then COPY with foreign-key triggers off and the secondary indexes dropped, rebuilt after (that is
-what makes ten million incidents a matter of minutes), then ANALYZE. The audit rows form a valid chain, so
-`--verify` can time `audit verify` too (entries per second at each size).
+officers, then COPY with foreign-key triggers off and the secondary indexes dropped and rebuilt after, then
+ANALYZE. A million incidents took 7 minutes on 2 shared cores, more than half of it hashing the audit chain in
+Python (the audit rows form a valid chain, so `--verify` can time `audit verify` at each size too); ten million
+take about ten times that.
 
-Parameters are drawn at random at each call (a random citizen, incident, number, doorplate), so the large size
-reads pages the small one holds in memory: the ratio is what a deployment would feel, not a cache-warm best case.
+The two sizes take turns sample by sample (a shared machine's load changes from minute to minute and would
+otherwise weigh on one size more than the other). Parameters are drawn at random at each call (a random citizen,
+incident, number, doorplate), so the large size reads pages the small one holds in memory: the ratio is what a
+deployment would feel, not a cache-warm best case.
 Read queries run in a transaction that is rolled back; the sweeps commit what they remove (a handful of rows on
 the first run, nothing after).
 """
@@ -450,23 +453,32 @@ def queries(app, size: int):
     }
 
 
-def measure(app, size: int, samples: int) -> dict[str, tuple[float, float]]:
+def measure(apps: dict[int, object], samples: int) -> dict[int, dict[str, tuple[float, float]]]:
+    """Median and p99 (ms) of each query at each size. The sizes take turns sample by sample, so that the load
+    of a shared machine, which changes from minute to minute, weighs on both alike."""
     from casework.db import db
 
-    figures = {}
-    for name, run in queries(app, size).items():
-        times = []
+    runners = {size: queries(app, size) for size, app in apps.items()}
+    figures: dict[int, dict[str, tuple[float, float]]] = {size: {} for size in apps}
+    for name in runners[next(iter(apps))]:
+        times: dict[int, list[float]] = {size: [] for size in apps}
         for n in range(samples + samples // 10):
-            with app.app_context():
-                started = time.perf_counter()
-                run()
-                elapsed = time.perf_counter() - started
-                db.session.rollback()
-                db.session.remove()
-            if n >= samples // 10:  # the first tenth warms the connection pool and statement caches
-                times.append(elapsed * 1000)
-        times.sort()
-        figures[name] = (statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))])
+            order = list(apps) if n % 2 == 0 else list(reversed(apps))
+            for size in order:
+                with apps[size].app_context():
+                    started = time.perf_counter()
+                    runners[size][name]()
+                    elapsed = time.perf_counter() - started
+                    db.session.rollback()
+                    db.session.remove()
+                if n >= samples // 10:  # the first tenth warms the connection pools and statement caches
+                    times[size].append(elapsed * 1000)
+        for size, measured in times.items():
+            measured.sort()
+            figures[size][name] = (
+                statistics.median(measured),
+                measured[min(len(measured) - 1, int(len(measured) * 0.99))],
+            )
     return figures
 
 
@@ -495,13 +507,14 @@ def main() -> None:
         parser.error("--small must be positive and smaller than --large")
 
     media = Path(tempfile.mkdtemp(prefix="wx110-scale-"))
-    results, rates = {}, {}
+    rates = {}
+    apps = {}
     for size in (args.small, args.large):
         name = ensure_loaded(args.pg, size, media, reload=args.reload)
-        app = build_app(database_url(args.pg, name), media)
-        results[size] = measure(app, size, args.samples)
-        if args.verify:
-            rates[size] = time_verify(app)
+        apps[size] = build_app(database_url(args.pg, name), media)
+    results = measure(apps, args.samples)
+    if args.verify:
+        rates = {size: time_verify(app) for size, app in apps.items()}
 
     small, large = results[args.small], results[args.large]
     print(f"\n{args.large:,} vs {args.small:,} incidents, {args.samples} samples each (ms; ratio large/small)")
