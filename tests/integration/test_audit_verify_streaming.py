@@ -34,8 +34,9 @@ def test_verify_memory_does_not_grow_with_the_chain(ctx):
     _append(2_700)
     long, long_peak = _peak_while_verifying(50)
     assert (short, long) == (300, 3_000)
-    # Ten times the entries: a walk that kept what it read would need several times the memory.
-    assert long_peak < short_peak * 1.5 + 64_000, (short_peak, long_peak)
+    # Ten times the entries: a walk that kept what it read needs about ten times the memory (3.3 MB against 0.26
+    # MB when tried); the slack is for other threads of the test process allocating while it is traced.
+    assert long_peak < short_peak * 2 + 512_000, (short_peak, long_peak)
 
 
 def test_verify_reports_progress_to_the_caller_batch_by_batch(ctx):
