@@ -7,11 +7,11 @@ lock; SQLite transactions are already exclusive), and `seq` / `prev_hash` are un
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 
 from casework import clock
 from casework.db import db
@@ -80,10 +80,13 @@ class Break:
         return f"审计记录 seq={self.seq} (id={self.entry_id}) 校验失败:{self.reason}"
 
 
-def verify(batch: int = 1000) -> tuple[int, Break | None]:
-    """Walk the whole chain in order; return how many entries were checked and the first break, if any."""
+def verify(batch: int = 1000, *, progress: Callable[[int], None] | None = None) -> tuple[int, Break | None]:
+    """Walk the whole chain in order; return how many entries were checked and the first break, if any.
+
+    Memory stays one batch whatever the length of the chain; `progress(walked)` is called after each batch.
+    """
     checked, expected_seq, prev = 0, 1, GENESIS
-    for entry in _walk(batch):
+    for entry in _walk(batch, progress):
         if entry.seq != expected_seq:
             return checked, Break(expected_seq, None, f"缺少记录(下一条是 seq={entry.seq}, id={entry.id})")
         if entry.prev_hash != prev:
@@ -95,17 +98,17 @@ def verify(batch: int = 1000) -> tuple[int, Break | None]:
     return checked, None
 
 
-def _walk(batch: int) -> Iterator[AuditEntry]:
-    after = 0
+def _walk(batch: int, progress: Callable[[int], None] | None = None) -> Iterator[Row]:
+    """Every entry in chain order, as plain rows (no ORM identity map to grow), one keyset page at a time."""
+    table, after, walked = AuditEntry.__table__, 0, 0
     while True:
-        rows = db.session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
-        ).all()
+        rows = db.session.execute(select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
-        after = rows[-1].seq
-        db.session.expunge_all()
+        after, walked = rows[-1].seq, walked + len(rows)
+        if progress is not None:
+            progress(walked)
 
 
 def trail(subject) -> list[AuditEntry]:

@@ -9,15 +9,14 @@ use case and keeps its own boundary: `execute` commits what it did, and the serv
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, insert, or_, select, text, update
+from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from casework import clock, settings, subscriptions
+from casework import clock, locks, settings, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
 
@@ -156,22 +155,6 @@ def execute(message_id: int) -> bool:
 _RUN_LOCK_SPACE = 0x6F62  # first key of the two-key advisory locks held while one message runs
 
 
-@contextmanager
-def _running(message_id: int) -> Iterator[None]:
+def _running(message_id: int) -> AbstractContextManager[None]:
     """Hold a lock on one message across its handler's own commits (PostgreSQL; one in-process runner elsewhere)."""
-    if db.engine.dialect.name != "postgresql":
-        yield
-        return
-    params = {"space": _RUN_LOCK_SPACE, "key": message_id % 2_147_483_647}
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), params)
-        connection.commit()
-        try:
-            yield
-        finally:
-            try:
-                connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), params)
-                connection.commit()
-            except Exception:
-                log.exception("outbox: could not release the lock of message %s", message_id)
-                connection.invalidate()  # closing it releases the lock; never pool a connection holding it
+    return locks.held(_RUN_LOCK_SPACE, message_id % 2_147_483_647)

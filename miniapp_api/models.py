@@ -4,7 +4,7 @@ subscribe-message consents a citizen granted."""
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.db import UTCDateTime, db, utcnow
@@ -32,6 +32,15 @@ class Upload(db.Model):
     """A checked file in evidence storage, owned by a citizen, waiting to be bound to one of their incidents."""
 
     __tablename__ = "miniapp_upload"
+    # The sweep looks for old uploads no incident took; only those are indexed, so it stays cheap as uploads pile up.
+    __table_args__ = (
+        Index(
+            "ix_miniapp_upload_unbound",
+            "created_at",
+            postgresql_where=text("attachment_id IS NULL"),
+            sqlite_where=text("attachment_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)

@@ -119,6 +119,21 @@ GROUPS: dict[str, list[Setting]] = {
             key="SQLALCHEMY_DATABASE_URI",
         ),
         Setting(
+            "DATABASE_POOL_SIZE",
+            int,
+            10,
+            "PostgreSQL connections each process keeps open: a gunicorn worker needs one per thread, an rq worker "
+            "two or three (the job, the running outbox message's lock, a queued message's citizen lock); see "
+            "Connections",
+        ),
+        Setting("DATABASE_MAX_OVERFLOW", int, 5, "connections a process may open beyond the pool at a peak"),
+        Setting(
+            "DATABASE_TRANSACTION_POOLER",
+            flag,
+            False,
+            "`DATABASE_URL` points at PgBouncer in transaction mode: no server-side prepared statements",
+        ),
+        Setting(
             "REDIS_URL",
             str,
             None,

@@ -24,6 +24,8 @@ def init_db(app: Flask) -> None:
     if uri.startswith("sqlite"):
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).update({"check_same_thread": False, "timeout": 30})
+    else:
+        _postgresql_options(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     if uri.startswith("sqlite"):
@@ -42,6 +44,17 @@ def init_db(app: Flask) -> None:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgresql_options(app: Flask) -> None:
+    """Pool sizes from the settings; behind a transaction pooler, no server-side prepared statements (psycopg
+    prepares a statement run five times on one connection, and the next transaction may reach another server
+    connection that does not know it)."""
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("pool_size", app.config["DATABASE_POOL_SIZE"])
+    options.setdefault("max_overflow", app.config["DATABASE_MAX_OVERFLOW"])
+    if app.config["DATABASE_TRANSACTION_POOLER"]:
+        options.setdefault("connect_args", {})["prepare_threshold"] = None
 
 
 def redis_client(app: Flask | None = None) -> Redis | None:

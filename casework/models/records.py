@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.db import UTCDateTime, db, utcnow
@@ -32,7 +32,16 @@ class OutboxMessage(db.Model):
     """A job written in the business transaction; relayed to the queue after commit or by the periodic relay."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_pending", "done_at", "dispatched_at"),)
+    # Only what is not done is indexed (by id, the relay's order): the index stays the size of the backlog while
+    # the table grows with every message ever sent.
+    __table_args__ = (
+        Index(
+            "ix_outbox_message_undone",
+            "id",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,41 @@
+"""Advisory locks held across several commits, safe behind a transaction-mode connection pooler.
+
+Some locks must outlive the caller's own commits (one outbox message while its handler runs and commits). Such a
+lock is held by an open transaction on a connection of its own (`pg_advisory_xact_lock`) and released when that
+transaction ends. Never a session-level lock: behind PgBouncer in transaction mode the server connection may
+change at every transaction, so a session lock taken in one transaction stays behind on a server connection that
+another client gets next, and the unlock runs on a different one and releases nothing. An open transaction pins
+its server connection until it ends, so the lock and its release always meet.
+
+The holding transaction only ran one SELECT: it has no transaction id and, in READ COMMITTED, no snapshot that
+would hold back vacuum while it waits.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+
+from casework.db import db
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def held(space: int, key: int) -> Iterator[None]:
+    """Hold the two-key advisory lock (`space`, `key`) until the block ends (PostgreSQL; a no-op elsewhere)."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key})
+        try:
+            yield
+        finally:
+            try:
+                transaction.rollback()  # ends the transaction, which releases the lock
+            except Exception:
+                log.exception("could not end the transaction holding advisory lock (%s, %s)", space, key)
+                connection.invalidate()  # the server releases it when the connection goes; never pool this one
