@@ -17,6 +17,7 @@ from casework.db import db
 from casework.models import OutboxMessage
 from server import jobs, worker
 from server.extensions import worker_redis
+from server.incident_cli import incident_cli
 from wechat.cli import wechat_cli
 
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(wechat_cli)
     app.cli.add_command(events_command)
+    app.cli.add_command(incident_cli)
 
 
 class Moment(click.ParamType):

@@ -135,6 +135,12 @@ GROUPS: dict[str, list[Setting]] = {
             "how often the relay looks for outbox jobs not yet queued (written by another process, or while "
             "Redis was down)",
         ),
+        Setting(
+            "OUTBOX_RELAY_EMBEDDED_SECONDS",
+            int,
+            2,
+            "in-process mode: how often the web process's relay picks up outbox jobs another process wrote",
+        ),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
         Setting(
             "MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)", shown="`instance/media`"
