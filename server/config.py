@@ -228,6 +228,13 @@ GROUPS: dict[str, list[Setting]] = {
     ],
     "Doorplates": [
         Setting("QR_WEB_REPORT_LIMIT", rate, "10/600", "web reports per doorplate and client address"),
+        Setting("WEB_TRACKING_DAYS", int, 90, "days a web reporter's signed tracking link stays valid"),
+        Setting(
+            "SMS_SENDER",
+            str,
+            "log",
+            "how web reporters get their tracking link: `log` (written to the log) or `package.module:factory`",
+        ),
         Setting(
             "LABEL_FONT",
             str,
