@@ -40,7 +40,7 @@ def test_a_video_whose_media_id_is_unknown_is_never_called_attached(make_app, fa
     with serving(app) as url:
         send = Sender(url).reply
         assert "警情编号" in send(simulator.message("text", openid, "有人在小区里砸车"))
-        reply = send(simulator.message("video", openid, media_id="MEDIA123"))
+        reply = send(simulator.message("video", openid, media_id="MEDIA_EXPIRED"))
         with app.app_context():
             settle(app)
             number = only_incident().number
