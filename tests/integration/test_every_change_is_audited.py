@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select, text
 
-from casework import chat, citizens, complaints, incidents, seed
+from casework import chat, citizens, complaints, incidents, routing, seed
 from casework.db import db
 from casework.models import AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
@@ -77,6 +77,14 @@ def answered_complaint(w: World) -> None:
     complaints.answer(complaint=db.session.get(Complaint, w.made["complaint"]), officer=supervisor, text="已核实")
 
 
+def unplaced_then_located(w: World) -> None:
+    """A report with no place, routed to the dispatch centre, and then a position near DH-0001 (东湖派出所)."""
+    incident = incidents.report(citizen=w.citizen(), channel=Channel.WECHAT, description="不知道在哪")
+    routing.route_new_incident(incident.id)
+    incidents.set_location(incident=incident, actor=w.citizen(), latitude=30.2742, longitude=120.1552)
+    w.made["unplaced"] = incident.id
+
+
 def csv_file(w: World):
     path = w.tmp_path / "plates.csv"
     path.write_text(
@@ -127,6 +135,11 @@ CASES: dict[str, Case] = {
             incident=w.incident(), actor=w.citizen(), latitude=30.27, longitude=120.15, address="东湖路口"
         ),
         lambda w: [("citizen", w.citizen_id, "incident.located", "incident", w.incident_id)],
+    ),
+    "reroute": Case(
+        unplaced_then_located,
+        lambda w: routing.route_new_incident(w.made["unplaced"]),
+        lambda w: [("system", None, "incident.rerouted", "incident", w.made["unplaced"])],
     ),
     "chat": Case(
         nothing,
@@ -223,7 +236,10 @@ def world_app(make_app, redis, redis_url, tmp_path):
             officer_id=seed.officer("100002").id,
             supervisor_id=seed.officer("100005").id,
         )
-        w.incident_id = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人在打架").id
+        # At a doorplate of the officer's station, so it is theirs without the routing job (which stays queued).
+        w.incident_id = incidents.report(
+            citizen=citizen, channel=Channel.WECHAT, description="有人在打架", doorplate=seed.doorplate("DH-0002")
+        ).id
         db.session.commit()
         yield w
         db.session.remove()
