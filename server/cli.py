@@ -12,6 +12,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
+from bot import menu as bot_menu
 from casework import audit, events, seed, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(wechat_cli)
+    wechat_cli.add_command(bot_menu.menu_command)  # `flask wechat menu`: the menu's keys belong to the bot
     app.cli.add_command(events_command)
     app.cli.add_command(incident_cli)
 

@@ -45,6 +45,7 @@ class FakeWeChat:
         self.consents_exhausted: set[str] = set()
         self.codes: dict[str, dict] = {}
         self.refused_codes: set[str] = set()  # wx.login codes answered with 40029 (expired or used)
+        self.menu: dict | None = None  # the official account's menu, as last published
         self.unionids: dict[str, str] = {}  # openid -> unionid
         self.fail_next: list[tuple[str, int]] = []  # (path, errcode) to answer once
         self.lock = threading.Lock()
@@ -113,6 +114,11 @@ class FakeWeChat:
         def custom_send():
             if (request.get_json(silent=True) or {}).get("touser") in fake.outside_window:
                 return jsonify(errcode=45015, errmsg="response out of time limit or subscription is canceled")
+            return jsonify(errcode=0, errmsg="ok")
+
+        @app.post("/cgi-bin/menu/create")
+        def menu_create():
+            fake.menu = request.get_json(silent=True)
             return jsonify(errcode=0, errmsg="ok")
 
         @app.post("/cgi-bin/message/template/send")
