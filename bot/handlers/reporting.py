@@ -1,5 +1,7 @@
 """Reports and follow-ups: text, voice, image, video, location and link messages, and the LOCATION event."""
 
+from sqlalchemy import select
+
 from bot import replies
 from bot.handlers import asking
 from bot.registry import Turn, on_event, on_message
@@ -78,37 +80,19 @@ def new_report(
 
 
 def looks_like_address(text: str) -> bool:
-    """A short single line naming a place (路, 号, 小区...) answers "where?"; anything else is more of the story."""
-    return len(text) <= ADDRESS_MAX and "\n" not in text and any(word in text for word in ADDRESS_WORDS)
+    """A short single line naming a place (路, 号, 小区...) answers "where?"; one that tells of people or what
+    they do is more of the story (it becomes a chat message, as any follow-up)."""
+    return (
+        len(text) <= ADDRESS_MAX
+        and "\n" not in text
+        and any(word in text for word in ADDRESS_WORDS)
+        and not any(word in text for word in STORY_WORDS)
+    )
 
 
 ADDRESS_MAX = 60
-ADDRESS_WORDS = (
-    "路",
-    "街",
-    "道",
-    "巷",
-    "弄",
-    "号",
-    "村",
-    "镇",
-    "乡",
-    "区",
-    "县",
-    "市",
-    "楼",
-    "栋",
-    "单元",
-    "室",
-    "小区",
-    "大厦",
-    "广场",
-    "公园",
-    "门口",
-    "附近",
-    "对面",
-    "站",
-)
+ADDRESS_WORDS = ("路", "街", "巷", "弄", "号", "村", "镇", "小区", "大厦", "广场", "公园", "市场", "车站", "学校")
+STORY_WORDS = ("有人", "报警", "他", "她", "打", "抢", "偷", "吵", "砸", "伤", "跑")
 
 
 def _answer_where(turn: Turn, text: str) -> tuple[str, Incident] | None:
@@ -124,8 +108,16 @@ def _answer_where(turn: Turn, text: str) -> tuple[str, Incident] | None:
     return replies.LOCATED.format(number=incident.number, address=text), incident
 
 
+def _is_retry(turn: Turn) -> bool:
+    """Whether this message already made a report (WeChat delivers a message again when the answer is slow)."""
+    return db.session.scalar(select(Incident.id).where(Incident.source_msg_id == turn.source_id)) is not None
+
+
 def report_or_follow_up(turn: Turn, text: str) -> tuple[str, Incident]:
     """Free text: a new report, or a chat message on the incident the citizen is following up."""
+    if _is_retry(turn):  # the same answer as the first delivery got, whatever the conversation says now
+        incident = new_report(turn, text)
+        return replies.received(incident), incident
     located = _answer_where(turn, text)
     if located is not None:
         return located
