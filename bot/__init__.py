@@ -21,4 +21,10 @@ def init_app(app: Flask) -> None:
     events.subscribe(
         app, Event.INCIDENT_STATUS_CHANGED, outbound.push_progress, job="bot.push_progress", queue="notify"
     )
+    events.subscribe(
+        app, Event.EVIDENCE_FAILED, outbound.push_evidence_failed, job="bot.push_evidence_failed", queue="notify"
+    )
+    events.subscribe(
+        app, Event.COMPLAINT_ANSWERED, outbound.push_complaint_answer, job="bot.push_complaint_answer", queue="notify"
+    )
     events.job(app, "bot.handle_inbound", queued.handle_inbound, queue="inbound")

@@ -12,13 +12,23 @@ from bot import replies
 from bot.conversation import Conversation
 from casework import chat, evidence
 from casework.db import db
-from casework.models import Attachment, AttachmentState, ChatMessage, Incident, SenderKind, TimelineEntry
+from casework.models import (
+    Attachment,
+    AttachmentKind,
+    AttachmentState,
+    ChatMessage,
+    Complaint,
+    Incident,
+    SenderKind,
+    TimelineEntry,
+)
 from casework.status import Channel
 from media.storage import storage
 from wechat.client import OUT_OF_WINDOW, WeChatError
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
+MEDIA_GONE = 40007  # "invalid media_id": expired (3 days) or never held; no retry can fetch it
 
 
 def fetch_media(attachment_id: int) -> None:
@@ -39,11 +49,15 @@ def fetch_media(attachment_id: int) -> None:
             )
     except Exception as exc:
         db.session.rollback()
+        gone = isinstance(exc, WeChatError) and exc.errcode == MEDIA_GONE
         evidence.record_fetch_failure(
             attachment_id=attachment_id,
             error=f"{type(exc).__name__}: {exc}",
             give_up_after=current_app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"],
+            final=gone,
         )
+        if gone:
+            return  # recorded as failed and the citizen asked again: retrying would only fail the same way
         raise
     evidence.mark_stored(
         attachment_id=attachment_id,
@@ -110,5 +124,42 @@ def push_progress(incident_id: int, timeline_entry_id: int) -> None:
         db.session.rollback()
         return
     text, data = replies.progress(incident, entry), replies.progress_template(incident, entry)
+    db.session.rollback()
+    push(openid, text, current_app.config["WECHAT_PROGRESS_TEMPLATE_ID"], data)
+
+
+def push_evidence_failed(attachment_id: int) -> None:
+    """Ask the citizen to send again a file that could not be received (once: the event fires once)."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.state != AttachmentState.FAILED.value:
+        db.session.rollback()
+        return
+    incident = attachment.incident
+    openid = _reachable(incident)
+    if not openid:
+        db.session.rollback()
+        return
+    kind = AttachmentKind(attachment.kind).label
+    text = replies.PUSH_EVIDENCE_FAILED.format(number=incident.number, kind=kind)
+    data = replies.evidence_failed_template(incident, kind, attachment.created_at)
+    db.session.rollback()
+    via = push(openid, text, current_app.config["WECHAT_PROGRESS_TEMPLATE_ID"], data)
+    if via != "none":
+        Conversation(openid).follow(incident.id)  # the file sent again joins this incident
+
+
+def push_complaint_answer(complaint_id: int) -> None:
+    """Tell the complainant the answer to their complaint (official-account incidents; the mini-program has its
+    own subscribe message)."""
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None or complaint.answer is None:
+        db.session.rollback()
+        return
+    openid = _reachable(complaint.incident)
+    if not openid:
+        db.session.rollback()
+        return
+    text = replies.PUSH_COMPLAINT_ANSWER.format(number=complaint.number, answer=complaint.answer)
+    data = replies.complaint_answer_template(complaint)
     db.session.rollback()
     push(openid, text, current_app.config["WECHAT_PROGRESS_TEMPLATE_ID"], data)

@@ -24,6 +24,7 @@ class Turn:
     citizen: Citizen
     source_id: str  # the channel id casework stores: "wechat:<MsgId>" or "wechat:evt:<...>"
     conversation: Conversation = field(init=False)
+    notices: list[str] = field(init=False, default_factory=list)  # lines a handler adds to its answer
 
     def __post_init__(self):
         self.conversation = Conversation(self.citizen.oa_openid)

@@ -10,17 +10,30 @@ WELCOME = (
     "您好,欢迎关注110微信报警服务。\n"
     "· 直接发送文字、图片、语音、视频或位置即可报警;\n"
     "· 扫描门牌二维码可按门牌地址报警;\n"
-    "· 回复「我的报警」查看报警记录,「进度」查看办理进度,「投诉」投诉举报,「取消」结束当前操作。\n" + EMERGENCY
+    "· 回复「我的报警」查看报警记录,「进度」查看办理进度,「投诉」投诉举报,「我的投诉」查看投诉及答复,"
+    "「取消」取消待回答的问题。\n" + EMERGENCY
 )
 HELP = WELCOME
 GOODBYE = ""  # nothing can be sent to someone who unfollowed
 UNKNOWN = "抱歉,暂不支持这类消息。请发送文字、图片、语音、视频或位置报警。" + EMERGENCY
 BUSY = "系统繁忙,请稍后再发送一次。" + EMERGENCY
-CANCELLED = "已取消当前操作。"
+CANCELLED = "已取消{what}。"
+NOTHING_TO_CANCEL = "当前没有待完成的操作。"
+REPORT_STANDS = "您的报警(警情编号 {number})仍然有效,民警会继续处理;继续发送的文字、图片、视频会补充到该警情。"
+CANCELLABLE = {  # the pending steps 取消 ends, by what the citizen was in the middle of
+    "doorplate": "按扫描门牌地址报警",
+    "pick_progress": "查看进度的选择",
+    "complain_pick": "投诉(选择警情)",
+    "complain_body": "投诉(填写内容)",
+    "where": "补充位置",
+}
 MENU_REPORT = "请直接发送文字描述发生了什么,也可以发送图片、语音、视频或位置。" + EMERGENCY
 
 DOORPLATE_SCANNED = "您扫描的门牌地址:{address}\n请发送文字描述发生了什么,我们将按该地址受理。" + EMERGENCY
 DOORPLATE_INVALID = "该门牌二维码无效或已停用,请直接描述您的位置和发生了什么。"
+DOORPLATE_DROPPED = "您之前扫描的门牌二维码已停用或已更换,本次报警未使用该门牌地址。"
+ASK_PLACE = "请告诉我们事发地点:发送位置、扫描门牌二维码或直接输入地址。"
+DOORPLATE_PLACED = "已按门牌地址为警情 {number} 记录位置:{address}"
 NOT_OUR_CODE = "这不是本平台的门牌二维码。您可以直接发送文字报警。"
 
 LOCATION_REMEMBERED = "已记录您的位置。"
@@ -44,6 +57,12 @@ COMPLAIN_ASK_BODY = "您要投诉警情 {number}。请写明投诉的事实和�
 COMPLAINT_FILED = "您的投诉已提交,投诉编号 {number}。将同时转交办案单位和督察部门,请留意答复。"
 
 PUSH_OFFICER_MESSAGE = "【警情 {number}】民警回复:{body}\n(直接回复本消息即可与民警对话)"
+PUSH_COMPLAINT_ANSWER = "【投诉 {number}】答复:{answer}\n(回复「我的投诉」查看全部投诉)"
+COMPLAINTS_OF_INCIDENT = "该警情的投诉:"
+NO_COMPLAINTS = "您还没有投诉记录。"
+COMPLAINTS_HEADER = "您的投诉(最近{count}条):"
+COMPLAINT_LINE = "{number}(警情 {incident}){status} {time}"
+COMPLAINT_ANSWER_LINE = "  答复:{answer}"
 PUSH_PROGRESS = "【警情 {number}】办理进度:{status}\n{note}"
 
 
@@ -78,10 +97,42 @@ def pick_lines(incidents: list[Incident]) -> str:
     )
 
 
-def timeline(incident: Incident, entries: list[TimelineEntry]) -> str:
+def timeline(incident: Incident, entries: list[TimelineEntry], complaints: list[Complaint] = ()) -> str:
     lines = [TIMELINE_HEADER.format(number=incident.number, status=incident.state.label)]
     lines += [TIMELINE_LINE.format(time=_time(e.at), note=e.public_note) for e in entries]
+    if complaints:
+        lines.append(COMPLAINTS_OF_INCIDENT)
+        lines += complaint_lines(list(complaints))
     return "\n".join(lines)
+
+
+def complaint_lines(complaints: list[Complaint]) -> list[str]:
+    lines = []
+    for c in complaints:
+        lines.append(
+            COMPLAINT_LINE.format(
+                number=c.number, incident=c.incident.number, status=c.state.label, time=_time(c.filed_at)
+            )
+        )
+        if c.answer:
+            lines.append(COMPLAINT_ANSWER_LINE.format(answer=c.answer))
+    return lines
+
+
+def complaint_list(complaints: list[Complaint]) -> str:
+    if not complaints:
+        return NO_COMPLAINTS
+    return "\n".join([COMPLAINTS_HEADER.format(count=len(complaints)), *complaint_lines(complaints)])
+
+
+def complaint_answer_template(complaint: Complaint) -> dict:
+    return {
+        "first": f"您的投诉 {complaint.number} 已答复",
+        "keyword1": complaint.incident.number,
+        "keyword2": "投诉已答复",
+        "keyword3": _time(complaint.answered_at),
+        "remark": (complaint.answer or "")[:180],
+    }
 
 
 def complaint_filed(complaint: Complaint) -> str:
@@ -116,6 +167,16 @@ def reply_template(text: str, at) -> dict:
     }
 
 
+def evidence_failed_template(incident: Incident, kind: str, at) -> dict:
+    return {
+        "first": f"您的警情 {incident.number} 有新进度",
+        "keyword1": incident.number,
+        "keyword2": f"{kind}未能接收",
+        "keyword3": _time(at),
+        "remark": f"您发送的{kind}未能接收,请重新发送。",
+    }
+
+
 def officer_message_template(incident: Incident, body: str, at) -> dict:
     return {
         "first": f"民警就警情 {incident.number} 给您留言",
@@ -126,7 +187,9 @@ def officer_message_template(incident: Incident, body: str, at) -> dict:
     }
 
 
-EVIDENCE_ADDED = "已收到您补充的{kind},已附到警情 {number}。"
+EVIDENCE_ADDED = "正在接收您补充的{kind},接收完成后附到警情 {number}。"
+EVIDENCE_RECEIVING = "\n您发送的{kind}正在接收。"
+PUSH_EVIDENCE_FAILED = "【警情 {number}】您发送的{kind}未能接收(文件已失效或下载失败),请重新发送。"
 BAD_LOCATION = "未能识别该位置,请重新发送位置或用文字描述地址。"
 LOCATED = "已为警情 {number} 记录位置:{address}"
 ASK_DETAILS = "\n请用文字补充发生了什么。"

@@ -6,10 +6,10 @@ calls one of these. Both are idempotent: a stored attachment is never changed ag
 
 from datetime import datetime
 
-from casework import audit, clock
+from casework import audit, clock, notes
 from casework.db import db
 from casework.events import Event, publish
-from casework.models import Attachment, AttachmentState, System, TimelineEntry
+from casework.models import Attachment, AttachmentKind, AttachmentState, System, TimelineEntry
 from casework.unit_of_work import use_case
 
 FETCHER = System("media")
@@ -40,6 +40,18 @@ def mark_stored(
     attachment.stored_at = now
     attachment.attempts = (attachment.attempts or 0) + 1
     attachment.error = None
+    if attachment.wechat_media_id:  # the citizen was told it was being received: now say it is attached
+        db.session.add(
+            TimelineEntry(
+                incident_id=attachment.incident_id,
+                at=now,
+                kind="evidence_stored",
+                actor_kind=FETCHER.kind,
+                actor_id=None,
+                public_note=notes.EVIDENCE_STORED.format(kind=AttachmentKind(attachment.kind).label),
+                internal_note=f"附件 #{attachment.id} 已保存 {sha256}",
+            )
+        )
     audit.record(
         actor=FETCHER,
         action="attachment.stored",
@@ -59,16 +71,17 @@ def mark_stored(
 
 @use_case
 def record_fetch_failure(
-    *, attachment_id: int, error: str, give_up_after: int, now: datetime | None = None
+    *, attachment_id: int, error: str, give_up_after: int, final: bool = False, now: datetime | None = None
 ) -> Attachment | None:
-    """Count a failed fetch and keep the reason for officers; after `give_up_after` attempts it is marked failed."""
+    """Count a failed fetch and keep the reason for officers; after `give_up_after` attempts, or at once when the
+    failure is `final` (WeChat no longer holds the file), it is marked failed and the citizen is asked again."""
     attachment = _locked(attachment_id)
     if attachment is None or attachment.state == AttachmentState.STORED.value:
         return None
     now = now or clock.now()
     attachment.attempts = (attachment.attempts or 0) + 1
     attachment.error = error[:2000]
-    gave_up = attachment.attempts >= give_up_after and attachment.state != AttachmentState.FAILED.value
+    gave_up = (final or attachment.attempts >= give_up_after) and attachment.state != AttachmentState.FAILED.value
     if gave_up:
         attachment.state = AttachmentState.FAILED.value
         # On the case page, so the officer knows to ask the citizen to send the file again.
@@ -79,6 +92,7 @@ def record_fetch_failure(
                 kind="evidence_failed",
                 actor_kind=FETCHER.kind,
                 actor_id=None,
+                public_note=notes.EVIDENCE_FAILED.format(kind=AttachmentKind(attachment.kind).label),
                 internal_note=f"附件 #{attachment.id} 下载失败(已尝试{attachment.attempts}次):{attachment.error[:200]}",
             )
         )

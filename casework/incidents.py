@@ -295,7 +295,7 @@ def _attach(
         actor,
         "evidence",
         now,
-        public=notes.EVIDENCE.format(kind=kind.label),
+        public=(notes.EVIDENCE if storage_key else notes.EVIDENCE_RECEIVING).format(kind=kind.label),
         internal=f"附件 #{attachment.id} {kind.value} {sha256 or '待下载'}",
     )
     audit.record(

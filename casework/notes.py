@@ -14,11 +14,17 @@ STATUS = {
     IncidentStatus.CONCLUDED: "案件已办结。",
 }
 LOCATED = "已记录报警位置:{address}"
-EVIDENCE = "已收到您提交的{kind}材料。"
+REROUTED = "已按报警位置转交{unit}处理。"
+EVIDENCE = "已收到您提交的{kind}材料。"  # bytes already stored (an upload)
+EVIDENCE_RECEIVING = "正在接收您提交的{kind}材料。"  # fetched later (a WeChat media id): not yet attached
+EVIDENCE_STORED = "您提交的{kind}材料已接收并附到警情。"
+EVIDENCE_FAILED = "您提交的{kind}材料未能接收,请重新发送。"
 COMPLAINT_FILED = "您的投诉(编号 {number})已提交,将同时转交办案单位和督察部门,请留意答复。"
 
 
 def status_note(status: IncidentStatus, extra: str | None) -> str:
-    """The public note for a status change: the standard sentence, then the officer's words if any."""
-    base = STATUS[status]
-    return f"{base}{extra.strip()}" if extra and extra.strip() else base
+    """The public note for a status change: the officer's words after the status's name when there are any (they
+    usually say the standard sentence again in their own way, so it is left out), else the standard sentence."""
+    if extra and extra.strip():
+        return f"{status.label}:{extra.strip()}"
+    return STATUS[status]

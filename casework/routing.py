@@ -1,38 +1,62 @@
-"""Deciding which unit handles a new incident: the doorplate's station, else the station of the nearest
-registered doorplate, else the command centre at the top of the tree."""
+"""Deciding which unit handles an incident: the doorplate's station, else the station of the nearest registered
+doorplate, else the configured dispatch centre (DISPATCH_CENTRE_UNIT; the root of the tree when unset).
+
+A place that arrives after the report (a location message, a doorplate scan) moves the incident to the station
+of that place, as long as no officer has taken it yet (its status is still "received")."""
 
 import math
 from datetime import datetime
 
 from sqlalchemy import select
 
-from casework import audit, clock
+from casework import audit, clock, notes, settings
 from casework.db import db
 from casework.events import Event, publish
-from casework.models import Doorplate, DoorplateStatus, Incident, System, Unit
+from casework.models import Doorplate, DoorplateStatus, Incident, System, TimelineEntry, Unit
+from casework.status import IncidentStatus
 from casework.unit_of_work import use_case
 
 NEAREST_DOORPLATE_KM = 3.0
 _DEGREE_WINDOW = 0.05  # ~5 km: only doorplates in this box are compared
+DISPATCH_CENTRE = "dispatch_centre"
+ROUTER = System("router")
 
 
 @use_case
 def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None:
-    """Assign the handling unit of an incident that has none yet (the job behind incident.reported / located;
-    idempotent)."""
+    """Assign the handling unit of an incident that has none yet, or move one not yet taken by an officer to the
+    station of the place it now has (the job behind incident.reported / located; idempotent)."""
     incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
-    if incident is None or incident.unit_id is not None:
+    if incident is None:
         return
+    if incident.unit_id is not None and incident.status != IncidentStatus.RECEIVED.value:
+        return  # an officer has taken it: the place is recorded, the unit stays
     unit, how = jurisdiction(incident)
-    if unit is None:
+    if unit is None or unit.id == incident.unit_id:
         return
+    if incident.unit_id is not None and how == DISPATCH_CENTRE:
+        return  # the place is known but matches no station: keep whoever has it
+    now = now or clock.now()
+    before = incident.unit_id
     incident.unit_id = unit.id
+    if before is not None:
+        db.session.add(
+            TimelineEntry(
+                incident=incident,
+                at=now,
+                kind="rerouted",
+                actor_kind=ROUTER.kind,
+                actor_id=None,
+                public_note=notes.REROUTED.format(unit=unit.name),
+                internal_note=f"按新位置由单位 #{before} 改派 {unit.name}({how})",
+            )
+        )
     audit.record(
-        actor=System("router"),
-        action="incident.routed",
+        actor=ROUTER,
+        action="incident.routed" if before is None else "incident.rerouted",
         subject=incident,
-        at=now or clock.now(),
-        detail={"unit_id": unit.id, "unit": unit.name, "by": how},
+        at=now,
+        detail={"unit_id": unit.id, "unit": unit.name, "by": how, "from_unit_id": before},
     )
     publish(Event.INCIDENT_ASSIGNED, incident_id=incident.id, unit_id=unit.id)
 
@@ -45,8 +69,18 @@ def jurisdiction(incident: Incident) -> tuple[Unit | None, str]:
         nearest = nearest_doorplate(incident.latitude, incident.longitude)
         if nearest is not None:
             return nearest.unit, "nearest_doorplate"
-    root = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
-    return root, "command_centre"
+    return dispatch_centre(), DISPATCH_CENTRE
+
+
+def dispatch_centre() -> Unit | None:
+    """The unit whose queue takes what cannot be routed: DISPATCH_CENTRE_UNIT, else the root of the tree."""
+    code = settings.get("DISPATCH_CENTRE_UNIT")
+    if code:
+        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        if unit is None:
+            raise LookupError(f"DISPATCH_CENTRE_UNIT {code!r} names no unit")
+        return unit
+    return db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
 
 
 def nearest_doorplate(latitude: float, longitude: float) -> Doorplate | None:

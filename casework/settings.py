@@ -42,6 +42,12 @@ SETTINGS = [
         "doorplate signing keys, `id:secret,id:secret` (the first signs; remove one to retire it)",
         shown="a development key",
     ),
+    Setting(
+        "DISPATCH_CENTRE_UNIT",
+        str,
+        "",
+        "code of the unit whose queue takes incidents no station can be found for (empty: the root unit)",
+    ),
     Setting("COMPLAINT_ANSWER_DAYS", int, 7, "days within which a complaint must be answered"),
     Setting("INCIDENT_DESCRIPTION_MAX", int, 2000, "longest description of a report, in characters"),
     Setting("CHAT_MESSAGE_MAX", int, 1000, "longest chat message, in characters"),

@@ -6,6 +6,7 @@ from casework import events
 from casework.events import Event
 from miniapp_api import (  # noqa: F401 - importing the route modules registers their routes on the blueprint
     account_routes,
+    category_routes,
     complaint_routes,
     consents,
     doorplate_routes,

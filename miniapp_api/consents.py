@@ -21,6 +21,7 @@ from wechat.client import NO_CONSENT
 
 log = logging.getLogger(__name__)
 ACTOR = System("miniapp.notify")
+TEMPLATE_ID_MAX = 128
 
 
 @use_case
@@ -29,7 +30,11 @@ def record(
 ) -> int:
     """Keep one consent per accepted template; returns how many were recorded."""
     now = now or clock.now()
-    accepted = sorted(template for template, result in results.items() if result == "accept")
+    accepted = sorted(
+        template
+        for template, result in results.items()
+        if result == "accept" and 1 <= len(template) <= TEMPLATE_ID_MAX  # no WeChat template id is empty or longer
+    )
     for template_id in accepted:
         db.session.add(
             SubscribeConsent(

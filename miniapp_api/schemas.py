@@ -244,11 +244,16 @@ class ComplaintRatingIn(Schema):
 
 class ConsentIn(Schema):
     results = mf.Dict(
-        keys=text(1, 128),
+        keys=Str(),  # OpenAPI 3.0 cannot bound a key's length: one that no template id has is ignored, not refused
         values=Str(validate=validate.OneOf(["accept", "reject", "ban", "filter"], error=texts.FIELD_CHOICE)),
         required=True,
         validate=validate.Length(min=1, max=10, error=texts.FIELD_COUNT.format(min=1, max=10)),
-        metadata={"description": "wx.requestSubscribeMessage 的结果:模板 id -> accept/reject/ban/filter"},
+        metadata={
+            "description": "wx.requestSubscribeMessage 的结果:模板 id -> accept/reject/ban/filter"
+            "(空的或超过128个字符的模板 id 不是微信的模板,忽略不计)",
+            "minProperties": 1,
+            "maxProperties": 10,
+        },
     )
     incident_id = between(1, 2**31 - 1)
 
@@ -256,6 +261,22 @@ class ConsentIn(Schema):
 class ConsentOut(Schema):
     recorded = Int(required=True, metadata={"description": "本次记录的授权次数"})
     available = Int(required=True, metadata={"description": "尚未使用的授权次数"})
+
+
+# -- categories ---------------------------------------------------------------------------------------------
+
+
+class SubCategoryOut(Schema):
+    code = Str(required=True, metadata={"description": "类别代码(报警时作为 category 提交)"})
+    name = Str(required=True)
+
+
+class CategoryOut(SubCategoryOut):
+    children = mf.List(mf.Nested(SubCategoryOut), required=True, metadata={"description": "小类"})
+
+
+class CategoryTreeOut(Schema):
+    categories = mf.List(mf.Nested(CategoryOut), required=True, metadata={"description": "大类"})
 
 
 # -- doorplates ---------------------------------------------------------------------------------------------

@@ -47,6 +47,18 @@ def _font_check(font: str | None):
     return check
 
 
+@doorplates_cli.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also list revoked and moved doorplates.")
+def list_command(show_all: bool):
+    """Print each doorplate's code, address and token (the token goes into `send scan dp:<token>`)."""
+    query = select(Doorplate).order_by(Doorplate.code)
+    if not show_all:
+        query = query.where(Doorplate.status == DoorplateStatus.ACTIVE.value)
+    for doorplate in db.session.scalars(query):
+        token = doorplates.token_for(doorplate) if doorplate.is_active else "-"
+        click.echo(f"{doorplate.code}\t{doorplate.address}\t{token}")
+
+
 @doorplates_cli.command("revoke")
 @click.argument("code")
 @click.option("--reason", required=True, help="Why the code is withdrawn (kept in the audit log).")

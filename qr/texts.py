@@ -13,3 +13,13 @@ RECEIVED = "已收到您的报警，警情编号 {number}。民警会尽快处�
 FORM_EXPIRED = "页面已过期，请重新提交"
 PHONE_INVALID = "请填写正确的11位手机号码"
 TOO_MANY = "提交过于频繁，请稍后再试；紧急情况请直接拨打110"
+
+TRACKING_TITLE = "报警办理进度"
+TRACKING_CHAT = "与民警留言"
+TRACKING_NO_MESSAGES = "暂无留言。"
+TRACKING_ADD = "补充情况或给民警留言"
+TRACKING_SENT = "留言已发送，民警会看到。"
+TRACKING_INVALID_TITLE = "链接无效"
+TRACKING_INVALID_BODY = "这个查询链接无法识别或已过期。紧急情况请直接拨打110。"
+TRACKING_SAVED = "查询进度、给民警留言的链接已通过短信发到您的手机；也可以收藏上面的页面。"
+SMS_RECEIVED = "【110报警】已收到您的报警，警情编号 {number}。查询进度、补充情况：{url}"

@@ -18,12 +18,13 @@ from casework.models import Doorplate
 from casework.privacy import mask_phone
 from casework.status import Channel
 from casework.unit_of_work import transaction
-from qr import labels, links, texts
+from qr import labels, links, sms, texts, tracking
 from store import limits
 
 log = logging.getLogger(__name__)
 
 pages = Blueprint("qr", __name__, template_folder="templates")
+tracking.register(pages)
 
 FORM_MAX_AGE = 2 * 3600
 CSP = (
@@ -33,6 +34,7 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    sms.init_app(app)
     app.register_blueprint(pages)
 
 
@@ -94,7 +96,9 @@ def web_report(token: str):
     except InvalidInput as error:
         return _form(doorplate, token, error=error.message, status=400)
     log.info("web report %s at doorplate %s by %s", incident.number, doorplate.code, mask_phone(citizen.phone))
-    return render_template("qr/received.html", texts=texts, doorplate=doorplate, incident=incident)
+    link = tracking.link_for(incident)
+    sms.send(citizen.phone, texts.SMS_RECEIVED.format(number=incident.number, url=link))
+    return render_template("qr/received.html", texts=texts, doorplate=doorplate, incident=incident, link=link)
 
 
 def _doorplate_or_none(token: str) -> Doorplate | None:

@@ -13,7 +13,7 @@ import miniapp_api
 from qr import cli as qr_cli
 from qr import views as qr_views
 from qr import wxacode
-from server import cli, config, errors, extensions, health, jobs
+from server import cli, config, errors, extensions, health, index, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(index.bp)
     qr_views.init_app(app)
     app.cli.add_command(qr_cli.doorplates_cli)
     wxacode.init_app(app)

@@ -13,11 +13,13 @@ from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
+from bot import menu as bot_menu
 from casework import audit, events, seed, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
 from server import jobs, worker
 from server.extensions import worker_redis
+from server.incident_cli import incident_cli
 from wechat.cli import wechat_cli
 
 
@@ -29,7 +31,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(wechat_cli)
+    wechat_cli.add_command(bot_menu.menu_command)  # `flask wechat menu`: the menu's keys belong to the bot
     app.cli.add_command(events_command)
+    app.cli.add_command(incident_cli)
 
 
 class Moment(click.ParamType):

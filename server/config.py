@@ -150,6 +150,12 @@ GROUPS: dict[str, list[Setting]] = {
             "how often the relay looks for outbox jobs not yet queued (written by another process, or while "
             "Redis was down)",
         ),
+        Setting(
+            "OUTBOX_RELAY_EMBEDDED_SECONDS",
+            int,
+            2,
+            "in-process mode: how often the web process's relay picks up outbox jobs another process wrote",
+        ),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
         Setting(
             "MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)", shown="`instance/media`"
@@ -245,6 +251,13 @@ GROUPS: dict[str, list[Setting]] = {
     ],
     "Doorplates": [
         Setting("QR_WEB_REPORT_LIMIT", rate, "10/600", "web reports per doorplate and client address"),
+        Setting("WEB_TRACKING_DAYS", int, 90, "days a web reporter's signed tracking link stays valid"),
+        Setting(
+            "SMS_SENDER",
+            str,
+            "log",
+            "how web reporters get their tracking link: `log` (written to the log) or `package.module:factory`",
+        ),
         Setting(
             "LABEL_FONT",
             str,

@@ -67,11 +67,13 @@ def init_app(app: Flask) -> None:
         channel = channel_of_request()
         if channel == "api":
             message = HTTP_MESSAGES.get(status, error.name)
-            return jsonify(error=error.name.lower().replace(" ", "_"), message=message), status
-        if channel == "wechat":
-            return plain_answer(error.name.lower(), status)
-        response = _page(status, HTTP_MESSAGES.get(status, HTTP_MESSAGES[500 if status >= 500 else 400]))
-        if not isinstance(error, InternalServerError):
+            response = jsonify(error=error.name.lower().replace(" ", "_"), message=message)
+            response.status_code = status
+        elif channel == "wechat":
+            response = plain_answer(error.name.lower(), status)
+        else:
+            response = _page(status, HTTP_MESSAGES.get(status, HTTP_MESSAGES[500 if status >= 500 else 400]))
+        if not isinstance(error, InternalServerError):  # on every channel: a 405 names what is allowed (RFC 9110)
             original = error.get_response().headers
             for name in ("Allow", "Retry-After", "WWW-Authenticate"):  # what the original answer told the client
                 if name in original:

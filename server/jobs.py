@@ -4,11 +4,13 @@ The dispatcher is called after a business transaction commits. It never raises: 
 message stays pending in the database and the periodic relay sends it later.
 """
 
+import atexit
 import logging
 import queue
 import threading
 import time
 import uuid
+import weakref
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -38,7 +40,10 @@ def init_app(app: Flask) -> None:
     else:
         app.extensions["wx110.redis"] = None
         app.extensions["wx110.dispatcher"] = InlineDispatcher(app)
-    events.periodic(app, "outbox.relay", periodic_relay, every=app.config["OUTBOX_RELAY_SECONDS"])
+    # In-process mode the relay is how a row written by another process (a CLI, a shell) reaches the web process's
+    # job thread, so it runs every few seconds there; with rq it only catches what Redis missed.
+    every = app.config["OUTBOX_RELAY_SECONDS"] if url else app.config["OUTBOX_RELAY_EMBEDDED_SECONDS"]
+    events.periodic(app, "outbox.relay", periodic_relay, every=every)
 
 
 class RqDispatcher:
@@ -85,15 +90,44 @@ class RqDispatcher:
                 _unmark(failed)
 
 
+_LIVE_DISPATCHERS: "weakref.WeakSet[InlineDispatcher]" = weakref.WeakSet()
+EXIT_WAIT_SECONDS = 10.0  # how long a process that ends waits for the job its thread is running
+
+
 class InlineDispatcher:
-    """In-process mode: one background thread runs outbox jobs in order, in its own app context."""
+    """In-process mode: one background thread runs outbox jobs in order, in its own app context.
+
+    A process that ends (a CLI command, a shell) hands the jobs its thread has not started back to the outbox, as
+    never dispatched, so the web process's relay runs them within seconds instead of once they are stale.
+    """
 
     def __init__(self, app: Flask):
         self.app = app
         self.pending: queue.Queue[int] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
         self.failures: list[tuple[int, str]] = []  # (message id, error) of jobs that raised; tests read it
+        _LIVE_DISPATCHERS.add(self)
+
+    def hand_back(self) -> list[int]:
+        """Stop running jobs; return the ones not started to the outbox as pending (for another process's relay)."""
+        self._closing.set()
+        self._idle.wait(EXIT_WAIT_SECONDS)
+        left: list[int] = []
+        while True:
+            try:
+                left.append(self.pending.get_nowait())
+            except queue.Empty:
+                break
+            self.pending.task_done()
+        if left:
+            with self.app.app_context():
+                _unmark(left)
+                db.session.remove()
+        return left
 
     def enqueue(self, messages: list[tuple[int, str]]) -> list[int]:
         self._ensure_thread()
@@ -117,6 +151,11 @@ class InlineDispatcher:
     def _run(self) -> None:
         while True:
             message_id = self.pending.get()
+            if self._closing.is_set():
+                self.pending.put(message_id)  # left for `hand_back`
+                self.pending.task_done()
+                return
+            self._idle.clear()
             try:
                 with self.app.app_context():
                     try:
@@ -127,7 +166,17 @@ class InlineDispatcher:
                 log.exception("outbox: inline job %s failed", message_id)
                 self.failures.append((message_id, f"{type(exc).__name__}: {exc}"))
             finally:
+                self._idle.set()
                 self.pending.task_done()
+
+
+@atexit.register
+def _hand_back_at_exit() -> None:
+    for dispatcher in list(_LIVE_DISPATCHERS):
+        try:
+            dispatcher.hand_back()
+        except Exception:  # exiting anyway; the stale re-send still covers these rows
+            log.exception("outbox: could not hand jobs back at exit")
 
 
 def _unmark(ids: list[int]) -> None:
@@ -171,7 +220,7 @@ def periodic_relay(*, now: datetime) -> None:
 class Timer:
     """In-process mode's stand-in for the rq scheduler: runs the periodic sweeps in a daemon thread."""
 
-    def __init__(self, app: Flask, tick: float = 5.0):
+    def __init__(self, app: Flask, tick: float = 1.0):
         self.app = app
         self.tick = tick
         self.stop = threading.Event()

@@ -152,6 +152,10 @@ class WeChatClient:
             body={"touser": openid, "msgtype": "text", "text": {"content": content}},
         )
 
+    def create_menu(self, menu: dict) -> None:
+        """Publish the official account's custom menu (replaces the one in place)."""
+        self.call("POST", "/cgi-bin/menu/create", body=menu)
+
     def send_template(self, openid: str, template_id: str, data: dict, *, url: str | None = None) -> None:
         body = {
             "touser": openid,

@@ -3,9 +3,13 @@ calls wx110 makes, enforces access tokens, and records every request so a test c
 
 Behaviour can be steered: `media` maps media ids to (content type, bytes); `outside_window` holds openids for
 which customer-service messages fail with 45015; `consents_exhausted` those for which subscribe messages fail
-with 43101; `codes` maps wx.login codes to sessions (any "code-<openid>" works by default).
+with 43101; `codes` maps wx.login codes to sessions. Any other wx.login code logs in: "code-<openid>" as that
+openid, anything else (unless in `refused_codes`) as an openid derived from the code (the same code, the same
+citizen). The media it holds from the start include a short sample video under SAMPLE_VIDEO_MEDIA_ID, so
+`send video` works in the demo.
 """
 
+import hashlib
 import io
 import secrets
 import threading
@@ -15,6 +19,10 @@ from dataclasses import dataclass, field
 import qrcode
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
+
+SAMPLE_VIDEO_MEDIA_ID = "MEDIA123"
+# A few bytes shaped like the start of an MP4 (an ftyp box): enough for evidence storage, which keeps bytes as sent.
+SAMPLE_VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 1000
 
 
 @dataclass
@@ -32,10 +40,12 @@ class FakeWeChat:
         self.calls: list[Call] = []
         self.tokens: dict[str, str] = {}  # token -> appid
         self.token_fetches = 0
-        self.media: dict[str, tuple[str, bytes]] = {}
+        self.media: dict[str, tuple[str, bytes]] = {SAMPLE_VIDEO_MEDIA_ID: ("video/mp4", SAMPLE_VIDEO)}
         self.outside_window: set[str] = set()
         self.consents_exhausted: set[str] = set()
         self.codes: dict[str, dict] = {}
+        self.refused_codes: set[str] = set()  # wx.login codes answered with 40029 (expired or used)
+        self.menu: dict | None = None  # the official account's menu, as last published
         self.unionids: dict[str, str] = {}  # openid -> unionid
         self.fail_next: list[tuple[str, int]] = []  # (path, errcode) to answer once
         self.lock = threading.Lock()
@@ -108,6 +118,11 @@ class FakeWeChat:
                 return jsonify(errcode=45015, errmsg="response out of time limit or subscription is canceled")
             return jsonify(errcode=0, errmsg="ok")
 
+        @app.post("/cgi-bin/menu/create")
+        def menu_create():
+            fake.menu = request.get_json(silent=True)
+            return jsonify(errcode=0, errmsg="ok")
+
         @app.post("/cgi-bin/message/template/send")
         def template_send():
             return jsonify(errcode=0, errmsg="ok", msgid=int(time.time() * 1000))
@@ -176,13 +191,16 @@ class FakeWeChat:
             code = request.args.get("js_code", "")
             if code in fake.codes:
                 return jsonify(fake.codes[code])
+            if not code or code in fake.refused_codes:
+                return jsonify(errcode=40029, errmsg="invalid code")
             if code.startswith("code-") and len(code) > 5:
                 openid = code[5:]
-                answer = {"openid": openid, "session_key": secrets.token_urlsafe(16)}
-                if openid in fake.unionids:
-                    answer["unionid"] = fake.unionids[openid]
-                return jsonify(answer)
-            return jsonify(errcode=40029, errmsg="invalid code")
+            else:
+                openid = "o-fake-" + hashlib.sha256(code.encode()).hexdigest()[:20]
+            answer = {"openid": openid, "session_key": secrets.token_urlsafe(16)}
+            if openid in fake.unionids:
+                answer["unionid"] = fake.unionids[openid]
+            return jsonify(answer)
 
         @app.post("/wxa/getwxacodeunlimit")
         def wxacode():

@@ -1,9 +1,9 @@
 """Following, unfollowing, doorplate scans, menu clicks, and anything unknown."""
 
 from bot import replies
-from bot.handlers import asking
+from bot.handlers import asking, reporting
 from bot.registry import Turn, fallback, on_event
-from casework import citizens
+from casework import citizens, incidents
 from casework.doorplates import doorplate_from_scan, doorplate_from_token
 from casework.errors import NotFound
 
@@ -11,6 +11,14 @@ DOORPLATE_SCENE = "dp:"
 
 
 def _expect_report_at(turn: Turn, doorplate) -> str:
+    """The next report is made at this doorplate; or, when the bot asked where a report happened, this is it."""
+    step = turn.conversation.step()
+    if step.get("step") == "where":
+        incident = reporting.followed_incident(turn)
+        if incident is not None and incident.id == step.get("incident_id"):
+            turn.conversation.clear()
+            incidents.set_location(incident=incident, actor=turn.citizen, doorplate=doorplate)
+            return replies.DOORPLATE_PLACED.format(number=incident.number, address=doorplate.address)
     turn.conversation.expect("doorplate", doorplate_id=doorplate.id)
     return replies.DOORPLATE_SCANNED.format(address=doorplate.address)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from bot import replies
 from bot.registry import Turn
 from casework import complaints, queries
+from casework.db import db
 from casework.errors import NotFound
 from casework.models import Incident
 
@@ -39,7 +40,13 @@ def timeline(turn: Turn, incident_id: int | None = None, number: str | None = No
         incident = queries.incident_of(turn.citizen, incident_id=incident_id, number=number)
     except NotFound:
         return replies.NOT_FOUND
-    return replies.timeline(incident, queries.public_timeline(incident))
+    mine = [c for c in complaints.of_citizen(turn.citizen) if c.incident_id == incident.id]
+    return replies.timeline(incident, queries.public_timeline(incident), mine)
+
+
+def my_complaints(turn: Turn) -> str:
+    """The citizen's complaints, newest first, with their status and the answer when there is one."""
+    return replies.complaint_list(complaints.of_citizen(turn.citizen)[:LIST_SIZE])
 
 
 def complain(turn: Turn) -> str:
@@ -59,9 +66,16 @@ def _ask_complaint_body(turn: Turn, incident: Incident) -> str:
 
 
 def cancel(turn: Turn) -> str:
+    """Cancel the pending question only: a report already made stands, and its follow-up link is kept."""
+    step = turn.conversation.step()
+    what = replies.CANCELLABLE.get(step.get("step", ""))
     turn.conversation.clear()
-    turn.conversation.unfollow()
-    return replies.CANCELLED
+    answer = replies.CANCELLED.format(what=what) if what else replies.NOTHING_TO_CANCEL
+    incident_id = turn.conversation.following()
+    incident = db.session.get(Incident, incident_id) if incident_id else None
+    if incident is not None and incident.citizen_id == turn.citizen.id:
+        answer += replies.REPORT_STANDS.format(number=incident.number)
+    return answer
 
 
 def help_text(turn: Turn) -> str:
@@ -76,6 +90,8 @@ COMMANDS: dict[str, Callable[[Turn], str]] = {
     "进度": progress,
     "查进度": progress,
     "投诉": complain,
+    "我的投诉": my_complaints,
+    "投诉记录": my_complaints,
     "投诉举报": complain,
     "帮助": help_text,
     "?": help_text,
@@ -150,4 +166,5 @@ MENU: dict[str, Callable[[Turn], str]] = {
     "MY_REPORTS": my_reports,
     "PROGRESS": progress,
     "COMPLAIN": complain,
+    "MY_COMPLAINTS": my_complaints,
 }

@@ -1,5 +1,7 @@
 """Reports and follow-ups: text, voice, image, video, location and link messages, and the LOCATION event."""
 
+from sqlalchemy import select
+
 from bot import replies
 from bot.handlers import asking
 from bot.registry import Turn, on_event, on_message
@@ -24,10 +26,21 @@ def followed_incident(turn: Turn) -> Incident | None:
 
 
 def _doorplate_of_step(turn: Turn) -> Doorplate | None:
+    """The doorplate scanned just before, while it is still valid; one revoked or moved since is dropped from the
+    conversation (and the turn remembers to tell the citizen so)."""
     step = turn.conversation.step()
     if step.get("step") != "doorplate":
         return None
-    return db.session.get(Doorplate, step.get("doorplate_id"))
+    doorplate = db.session.get(Doorplate, step.get("doorplate_id"))
+    if doorplate is None or not doorplate.is_active:
+        turn.conversation.clear()
+        turn.notices.append(replies.DOORPLATE_DROPPED)
+        return None
+    return doorplate
+
+
+def _has_place(incident: Incident) -> bool:
+    return incident.doorplate_id is not None or incident.latitude is not None or bool(incident.address)
 
 
 def new_report(
@@ -40,7 +53,7 @@ def new_report(
     evidence: tuple[EvidenceSpec, ...] = (),
 ) -> Incident:
     """Open an incident with the evidence that came with it: at the doorplate just scanned, else where the
-    citizen is (when known)."""
+    citizen is (when known). A report with no place is taken all the same; the bot then asks for one."""
     doorplate = _doorplate_of_step(turn)
     if doorplate is None and latitude is None:
         known = turn.conversation.last_location()
@@ -60,11 +73,54 @@ def new_report(
     if doorplate is not None:
         turn.conversation.clear()
     turn.conversation.follow(incident.id)
+    if not _has_place(incident):
+        turn.conversation.expect("where", incident_id=incident.id)
+        turn.notices.append(replies.ASK_PLACE)
     return incident
+
+
+def looks_like_address(text: str) -> bool:
+    """A short single line naming a place (路, 号, 小区...) answers "where?"; one that tells of people or what
+    they do is more of the story (it becomes a chat message, as any follow-up)."""
+    return (
+        len(text) <= ADDRESS_MAX
+        and "\n" not in text
+        and any(word in text for word in ADDRESS_WORDS)
+        and not any(word in text for word in STORY_WORDS)
+    )
+
+
+ADDRESS_MAX = 60
+ADDRESS_WORDS = ("路", "街", "巷", "弄", "号", "村", "镇", "小区", "大厦", "广场", "公园", "市场", "车站", "学校")
+STORY_WORDS = ("有人", "报警", "他", "她", "打", "抢", "偷", "吵", "砸", "伤", "跑")
+
+
+def _answer_where(turn: Turn, text: str) -> tuple[str, Incident] | None:
+    """The typed address that answers the bot's question about a report's place, if this text is one."""
+    step = turn.conversation.step()
+    if step.get("step") != "where" or not looks_like_address(text):
+        return None
+    incident = followed_incident(turn)
+    if incident is None or incident.id != step.get("incident_id"):
+        return None
+    turn.conversation.clear()
+    incidents.set_location(incident=incident, actor=turn.citizen, address=text)
+    return replies.LOCATED.format(number=incident.number, address=text), incident
+
+
+def _is_retry(turn: Turn) -> bool:
+    """Whether this message already made a report (WeChat delivers a message again when the answer is slow)."""
+    return db.session.scalar(select(Incident.id).where(Incident.source_msg_id == turn.source_id)) is not None
 
 
 def report_or_follow_up(turn: Turn, text: str) -> tuple[str, Incident]:
     """Free text: a new report, or a chat message on the incident the citizen is following up."""
+    if _is_retry(turn):  # the same answer as the first delivery got, whatever the conversation says now
+        incident = new_report(turn, text)
+        return replies.received(incident), incident
+    located = _answer_where(turn, text)
+    if located is not None:
+        return located
     if _doorplate_of_step(turn) is None:
         incident = followed_incident(turn)
         if incident is not None:
@@ -81,7 +137,19 @@ def text(turn: Turn) -> str:
     answered = asking.answer_text(turn, content)
     if answered is not None:
         return answered
-    return report_or_follow_up(turn, content)[0]
+    return with_notices(turn, report_or_follow_up(turn, content)[0])
+
+
+def with_notices(turn: Turn, answer: str) -> str:
+    """The answer, then what the turn found on the way (a dropped doorplate first, the question about the place
+    last)."""
+    return "\n".join(
+        [
+            *[n for n in turn.notices if n == replies.DOORPLATE_DROPPED],
+            answer,
+            *[n for n in turn.notices if n != replies.DOORPLATE_DROPPED],
+        ]
+    )
 
 
 @on_message("link")
@@ -90,7 +158,7 @@ def link(turn: Turn) -> str:
     content = replies.LINK_TEXT.format(
         title=data.get("Title") or "", description=data.get("Description") or "", url=data.get("Url") or ""
     ).strip()
-    return report_or_follow_up(turn, content)[0]
+    return with_notices(turn, report_or_follow_up(turn, content)[0])
 
 
 def _attach(turn: Turn, kind: AttachmentKind, media_id: str, incident: Incident | None = None) -> str:
@@ -100,7 +168,7 @@ def _attach(turn: Turn, kind: AttachmentKind, media_id: str, incident: Incident 
         incident = followed_incident(turn) if _doorplate_of_step(turn) is None else None
     if incident is None:
         incident = new_report(turn, replies.MEDIA_REPORT.format(kind=kind.label), evidence=(media,))
-        return replies.received(incident)
+        return with_notices(turn, replies.received(incident) + replies.EVIDENCE_RECEIVING.format(kind=kind.label))
     incidents.attach_evidence(
         incident=incident, actor=turn.citizen, kind=kind, source_ref=turn.source_id, wechat_media_id=media_id
     )
@@ -147,7 +215,7 @@ def voice(turn: Turn) -> str:
                 source_ref=turn.source_id,
                 wechat_media_id=media_id,
             )
-    return reply
+    return with_notices(turn, reply)
 
 
 def _coordinates(latitude, longitude) -> tuple[float, float] | None:
@@ -171,6 +239,8 @@ def location(turn: Turn) -> str:
     turn.conversation.remember_location(*where)
     incident = followed_incident(turn)
     if incident is not None:
+        if turn.conversation.step().get("step") == "where":
+            turn.conversation.clear()
         incidents.set_location(
             incident=incident, actor=turn.citizen, latitude=where[0], longitude=where[1], address=label
         )
@@ -178,7 +248,7 @@ def location(turn: Turn) -> str:
     incident = new_report(
         turn, replies.LOCATION_REPORT.format(label=label), latitude=where[0], longitude=where[1], address=label
     )
-    return replies.received(incident) + replies.ASK_DETAILS
+    return with_notices(turn, replies.received(incident) + replies.ASK_DETAILS)
 
 
 @on_event("location")

@@ -62,31 +62,43 @@ def test_video_message_ends_stored_and_hashed_via_rq(make_app, fake, redis, redi
         assert len(fake.sent("/fake-media/VIDEO_MEDIA_1")) == 1
 
 
-@pytest.mark.expect_job_failures  # an expired media id: every fetch fails, on purpose
+@pytest.mark.expect_job_failures  # WeChat answers "busy" to every download, on purpose
 def test_failed_downloads_are_counted_and_visible(make_app, fake):
     app = make_app(**wechat_config(fake))
+    attempts = app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"]
+    fake.media["BUSY_MEDIA"] = ("image/jpeg", b"\xff\xd8\xff" + b"\x00" * 64)
+    fake.fail_next += [("/cgi-bin/media/get", -1)] * attempts  # a transient error: retried, counted
     with app.app_context():
-        citizen = citizens.identify(oa_openid="o-expired")
-        incident = incidents.report(citizen=citizen, channel="wechat", description="视频报警")
+        citizen = citizens.identify(oa_openid="o-busy")
+        incident = incidents.report(citizen=citizen, channel="wechat", description="图片报警")
         attachment = incidents.attach_evidence(
             incident=incident,
             actor=citizen,
-            kind=AttachmentKind.VIDEO,
+            kind=AttachmentKind.IMAGE,
             source_ref="wechat:1",
-            wechat_media_id="EXPIRED_MEDIA",
+            wechat_media_id="BUSY_MEDIA",
         )
         attachment_id = attachment.id
         db.session.commit()
         app.extensions["wx110.dispatcher"].drain()  # the job ran once already, in the background
-        attempts = app.config["WECHAT_MEDIA_FETCH_ATTEMPTS"]
-        for _ in range(attempts - 1):
-            with pytest.raises(Exception, match="40007"):
+        for _ in range(attempts - 2):
+            with pytest.raises(Exception, match="-1"):
                 fetch_media(attachment_id)
         attachment = db.session.get(Attachment, attachment_id)
+        assert attachment.attempts == attempts - 1 and attachment.state == AttachmentState.PENDING.value
+        assert not fake.sent("/cgi-bin/message/custom/send")  # nobody is asked again while retries remain
+        db.session.rollback()
+        with pytest.raises(Exception, match="-1"):
+            fetch_media(attachment_id)
+        attachment = db.session.get(Attachment, attachment_id)
         assert attachment.attempts == attempts
-        assert attachment.state == AttachmentState.FAILED.value and "40007" in attachment.error
+        assert attachment.state == AttachmentState.FAILED.value and "-1" in attachment.error
         notes = [e.internal_note for e in attachment.incident.timeline if e.kind == "evidence_failed"]
         assert len(notes) == 1 and "下载失败" in notes[0]
+        db.session.rollback()
+        app.extensions["wx110.dispatcher"].drain()
+        asked = [c.body["text"]["content"] for c in fake.sent("/cgi-bin/message/custom/send")]
+        assert len(asked) == 1 and "图片未能接收" in asked[0] and "请重新发送" in asked[0]
 
 
 def test_officer_messages_and_progress_reach_the_citizen(make_app, fake, world, command_centre):

@@ -80,10 +80,13 @@ def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
             json={"appid": "wx-demo-oa", "secret": "demo-secret"},
         )
         assert "access_token" in token.json()
+        index = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert index.status_code == 200 and "110微信报警服务" in index.text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert "incidents=3" in output
+    assert "Traceback" not in output and "ERROR" not in output, output  # a fresh start is clean
 
 
 def test_demo_callback_answers_a_signed_message_like_wechat(tmp_path):

@@ -117,7 +117,7 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     assert citizen.post(live.api(f"/incidents/{incident['id']}/rating"), json={"rating": 1}).status_code == 409
 
 
-def test_login_joins_the_official_account_citizen_and_never_reveals_session_key(live_server, caplog):
+def test_login_joins_the_official_account_citizen_and_never_reveals_session_key(live_server, fake_wechat, caplog):
     live = live_server
     live.fake.unionids["openid-mini-1"] = "union-shared"
     with live.app.app_context():
@@ -134,6 +134,7 @@ def test_login_joins_the_official_account_citizen_and_never_reveals_session_key(
         assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
         assert token not in (stored.token_hash,)
 
+    fake_wechat.refused_codes.add("not-a-code")  # the fake takes any code unless told otherwise
     bad = requests.post(live.api("/session"), json={"code": "not-a-code"}, timeout=10)
     assert bad.status_code == 401 and bad.json()["message"] == "微信登录失败,请重试"
     missing = requests.post(live.api("/session"), json={}, timeout=10)

@@ -21,7 +21,7 @@ def test_send_signs_posts_and_prints_the_reply(make_app, fake, backend):
         out = send("text", "小区门口有人打架", "--mode", "plain")
         assert "HTTP 200 (plain mode)" in out and "警情编号" in out
         assert "JQ" in send("click", "MY_REPORTS", "--mode", "compatible")
-        assert "已附到警情" in send("video", "--media-id", "CLI_VIDEO")
+        assert "正在接收" in send("video", "--media-id", "CLI_VIDEO")
         assert "位置" in send("location", "26.08,119.30", "--label", "某路口")
         assert "success" in send("location-event", "--lat", "26.1", "--lon", "119.3")
         retry = send("text", "同一条消息", "--msg-id", "31337")

@@ -124,10 +124,11 @@ def test_flask_events_lists_every_event_with_its_subscribers(app):
     assert text.exit_code == 0 and "complaint.filed" in text.output and "-> complaint.route_to_unit" in text.output
 
 
-@pytest.mark.expect_job_failures  # both media fetches fail on purpose: evidence.failed is one of the events
+@pytest.mark.expect_job_failures  # the first fetch of both media fails on purpose (WeChat busy)
 def test_every_state_change_publishes_its_event(make_app, fake):
     app = make_app(WECHAT_API_BASE=fake.base_url, WECHAT_APPID="wx-events", WECHAT_SECRET="s")
     recorder = Recorder(app)
+    fake.fail_next += [("/cgi-bin/media/get", -1)] * 2  # both first fetches fail, and may be tried again
     with app.app_context():
         seed.load_categories()
         seed.load_world()
@@ -150,7 +151,7 @@ def test_every_state_change_publishes_its_event(make_app, fake):
             source_ref="wechat:ev-2",
             wechat_media_id="MEDIA-2",
         )
-        app.extensions["wx110.dispatcher"].drain()  # the fake has no such media: both first fetches fail
+        app.extensions["wx110.dispatcher"].drain()
         evidence.mark_stored(attachment_id=pending.id, storage_key="ab/cd.jpg", sha256="0" * 64, size=10)
         evidence.record_fetch_failure(attachment_id=failing.id, error="timeout", give_up_after=1)
         incidents.set_location(incident=incident, actor=citizen, address="西湖区文三路1号")

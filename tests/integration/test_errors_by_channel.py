@@ -59,7 +59,7 @@ def assert_wechat_answer(answer: requests.Response, status: int) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_browser_routes_answer_a_chinese_page(live):
-    assert_chinese_page(get(f"{live}/"), 404, "页面不存在", "未找到")
+    assert_chinese_page(get(f"{live}/no-such-page"), 404, "页面不存在", "未找到")
     assert_chinese_page(get(f"{live}/no/such/page"), 404, "页面不存在")
     assert_chinese_page(get(f"{live}/test-errors/conflict"), 409, "该警情已由其他民警处理")
     assert_chinese_page(get(f"{live}/test-errors/invalid"), 400, "请描述发生了什么")

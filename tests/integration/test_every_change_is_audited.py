@@ -23,6 +23,7 @@ from casework import (
     dispatch,
     incidents,
     officers,
+    routing,
     seed,
     viewing,
 )
@@ -86,6 +87,14 @@ def answered_complaint(w: World) -> None:
     filed_complaint(w)
     supervisor = db.session.get(Officer, w.supervisor_id)
     complaints.answer(complaint=db.session.get(Complaint, w.made["complaint"]), officer=supervisor, text="已核实")
+
+
+def unplaced_then_located(w: World) -> None:
+    """A report with no place, routed to the dispatch centre, and then a position near DH-0001 (东湖派出所)."""
+    incident = incidents.report(citizen=w.citizen(), channel=Channel.WECHAT, description="不知道在哪")
+    routing.route_new_incident(incident.id)
+    incidents.set_location(incident=incident, actor=w.citizen(), latitude=30.2742, longitude=120.1552)
+    w.made["unplaced"] = incident.id
 
 
 def csv_file(w: World):
@@ -161,6 +170,11 @@ CASES: dict[str, Case] = {
             incident=w.incident(), actor=w.citizen(), latitude=30.27, longitude=120.15, address="东湖路口"
         ),
         lambda w: [("citizen", w.citizen_id, "incident.located", "incident", w.incident_id)],
+    ),
+    "reroute": Case(
+        unplaced_then_located,
+        lambda w: routing.route_new_incident(w.made["unplaced"]),
+        lambda w: [("system", None, "incident.rerouted", "incident", w.made["unplaced"])],
     ),
     "chat": Case(
         nothing,
@@ -357,7 +371,10 @@ def world_app(make_app, redis, redis_url, tmp_path):
             officer_id=seed.officer("100007").id,  # the command centre: the incident is not routed (jobs wait)
             supervisor_id=seed.officer("100000").id,  # province level, so the unrouted complaint is in scope
         )
-        w.incident_id = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="有人在打架").id
+        # At a doorplate of the officer's station, so it is theirs without the routing job (which stays queued).
+        w.incident_id = incidents.report(
+            citizen=citizen, channel=Channel.WECHAT, description="有人在打架", doorplate=seed.doorplate("DH-0002")
+        ).id
         db.session.commit()
         yield w
         db.session.remove()

@@ -58,7 +58,16 @@ class _Forgetful:
         self.inner.drain()
 
 
-def test_relay_interval_is_the_configured_one(make_app):
+def test_relay_interval_is_the_configured_one(make_app, redis_url):
     from casework import subscriptions
 
-    assert subscriptions.of(make_app(OUTBOX_RELAY_SECONDS=3)).sweeps["outbox.relay"].interval == 3
+    assert subscriptions.of(make_app(OUTBOX_RELAY_SECONDS=3, REDIS_URL=redis_url)).sweeps["outbox.relay"].interval == 3
+
+
+def test_in_process_mode_relays_every_few_seconds(make_app):
+    """Rows another process wrote are found by the web process's relay within seconds, not minutes."""
+    from casework import subscriptions
+
+    app = make_app()
+    assert subscriptions.of(app).sweeps["outbox.relay"].interval == app.config["OUTBOX_RELAY_EMBEDDED_SECONDS"] <= 5
+    assert jobs.Timer(app).tick <= 1

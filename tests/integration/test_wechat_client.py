@@ -82,6 +82,7 @@ def test_code2session_and_wxacode(fake, redis):
     client = make_client(fake, redis)
     session = client.code2session("code-mini-openid")
     assert session["openid"] == "mini-openid" and session["unionid"] == "union-1"
+    fake.refused_codes.add("bogus")  # an expired or used code (the fake takes any other)
     with pytest.raises(WeChatError):
         client.code2session("bogus")
     png = client.get_wxacode_unlimited("a" * 23, page="pages/report/index")
