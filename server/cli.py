@@ -88,7 +88,10 @@ def demo_command():
     counts = seed.load_demo()
     _drain()
     click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
-    click.echo(f"console officers: badge 100001 (接警员), 100002 (民警), 100005 (督察), password {seed.DEMO_PASSWORD}")
+    click.echo(
+        "console officers (/console/login): badge 100007 (省厅指挥中心接警员), 100001 (市局接警员), "
+        f"100002 (东湖派出所民警), 100005 (市局督察), 100000 (管理员), password {seed.DEMO_PASSWORD}"
+    )
 
 
 audit_cli = AppGroup("audit", help="The audit chain.")
