@@ -122,7 +122,7 @@ def last(model, **where) -> int:
 def wrong_password(w: World, times: int = 1) -> None:
     for _ in range(times):
         try:
-            officers.authenticate(badge_no="100002", password="wrong", address="10.1.1.1")
+            officers.authenticate(badge_no="100007", password="wrong", address="10.1.1.1")  # w.officer_id
         except officers.LoginRefused:
             pass
 
@@ -228,7 +228,7 @@ CASES: dict[str, Case] = {
     ),
     "console login": Case(
         nothing,
-        lambda w: officers.authenticate(badge_no="100002", password=seed.DEMO_PASSWORD, address="10.1.1.1"),
+        lambda w: officers.authenticate(badge_no="100007", password=seed.DEMO_PASSWORD, address="10.1.1.1"),
         lambda w: [("officer", w.officer_id, "officer.logged_in", "officer", w.officer_id)],
     ),
     "console login failure": Case(
