@@ -7,6 +7,7 @@ default applies.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -31,6 +32,10 @@ class Setting:
     @property
     def config_key(self) -> str:
         return self.key or self.name
+
+
+def _checkpoint_dir(_values: dict, instance_path: str) -> str:
+    return str(Path(instance_path) / "audit-checkpoints")
 
 
 SETTINGS = [
@@ -60,6 +65,22 @@ SETTINGS = [
         5,
         "the relay leaves a job younger than this to its own after-commit dispatch",
     ),
+    Setting(
+        "AUDIT_MAC_KEYS",
+        str,
+        "",
+        "audit chain MAC keys, `id:key,id:key` (the first signs, every one listed verifies the entries naming it); "
+        "required when `PRODUCTION` is set",
+        shown="a development key (refused in production)",
+    ),
+    Setting(
+        "AUDIT_CHECKPOINT_DIR",
+        str,
+        _checkpoint_dir,
+        "directory of the audit chain's write-once head checkpoints (keep it off the database host, append-only)",
+        shown="`instance/audit-checkpoints`",
+    ),
+    Setting("AUDIT_CHECKPOINT_SECONDS", int, 300, "how often the audit chain's head is checkpointed"),
     Setting("LOGIN_LOCKOUT_FAILURES", int, 5, "wrong console passwords for one badge that lock it"),
     Setting("LOGIN_ADDRESS_FAILURES", int, 20, "wrong console passwords from one address that lock the address"),
     Setting("LOGIN_LOCKOUT_SECONDS", int, 900, "seconds a console lockout lasts (failures older than this expire)"),
@@ -73,3 +94,10 @@ def get(name: str):
     if has_app_context() and name in current_app.config:
         return current_app.config[name]
     return DEFAULTS[name]
+
+
+def get_or(name: str, default):
+    """The app's value for a setting declared outside the domain (e.g. `PRODUCTION`), or `default`."""
+    if has_app_context():
+        return current_app.config.get(name, default)
+    return default

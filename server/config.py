@@ -156,6 +156,12 @@ GROUPS: dict[str, list[Setting]] = {
             2,
             "in-process mode: how often the web process's relay picks up outbox jobs another process wrote",
         ),
+        Setting(
+            "PRODUCTION",
+            flag,
+            False,
+            "a production deployment: development defaults that are not secret (`AUDIT_MAC_KEYS`) are refused",
+        ),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
         Setting(
             "MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)", shown="`instance/media`"
@@ -170,6 +176,13 @@ GROUPS: dict[str, list[Setting]] = {
         ),
         Setting("WECHAT_TOKEN", str, "", "official account: server token"),
         Setting("WECHAT_AES_KEY", str, "", "official account: EncodingAESKey (43 characters) for safe mode"),
+        Setting(
+            "WECHAT_ALLOW_PLAINTEXT",
+            flag,
+            False,
+            "with `WECHAT_AES_KEY` set, also accept plaintext callbacks (compatible mode: only while switching "
+            "the account to safe mode; a plain signature does not cover the body)",
+        ),
         Setting("WECHAT_APPID", str, "", "official account: AppID"),
         Setting("WECHAT_SECRET", str, "", "official account: AppSecret"),
         Setting(
@@ -192,6 +205,12 @@ GROUPS: dict[str, list[Setting]] = {
             float,
             4.0,
             "seconds a duplicate delivery waits for the first one's reply (inside WeChat's 5)",
+        ),
+        Setting(
+            "WECHAT_CLAIM_LEASE_SECONDS",
+            float,
+            8.0,
+            "seconds after which a claimed message still without a reply is taken over by its next delivery",
         ),
         Setting("WECHAT_MEDIA_MAX_BYTES", int, 200 * 1024 * 1024, "largest WeChat media file fetched as evidence"),
         # rq's first run + 5 retries in server/jobs.py

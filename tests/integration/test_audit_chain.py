@@ -20,7 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def flask_cli(app, *args) -> subprocess.CompletedProcess:
     """Run a real `flask` command against the test database, as an operator would."""
-    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "AUDIT_CHECKPOINT_DIR": app.config["AUDIT_CHECKPOINT_DIR"],
+    }
+    if app.config.get("AUDIT_MAC_KEYS"):
+        env["AUDIT_MAC_KEYS"] = app.config["AUDIT_MAC_KEYS"]
     env.pop("REDIS_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
