@@ -56,7 +56,7 @@ class KeyRing:
                 continue
             key_id, _, secret = part.strip().partition(":")
             if not (key_id.isalnum() and len(key_id) <= 16 and len(secret) >= 16):
-                raise ValueError("AUDIT_MAC_KEYS entries must be '<id of 1-16 letters or digits>:<key of 16+ characters>'")
+                raise ValueError("AUDIT_MAC_KEYS entries must be '<id: 1-16 letters or digits>:<key: 16+ characters>'")
             keys[key_id] = secret.encode()
         if not keys:
             raise ValueError("AUDIT_MAC_KEYS is empty")
@@ -120,15 +120,15 @@ def entry_hash(entry, key: bytes | None) -> str:
     """The hash an entry must carry: the HMAC-SHA256 under `key` of its fields, key id and predecessor's hash
     (a plain SHA-256 of the fields for an entry from before the MAC, `key` None)."""
     fields = [
-            entry.seq,
-            entry.at.isoformat(timespec="microseconds"),
-            entry.actor_kind,
-            entry.actor_id,
-            entry.action,
-            entry.subject_type,
-            entry.subject_id,
-            entry.detail,
-            entry.prev_hash,
+        entry.seq,
+        entry.at.isoformat(timespec="microseconds"),
+        entry.actor_kind,
+        entry.actor_id,
+        entry.action,
+        entry.subject_type,
+        entry.subject_id,
+        entry.detail,
+        entry.prev_hash,
     ]
     if key is None:
         return hashlib.sha256(_canonical(fields)).hexdigest()
@@ -188,7 +188,8 @@ def verify(
         expected_seq, prev = entry.seq + 1, entry.hash
     newest = max(checkpoints, default=0)
     if newest >= expected_seq:
-        return checked, Break(expected_seq, None, f"链尾被截断:检查点记录到 seq={newest},数据库只到 seq={expected_seq - 1}")
+        reason = f"链尾被截断:检查点记录到 seq={newest},数据库只到 seq={expected_seq - 1}"
+        return checked, Break(expected_seq, None, reason)
     return checked, None
 
 

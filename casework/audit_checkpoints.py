@@ -22,7 +22,8 @@ _NAME = re.compile(r"^audit-head-(\d{15})\.json$")
 
 
 def directory() -> Path:
-    return Path(settings.get("AUDIT_CHECKPOINT_DIR"))
+    """Where checkpoints live (`AUDIT_CHECKPOINT_DIR`, declared with the server's settings)."""
+    return Path(settings.get_or("AUDIT_CHECKPOINT_DIR", "audit-checkpoints"))
 
 
 def write(*, now: datetime) -> tuple[int, str] | None:

@@ -7,7 +7,6 @@ default applies.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -32,10 +31,6 @@ class Setting:
     @property
     def config_key(self) -> str:
         return self.key or self.name
-
-
-def _checkpoint_dir(_values: dict, instance_path: str) -> str:
-    return str(Path(instance_path) / "audit-checkpoints")
 
 
 SETTINGS = [
@@ -72,13 +67,6 @@ SETTINGS = [
         "audit chain MAC keys, `id:key,id:key` (the first signs, every one listed verifies the entries naming it); "
         "required when `PRODUCTION` is set",
         shown="a development key (refused in production)",
-    ),
-    Setting(
-        "AUDIT_CHECKPOINT_DIR",
-        str,
-        _checkpoint_dir,
-        "directory of the audit chain's write-once head checkpoints (keep it off the database host, append-only)",
-        shown="`instance/audit-checkpoints`",
     ),
     Setting("AUDIT_CHECKPOINT_SECONDS", int, 300, "how often the audit chain's head is checkpointed"),
     Setting("LOGIN_LOCKOUT_FAILURES", int, 5, "wrong console passwords for one badge that lock it"),

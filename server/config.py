@@ -104,6 +104,10 @@ def _media_dir(_values: dict, instance_path: str) -> str:
     return str(Path(instance_path) / "media")
 
 
+def _checkpoint_dir(_values: dict, instance_path: str) -> str:
+    return str(Path(instance_path) / "audit-checkpoints")
+
+
 def _progress_template(values: dict, _instance_path: str) -> str:
     return values["WECHAT_PROGRESS_TEMPLATE_ID"]
 
@@ -163,6 +167,14 @@ GROUPS: dict[str, list[Setting]] = {
             "a production deployment: development defaults that are not secret (`AUDIT_MAC_KEYS`) are refused",
         ),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
+        Setting(
+            "AUDIT_CHECKPOINT_DIR",
+            str,
+            _checkpoint_dir,
+            "directory of the audit chain's write-once head checkpoints (mount it where the database's users "
+            "cannot write, e.g. an append-only volume of another host)",
+            shown="`instance/audit-checkpoints`",
+        ),
         Setting(
             "MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)", shown="`instance/media`"
         ),
