@@ -136,7 +136,10 @@ def open_message(request: Request, *, now: float | None = None) -> Opened:
     else:
         xml = body
     opened = parse(xml, encrypted, nonce)
-    _refuse_replayed_nonce(timestamp, nonce, body, window, authenticated=encrypted)  # last: only accepted ones
+    # Last, so that only accepted messages are remembered. While plaintext is accepted too (compatible mode), an
+    # encrypted message's nonce must also be durable: its query string would carry a plaintext body as well.
+    durable = not encrypted or not safe_mode_only(config)
+    _refuse_replayed_nonce(timestamp, nonce, body, window, durable=durable)
     return opened
 
 
@@ -145,21 +148,21 @@ def safe_mode_only(config) -> bool:
     return len(config.get("WECHAT_AES_KEY") or "") == 43 and not config.get("WECHAT_ALLOW_PLAINTEXT")
 
 
-def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int, *, authenticated: bool) -> None:
+def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int, *, durable: bool) -> None:
     """An identical replay passes (it will get the stored answer); a different body under a used nonce does not.
 
     Redis answers first. The database decides when Redis cannot (unreachable, or none configured), and always
-    for a body no signature covers (plaintext): a flushed Redis has forgotten its nonces, and only the database
-    remembers them then. An encrypted body is covered by `msg_signature`, so under a captured query string only
-    the identical message can come back, which the inbox answers once. If neither can answer, the message is
-    refused with 503 so that WeChat retries it.
+    when `durable` (a body no signature covers may come under this query string: plaintext, or any message while
+    plaintext is accepted): a flushed Redis has forgotten its nonces, and only the database remembers them then.
+    In safe mode the body is covered by `msg_signature`, so under a captured query string only the identical
+    message can come back, which the inbox answers once. If neither can answer, the message is refused with 503
+    so that WeChat retries it.
     """
     digest = hashlib.sha256(body).hexdigest()
     ttl = min(2 * window + 60, 2 * 86400)
     key = f"{timestamp}:{nonce}"
     try:
         seen = state("bot").add_shared(f"nonce:{key}", digest, ttl)
-        durable = not authenticated
     except NotShared:
         seen, durable = None, True
     if seen is None and durable:
