@@ -275,6 +275,13 @@ GROUPS: dict[str, list[Setting]] = {
         Setting("MEDIA_MAX_VIDEO_BYTES", int, 256 * 1024 * 1024, "largest video in bytes"),
         Setting("MEDIA_MAX_VIDEO_SECONDS", float, 300.0, "longest video in seconds"),
         Setting("MEDIA_MAX_IMAGE_PIXELS", int, 50_000_000, "most pixels in a photo (larger ones are refused)"),
+        Setting(
+            "MEDIA_MAX_CONCURRENT_DECODES",
+            int,
+            2,
+            "photos a process decodes at once (each at most ~10 MB at reduced scale, more for a large PNG); "
+            "other uploads wait",
+        ),
         Setting("MEDIA_MAX_PHOTOS", int, 8, "photos per report"),
         Setting("MEDIA_MAX_VIDEOS", int, 1, "videos per report"),
         Setting("MEDIA_MAX_PENDING_UPLOADS", int, 20, "uploads a citizen may hold not yet attached to a report"),
