@@ -347,8 +347,11 @@ def _copy_all(cur, size: int, units: list[int]) -> None:
 
 
 def _copy_audit(cur, size: int, owner: list[int], at: list[str]) -> int:
-    """A valid chain, continuing whatever the seed wrote, hashed by the real `entry_hash`."""
+    """A valid chain, continuing whatever the seed wrote, signed by the real `entry_hash` with the app's key."""
     from casework import audit
+
+    ring = audit.key_ring()
+    key_id = ring.signing_id
 
     last = cur.execute("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0], last[1]) if last else (0, audit.GENESIS)
@@ -371,18 +374,19 @@ def _copy_audit(cur, size: int, owner: list[int], at: list[str]) -> int:
                     subject_id=i + 1,
                     detail=detail,
                     prev_hash=prev,
+                    key_id=key_id,
                 )
-                digest = audit.entry_hash(entry)
+                digest = audit.entry_hash(entry, ring.keys[key_id])
                 yield (
                     f"{seq}\t{at[i]}\t{entry.actor_kind}\t{entry.actor_id}\t{entry.action}\tincident\t{i + 1}\t"
-                    f"{detail}\t{prev}\t{digest}\n"
+                    f"{detail}\t{prev}\t{digest}\t{key_id}\n"
                 )
                 prev = digest
 
     return _copy(
         cur,
         "audit_entry",
-        "seq, at, actor_kind, actor_id, action, subject_type, subject_id, detail, prev_hash, hash",
+        "seq, at, actor_kind, actor_id, action, subject_type, subject_id, detail, prev_hash, hash, key_id",
         rows(),
     )
 

@@ -1,13 +1,21 @@
-"""Peak memory of the upload path: a ~200 MB video streamed to a running wx110 server.
+"""Peak memory of the upload path.
 
-Starts the server in a child process (Werkzeug, SQLite, a loopback fake WeChat), samples the child's resident
-memory while a small video (the baseline) and then a ~200 MB video are uploaded, and prints the peak growth of
-each against the file size. The video is real H.264 (noise frames, losslessly coded, so it is large quickly).
+Video (the default): a ~200 MB video streamed to a running wx110 server. Starts the server in a child process
+(Werkzeug, SQLite, a loopback fake WeChat), samples the child's resident memory while a small video (the
+baseline) and then a ~200 MB video are uploaded, and prints the peak growth of each against the file size. The
+video is real H.264 (noise frames, losslessly coded, so it is large quickly).
+
+Photos (`--photos 50`): that many parallel uploads of one 7000x7000 JPEG (under 1 MB, within the pixel limit)
+against gunicorn (2 workers x 8 threads, PostgreSQL), sampling the resident memory of all gunicorn processes
+together: the peak growth during the uploads and what is still held a few seconds after, against the 256 MB
+bound.
 
     .venv/bin/python benchmarks/upload_memory.py [--mb 200]
+    .venv/bin/python benchmarks/upload_memory.py --photos 50 [--edge 7000]   (env: BENCH_PG_ADMIN_URL)
 """
 
 import argparse
+import concurrent.futures
 import http.client
 import json
 import os
@@ -92,14 +100,28 @@ def rss(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def group_rss(leader: int) -> int:
+    """Resident memory of a process and its children (gunicorn's arbiter and workers), summed."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            pid, ppid = int(status.parent.name), int(fields[1])
+            if pid == leader or ppid == leader:
+                total += rss(pid)
+        except (OSError, ValueError, IndexError, RuntimeError):
+            continue  # a process that ended while being read
+    return total
+
+
 class Sampler:
     """Samples a process's resident memory every few milliseconds and keeps the peak."""
 
-    def __init__(self, pid: int):
-        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+    def __init__(self, pid: int, measure=rss):
+        self.pid, self.peak, self.stop, self.measure = pid, 0, threading.Event(), measure
 
     def __enter__(self):
-        self.before = rss(self.pid)
+        self.before = self.measure(self.pid)
         self.peak = self.before
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -107,7 +129,7 @@ class Sampler:
 
     def _run(self):
         while not self.stop.is_set():
-            self.peak = max(self.peak, rss(self.pid))
+            self.peak = max(self.peak, self.measure(self.pid))
             time.sleep(0.005)
 
     def __exit__(self, *exc):
@@ -119,11 +141,13 @@ class Sampler:
         return self.peak - self.before
 
 
-def upload(port: int, token: str, path: Path, route: str = "/api/miniapp/v1/uploads") -> dict:
+def upload(
+    port: int, token: str, path: Path, route: str = "/api/miniapp/v1/uploads", content_type: str = "video/mp4"
+) -> dict:
     """Stream one file as multipart with a Content-Length, 1 MiB at a time."""
     head = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-        "Content-Type: video/mp4\r\n\r\n"
+        f"Content-Type: {content_type}\r\n\r\n"
     ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
 
@@ -152,13 +176,136 @@ def upload(port: int, token: str, path: Path, route: str = "/api/miniapp/v1/uplo
     return answer
 
 
+BOUND = 256 * MB
+GUNICORN = "--workers 2 --worker-class gthread --threads 8 --log-level warning --timeout 120".split()
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PHOTO_DATABASE = os.environ.get("BENCH_DATABASE", "wx110_bench_photos")
+
+
+def make_photo(path: Path, edge: int) -> Path:
+    """A JPEG of edge x edge pixels that compresses well (a smooth gradient), as the issue's 0.77 MB one."""
+    from PIL import Image
+
+    Image.radial_gradient("L").resize((edge, edge)).convert("RGB").save(path, format="JPEG", quality=85)
+    return path
+
+
+def photos(count: int, edge: int) -> None:
+    import psycopg
+
+    from wechat.fake import FakeWeChat
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{PHOTO_DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{PHOTO_DATABASE}"')
+    fake = FakeWeChat().start()
+    with tempfile.TemporaryDirectory(prefix="wx110-bench-") as tmp:
+        workdir = Path(tmp)
+        photo = make_photo(workdir / "large.jpg", edge)
+        photo_mb = photo.stat().st_size / MB
+        env = {
+            **os.environ,
+            "DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0] + f"/{PHOTO_DATABASE}",
+            "REDIS_URL": "",
+            "INLINE_TIMER": "0",
+            "MEDIA_ROOT": str(workdir / "media"),
+            "WECHAT_API_BASE": fake.base_url,
+            "MINIAPP_APPID": "wx-bench",
+            "MINIAPP_SECRET": "s",
+            "MINIAPP_RATE_LIMITS": f"upload={count * 4}/60",
+            "MEDIA_MAX_PENDING_UPLOADS": str(count * 4),
+            "WX110_ENV_FILE": str(workdir / "none.env"),
+            "PYTHONPATH": str(ROOT),
+            "AUDIT_MAC_KEYS": "bench:benchmark-audit-key-0123456789",
+        }
+        (workdir / "none.env").write_text("")
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        try:
+            _wait_for(port)
+            token = _login(port)
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:  # warm both workers: imports, decoder, pool
+                list(pool.map(lambda _: upload(port, token, photo, content_type="image/jpeg"), range(16)))
+            time.sleep(2)
+            with Sampler(server.pid, group_rss) as sampler:
+                started = time.monotonic()
+                with concurrent.futures.ThreadPoolExecutor(count) as pool:
+                    answers = list(
+                        pool.map(lambda _: upload(port, token, photo, content_type="image/jpeg"), range(count))
+                    )
+                seconds = time.monotonic() - started
+            time.sleep(5)
+            after = group_rss(server.pid) - sampler.before
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(30)
+            fake.stop()
+    assert all(answer["meta"]["width"] == edge for answer in answers), answers[:1]
+    print(
+        f"{count} parallel uploads of a {edge}x{edge} JPEG ({photo_mb:.2f} MB) to gunicorn 2x8 threads, {seconds:.1f} s"
+    )
+    print(f"server RSS before: {sampler.before / MB:.1f} MB")
+    print(f"peak growth:       {sampler.growth / MB:.1f} MB  ({sampler.growth / BOUND:.2f} of the 256 MB bound)")
+    print(f"held 5 s after:    {after / MB:.1f} MB  ({after / BOUND:.2f} of the 256 MB bound)")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not start")
+
+
+def _login(port: int) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request(
+        "POST",
+        "/api/miniapp/v1/session",
+        body=json.dumps({"code": "code-bench"}),
+        headers={"Content-Type": "application/json"},
+    )
+    return json.loads(connection.getresponse().read())["token"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--photos", type=int, default=0, help="parallel uploads of one large JPEG instead")
+    parser.add_argument("--edge", type=int, default=7000, help="the JPEG's width and height in pixels")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve))
+        return
+    if args.photos:
+        sys.path.insert(0, str(ROOT))
+        photos(args.photos, args.edge)
         return
     with tempfile.TemporaryDirectory(prefix="wx110-bench-") as tmp:
         workdir = Path(tmp)

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from bot import handlers, outbound, queued  # noqa: F401 - handlers: registering the message handlers
+from bot import handlers, nonces, outbound, queued  # noqa: F401 - handlers: registering the message handlers
 from bot.callback import bp
 from casework import events
 from casework.events import Event
@@ -28,3 +28,4 @@ def init_app(app: Flask) -> None:
         app, Event.COMPLAINT_ANSWERED, outbound.push_complaint_answer, job="bot.push_complaint_answer", queue="notify"
     )
     events.job(app, "bot.handle_inbound", queued.handle_inbound, queue="inbound")
+    events.periodic(app, "bot.sweep_nonces", nonces.sweep_expired, every=3600)

@@ -16,7 +16,9 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from store import state
+from bot import nonces
+from casework import clock
+from store import NotShared, state
 from wechat.signature import sign
 
 _FORBIDDEN_MARKUP = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
@@ -105,9 +107,13 @@ def open_message(request: Request, *, now: float | None = None) -> Opened:
     config = current_app.config
     token, window = config["WECHAT_TOKEN"], config["WECHAT_REPLAY_WINDOW"]
     timestamp, nonce = check_query(request.args, token=token, window=window, now=now)
+    encrypted = request.args.get("encrypt_type", "raw") == "aes"
+    if not encrypted and safe_mode_only(config):
+        # A plain `signature` covers token, timestamp and nonce, not the body: with one captured query string
+        # anyone could post any body as any openid. In safe mode only `msg_signature` (over the body) counts.
+        raise Refused(403, "safe mode: plaintext refused, send encrypted with msg_signature")
     body = read_body(request, config["WECHAT_MAX_BODY"])
     _guard_markup(body)
-    encrypted = request.args.get("encrypt_type", "raw") == "aes"
     if encrypted:
         envelope = _parse_envelope(body)
         cipher_text = envelope.get("Encrypt")
@@ -129,15 +135,41 @@ def open_message(request: Request, *, now: float | None = None) -> Opened:
         _guard_markup(xml)
     else:
         xml = body
-    _refuse_replayed_nonce(timestamp, nonce, body, window)
-    return parse(xml, encrypted, nonce)
+    opened = parse(xml, encrypted, nonce)
+    # Last, so that only accepted messages are remembered. While plaintext is accepted too (compatible mode), an
+    # encrypted message's nonce must also be durable: its query string would carry a plaintext body as well.
+    durable = not encrypted or not safe_mode_only(config)
+    _refuse_replayed_nonce(timestamp, nonce, body, window, durable=durable)
+    return opened
 
 
-def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int) -> None:
-    """An identical replay passes (it will get the stored answer); a different body under a used nonce does not."""
+def safe_mode_only(config) -> bool:
+    """An AES key is configured and compatible mode (plaintext accepted too) is not allowed."""
+    return len(config.get("WECHAT_AES_KEY") or "") == 43 and not config.get("WECHAT_ALLOW_PLAINTEXT")
+
+
+def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int, *, durable: bool) -> None:
+    """An identical replay passes (it will get the stored answer); a different body under a used nonce does not.
+
+    Redis answers first. The database decides when Redis cannot (unreachable, or none configured), and always
+    when `durable` (a body no signature covers may come under this query string: plaintext, or any message while
+    plaintext is accepted): a flushed Redis has forgotten its nonces, and only the database remembers them then.
+    In safe mode the body is covered by `msg_signature`, so under a captured query string only the identical
+    message can come back, which the inbox answers once. If neither can answer, the message is refused with 503
+    so that WeChat retries it.
+    """
     digest = hashlib.sha256(body).hexdigest()
     ttl = min(2 * window + 60, 2 * 86400)
-    seen = state("bot").add(f"nonce:{timestamp}:{nonce}", digest, ttl)
+    key = f"{timestamp}:{nonce}"
+    try:
+        seen = state("bot").add_shared(f"nonce:{key}", digest, ttl)
+    except NotShared:
+        seen, durable = None, True
+    if seen is None and durable:
+        try:
+            seen = nonces.remember(key, digest, ttl=ttl, now=clock.now())
+        except nonces.Unavailable as exc:
+            raise Refused(503, "replay guard unavailable, retry later") from exc
     if seen is not None and not hmac.compare_digest(seen, digest):
         raise Refused(403, "nonce already used for another message")
 

@@ -3,12 +3,18 @@
 A message is claimed by inserting its key into `wechat_inbound` (the primary key is the lasting guard); only the
 claimant runs the handler, then stores the reply in the row and in Redis. A retry, or a concurrent duplicate
 delivery, finds the reply (Redis first, then the database) instead of acting again.
+
+A claim is a lease: a claim row still without a reply after `WECHAT_CLAIM_LEASE_SECONDS` (its claimant crashed
+between claim and release, or the database went away) is taken over by the next delivery of the message, which
+handles it. Exactly once still holds, because the business effect is idempotent on the message id (the report's
+`source_id`).
 """
 
 import hashlib
 import json
 import logging
 import time
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select, text, update
@@ -49,7 +55,7 @@ def answer(msg, data: dict) -> str | object:
     if cached is not None:
         return cached
     kind = registry.kind_of(data)
-    if not _claim(key, data["FromUserName"], kind):
+    if not _claim(key, data["FromUserName"], kind) and not _take_over(key):
         return _wait_for_reply(key)
     try:
         reply = run_handler(msg, data, key)
@@ -98,6 +104,29 @@ def _claim(key: str, openid: str, kind: str) -> bool:
     ).scalar()
     db.session.commit()
     return claimed is not None
+
+
+def _take_over(key: str) -> bool:
+    """Take over a claim whose lease ran out without a reply (inline claims only: a queued capture carries its
+    payload and its own job); True when this delivery now holds it."""
+    now = clock.now()
+    lease = timedelta(seconds=current_app.config["WECHAT_CLAIM_LEASE_SECONDS"])
+    taken = db.session.execute(
+        update(InboundMessage)
+        .where(
+            InboundMessage.key == key,
+            InboundMessage.reply.is_(None),
+            InboundMessage.payload.is_(None),
+            InboundMessage.received_at < now - lease,
+        )
+        .values(received_at=now)
+        .returning(InboundMessage.key)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.commit()
+    if taken is not None:
+        log.warning("bot: took over the claim on %s (no reply after %s)", key, lease)
+    return taken is not None
 
 
 def _store_reply(key: str, reply: str) -> None:

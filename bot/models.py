@@ -29,3 +29,15 @@ class InboundMessage(db.Model):
     outbox_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_via: Mapped[str | None] = mapped_column(String(16))
+
+
+class UsedNonce(db.Model):
+    """A callback's (timestamp, nonce) once its message was accepted, with a digest of the body it carried: the
+    replay guard's durable record, decisive when Redis cannot answer (down) or could have forgotten (flushed)
+    for a body no `msg_signature` covers. Only accepted messages write one; the sweep deletes expired rows."""
+
+    __tablename__ = "wechat_nonce"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)  # "<timestamp>:<nonce>"
+    digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -2,12 +2,16 @@
 
 from flask import Flask
 
-from casework import complaints, events, routing
+from casework import audit, audit_checkpoints, complaints, events, routing
 from casework.events import Event
 
 
 def init_app(app: Flask) -> None:
-    """Subscribe the domain's own jobs: routing new incidents, and routing complaints to the unit and supervision."""
+    """Subscribe the domain's own jobs: routing new incidents, routing complaints to the unit and supervision,
+    and checkpointing the audit chain's head. Refuses to start in production without audit keys."""
+    with app.app_context():
+        audit.key_ring()
+    events.periodic(app, "audit.checkpoint", audit_checkpoints.sweep, every=app.config["AUDIT_CHECKPOINT_SECONDS"])
     events.subscribe(
         app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident, job="incident.route"
     )

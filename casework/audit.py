@@ -1,24 +1,90 @@
-"""The append-only, hash-chained audit log, written in the same transaction as the change it records.
+"""The append-only, MAC-chained audit log, written in the same transaction as the change it records.
 
-Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or inserting a row
-anywhere breaks the chain from that row on. Writers serialise on a transaction-scoped lock (PostgreSQL advisory
-lock; SQLite transactions are already exclusive), and `seq` / `prev_hash` are unique, so a fork is impossible.
+Each entry's hash is an HMAC-SHA256, under a key from the environment (`AUDIT_MAC_KEYS`, never stored in the
+database), of its own fields, its key id and the previous entry's hash: editing, deleting or inserting a row
+anywhere breaks the chain from that row on, and whoever can write the database but does not hold the key cannot
+recompute it. The key id is stored with each entry, so keys rotate: the first key of `AUDIT_MAC_KEYS` signs, every
+listed key verifies the entries that name it. What a MAC cannot show, a truncated tail, the checkpoints do
+(`casework.audit_checkpoints`): the head (seq, hash) written now and then to write-once files outside the database.
+On PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE on the table (migration 0011).
+
+Writers serialise on a transaction-scoped lock (PostgreSQL advisory lock; SQLite transactions are already
+exclusive), and `seq` / `prev_hash` are unique, so a fork is impossible. Entries written before the MAC (no key
+id) carry a plain SHA-256; they verify as such only before the first keyed entry.
 """
 
 import hashlib
+import hmac
 import json
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Row, select, text
 
-from casework import clock
+from casework import clock, settings
 from casework.db import db
 from casework.models import Actor, AuditEntry
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _LOCK_KEY = 0x77783131  # "wx11": the advisory lock that orders audit writers
+DEVELOPMENT_KEYS = "dev:wx110-development-audit-key-not-secret"
+
+
+class MissingKey(RuntimeError):
+    """Production without `AUDIT_MAC_KEYS`, or an entry signed by a key id that is no longer configured."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The MAC keys by id, in the configured order: the first signs."""
+
+    keys: Mapping[str, bytes]
+
+    @property
+    def signing_id(self) -> str:
+        return next(iter(self.keys))
+
+    @classmethod
+    def parse(cls, spec: str) -> "KeyRing":
+        keys: dict[str, bytes] = {}
+        for part in spec.split(","):
+            if not part.strip():
+                continue
+            key_id, _, secret = part.strip().partition(":")
+            if not (key_id.isalnum() and len(key_id) <= 16 and len(secret) >= 16):
+                raise ValueError("AUDIT_MAC_KEYS entries must be '<id: 1-16 letters or digits>:<key: 16+ characters>'")
+            keys[key_id] = secret.encode()
+        if not keys:
+            raise ValueError("AUDIT_MAC_KEYS is empty")
+        return cls(keys)
+
+
+def key_ring() -> KeyRing:
+    """The configured keys; in development (not `PRODUCTION`) a well-known key, with a loud warning."""
+    spec = settings.get("AUDIT_MAC_KEYS") or ""
+    if not spec.strip():
+        if settings.get_or("PRODUCTION", False):
+            raise MissingKey("AUDIT_MAC_KEYS is not set: production refuses to sign the audit chain with a known key")
+        spec = DEVELOPMENT_KEYS
+        _warn_development_key()
+    return _parsed(spec)
+
+
+@lru_cache(maxsize=1)
+def _warn_development_key() -> None:
+    log.warning(
+        "AUDIT_MAC_KEYS is not set: the audit chain is signed with the DEVELOPMENT key, which anyone can read in "
+        "the source. Never run production like this (set AUDIT_MAC_KEYS and PRODUCTION=yes)."
+    )
+
+
+@lru_cache(maxsize=8)
+def _parsed(spec: str) -> KeyRing:
+    return KeyRing.parse(spec)
 
 
 def record(
@@ -43,29 +109,34 @@ def record(
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
         prev_hash=prev_hash,
     )
-    entry.hash = entry_hash(entry)
+    ring = key_ring()
+    entry.key_id = ring.signing_id
+    entry.hash = entry_hash(entry, ring.keys[entry.key_id])
     session.add(entry)  # flushed with the rest of the transaction; the next record() autoflushes it first
     return entry
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """The hash an entry must carry, from its fields and its predecessor's hash."""
-    body = json.dumps(
-        [
-            entry.seq,
-            entry.at.isoformat(timespec="microseconds"),
-            entry.actor_kind,
-            entry.actor_id,
-            entry.action,
-            entry.subject_type,
-            entry.subject_id,
-            entry.detail,
-            entry.prev_hash,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+def entry_hash(entry, key: bytes | None) -> str:
+    """The hash an entry must carry: the HMAC-SHA256 under `key` of its fields, key id and predecessor's hash
+    (a plain SHA-256 of the fields for an entry from before the MAC, `key` None)."""
+    fields = [
+        entry.seq,
+        entry.at.isoformat(timespec="microseconds"),
+        entry.actor_kind,
+        entry.actor_id,
+        entry.action,
+        entry.subject_type,
+        entry.subject_id,
+        entry.detail,
+        entry.prev_hash,
+    ]
+    if key is None:
+        return hashlib.sha256(_canonical(fields)).hexdigest()
+    return hmac.new(key, _canonical([*fields, entry.key_id]), hashlib.sha256).hexdigest()
+
+
+def _canonical(fields: list) -> bytes:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -80,22 +151,52 @@ class Break:
         return f"审计记录 seq={self.seq} (id={self.entry_id}) 校验失败:{self.reason}"
 
 
-def verify(batch: int = 1000, *, progress: Callable[[int], None] | None = None) -> tuple[int, Break | None]:
+def verify(
+    batch: int = 1000,
+    *,
+    progress: Callable[[int], None] | None = None,
+    checkpoints: Mapping[int, str] | None = None,
+) -> tuple[int, Break | None]:
     """Walk the whole chain in order; return how many entries were checked and the first break, if any.
 
-    Memory stays one batch whatever the length of the chain; `progress(walked)` is called after each batch.
+    Each entry's MAC is checked with the key its key id names; `checkpoints` (seq -> hash, written outside the
+    database) must each match the entry at that seq, and the chain must reach the newest of them (else its tail
+    was cut off). Memory stays one batch whatever the length of the chain; `progress(walked)` is called after
+    each batch.
     """
-    checked, expected_seq, prev = 0, 1, GENESIS
+    ring = key_ring()
+    checkpoints = checkpoints or {}
+    checked, expected_seq, prev, keyed = 0, 1, GENESIS, False
     for entry in _walk(batch, progress):
         if entry.seq != expected_seq:
             return checked, Break(expected_seq, None, f"缺少记录(下一条是 seq={entry.seq}, id={entry.id})")
         if entry.prev_hash != prev:
             return checked, Break(entry.seq, entry.id, "前序哈希与上一条记录不一致")
-        if entry_hash(entry) != entry.hash:
-            return checked, Break(entry.seq, entry.id, "内容与哈希不符,记录被修改")
+        if entry.key_id is None:
+            if keyed:
+                return checked, Break(entry.seq, entry.id, "签名密钥缺失(密钥签名的记录之后出现无密钥记录)")
+            key = None
+        else:
+            keyed, key = True, ring.keys.get(entry.key_id)
+            if key is None:
+                return checked, Break(entry.seq, entry.id, f"未配置的签名密钥 {entry.key_id}")
+        if not hmac.compare_digest(entry_hash(entry, key), entry.hash):
+            return checked, Break(entry.seq, entry.id, "内容与签名不符,记录被修改")
+        if entry.seq in checkpoints and checkpoints[entry.seq] != entry.hash:
+            return checked, Break(entry.seq, entry.id, "与链外检查点记录的哈希不一致")
         checked += 1
         expected_seq, prev = entry.seq + 1, entry.hash
+    newest = max(checkpoints, default=0)
+    if newest >= expected_seq:
+        reason = f"链尾被截断:检查点记录到 seq={newest},数据库只到 seq={expected_seq - 1}"
+        return checked, Break(expected_seq, None, reason)
     return checked, None
+
+
+def head() -> tuple[int, str] | None:
+    """The newest entry's (seq, hash), or None for an empty chain."""
+    last = db.session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (last.seq, last.hash) if last else None
 
 
 def _walk(batch: int, progress: Callable[[int], None] | None = None) -> Iterator[Row]:

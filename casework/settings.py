@@ -60,6 +60,15 @@ SETTINGS = [
         5,
         "the relay leaves a job younger than this to its own after-commit dispatch",
     ),
+    Setting(
+        "AUDIT_MAC_KEYS",
+        str,
+        "",
+        "audit chain MAC keys, `id:key,id:key` (the first signs, every one listed verifies the entries naming it); "
+        "required when `PRODUCTION` is set",
+        shown="a development key (refused in production)",
+    ),
+    Setting("AUDIT_CHECKPOINT_SECONDS", int, 300, "how often the audit chain's head is checkpointed"),
     Setting("LOGIN_LOCKOUT_FAILURES", int, 5, "wrong console passwords for one badge that lock it"),
     Setting("LOGIN_ADDRESS_FAILURES", int, 20, "wrong console passwords from one address that lock the address"),
     Setting("LOGIN_LOCKOUT_SECONDS", int, 900, "seconds a console lockout lasts (failures older than this expire)"),
@@ -73,3 +82,10 @@ def get(name: str):
     if has_app_context() and name in current_app.config:
         return current_app.config[name]
     return DEFAULTS[name]
+
+
+def get_or(name: str, default):
+    """The app's value for a setting declared outside the domain (e.g. `PRODUCTION`), or `default`."""
+    if has_app_context():
+        return current_app.config.get(name, default)
+    return default

@@ -36,6 +36,7 @@ class Limits:
     video_bytes: int
     video_seconds: float
     image_pixels: int
+    image_decodes: int = 2  # photos decoded at once in this process
 
 
 class Spool:
@@ -172,8 +173,9 @@ def accept(received: Received, *, field_name: str, limits: Limits, store: LocalS
             raise Rejected("too_large")
         check_structure(spool.path, sniffed)
         if sniffed.kind == "image":
-            meta = images.inspect(spool.path, sniffed, max_pixels=limits.image_pixels)
-            preview_bytes = images.preview(spool.path, max_pixels=limits.image_pixels)
+            meta, preview_bytes = images.check(
+                spool.path, sniffed, max_pixels=limits.image_pixels, decodes=limits.image_decodes
+            )
         else:
             meta = probe.probe(spool.path, max_seconds=limits.video_seconds)
             preview_bytes = probe.poster(spool.path)

@@ -45,6 +45,7 @@ def limits() -> uploads.Limits:
         video_bytes=config["MEDIA_MAX_VIDEO_BYTES"],
         video_seconds=config["MEDIA_MAX_VIDEO_SECONDS"],
         image_pixels=config["MEDIA_MAX_IMAGE_PIXELS"],
+        image_decodes=config["MEDIA_MAX_CONCURRENT_DECODES"],
     )
 
 

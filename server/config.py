@@ -104,6 +104,10 @@ def _media_dir(_values: dict, instance_path: str) -> str:
     return str(Path(instance_path) / "media")
 
 
+def _checkpoint_dir(_values: dict, instance_path: str) -> str:
+    return str(Path(instance_path) / "audit-checkpoints")
+
+
 def _progress_template(values: dict, _instance_path: str) -> str:
     return values["WECHAT_PROGRESS_TEMPLATE_ID"]
 
@@ -156,7 +160,21 @@ GROUPS: dict[str, list[Setting]] = {
             2,
             "in-process mode: how often the web process's relay picks up outbox jobs another process wrote",
         ),
+        Setting(
+            "PRODUCTION",
+            flag,
+            False,
+            "a production deployment: development defaults that are not secret (`AUDIT_MAC_KEYS`) are refused",
+        ),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
+        Setting(
+            "AUDIT_CHECKPOINT_DIR",
+            str,
+            _checkpoint_dir,
+            "directory of the audit chain's write-once head checkpoints (mount it where the database's users "
+            "cannot write, e.g. an append-only volume of another host)",
+            shown="`instance/audit-checkpoints`",
+        ),
         Setting(
             "MEDIA_ROOT", str, _media_dir, "evidence storage directory (shared by all nodes)", shown="`instance/media`"
         ),
@@ -170,6 +188,13 @@ GROUPS: dict[str, list[Setting]] = {
         ),
         Setting("WECHAT_TOKEN", str, "", "official account: server token"),
         Setting("WECHAT_AES_KEY", str, "", "official account: EncodingAESKey (43 characters) for safe mode"),
+        Setting(
+            "WECHAT_ALLOW_PLAINTEXT",
+            flag,
+            False,
+            "with `WECHAT_AES_KEY` set, also accept plaintext callbacks (compatible mode: only while switching "
+            "the account to safe mode; a plain signature does not cover the body)",
+        ),
         Setting("WECHAT_APPID", str, "", "official account: AppID"),
         Setting("WECHAT_SECRET", str, "", "official account: AppSecret"),
         Setting(
@@ -192,6 +217,12 @@ GROUPS: dict[str, list[Setting]] = {
             float,
             4.0,
             "seconds a duplicate delivery waits for the first one's reply (inside WeChat's 5)",
+        ),
+        Setting(
+            "WECHAT_CLAIM_LEASE_SECONDS",
+            float,
+            8.0,
+            "seconds after which a claimed message still without a reply is taken over by its next delivery",
         ),
         Setting("WECHAT_MEDIA_MAX_BYTES", int, 200 * 1024 * 1024, "largest WeChat media file fetched as evidence"),
         # rq's first run + 5 retries in server/jobs.py
@@ -244,6 +275,13 @@ GROUPS: dict[str, list[Setting]] = {
         Setting("MEDIA_MAX_VIDEO_BYTES", int, 256 * 1024 * 1024, "largest video in bytes"),
         Setting("MEDIA_MAX_VIDEO_SECONDS", float, 300.0, "longest video in seconds"),
         Setting("MEDIA_MAX_IMAGE_PIXELS", int, 50_000_000, "most pixels in a photo (larger ones are refused)"),
+        Setting(
+            "MEDIA_MAX_CONCURRENT_DECODES",
+            int,
+            2,
+            "photos a process decodes at once (each at most ~10 MB at reduced scale, more for a large PNG); "
+            "other uploads wait",
+        ),
         Setting("MEDIA_MAX_PHOTOS", int, 8, "photos per report"),
         Setting("MEDIA_MAX_VIDEOS", int, 1, "videos per report"),
         Setting("MEDIA_MAX_PENDING_UPLOADS", int, 20, "uploads a citizen may hold not yet attached to a report"),

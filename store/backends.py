@@ -20,12 +20,18 @@ PREFIX = "wx110:"
 SWEEP_SECONDS = 60.0
 
 
+class NotShared(Exception):
+    """The shared store (Redis) cannot answer now: what this process remembers is not a shared answer."""
+
+
 class Store(Protocol):
     def get(self, key: str) -> str | None: ...
 
     def set(self, key: str, value: str, ttl: int) -> None: ...
 
     def add(self, key: str, value: str, ttl: int) -> str | None: ...
+
+    def add_shared(self, key: str, value: str, ttl: int) -> str | None: ...
 
     def delete(self, key: str) -> None: ...
 
@@ -63,6 +69,10 @@ class MemoryStore:
                 self._sweep()
                 self.entries[key] = (value, self.clock() + ttl)
             return existing
+
+    def add_shared(self, key: str, value: str, ttl: int) -> str | None:
+        """One process's memory is never shared: always NotShared (the caller decides elsewhere)."""
+        raise NotShared("no shared store configured")
 
     def delete(self, key: str) -> None:
         with self.lock:
@@ -130,14 +140,25 @@ class RedisStore:
         self._either("set", in_redis, lambda: self.fallback.set(key, value, ttl))
 
     def add(self, key: str, value: str, ttl: int) -> str | None:
-        def in_redis():
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.set(self.prefix + key, value, ex=ttl, nx=True)
-            pipe.get(self.prefix + key)
-            was_set, current = pipe.execute()
-            return None if was_set else _text(current)
+        return self._either(
+            "add", lambda: self._add_in_redis(key, value, ttl), lambda: self.fallback.add(key, value, ttl)
+        )
 
-        return self._either("add", in_redis, lambda: self.fallback.add(key, value, ttl))
+    def add_shared(self, key: str, value: str, ttl: int) -> str | None:
+        """Like `add`, but only Redis answers: NotShared when it is unreachable (no fallback to memory), for a
+        caller that must not take one process's memory for the shared truth (the bot's replay guard)."""
+
+        def unreachable():
+            raise NotShared("redis is unreachable")
+
+        return self._either("add", lambda: self._add_in_redis(key, value, ttl), unreachable)
+
+    def _add_in_redis(self, key: str, value: str, ttl: int) -> str | None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.prefix + key, value, ex=ttl, nx=True)
+        pipe.get(self.prefix + key)
+        was_set, current = pipe.execute()
+        return None if was_set else _text(current)
 
     def delete(self, key: str) -> None:
         self._either("delete", lambda: self.redis.delete(self.prefix + key), lambda: self.fallback.delete(key))

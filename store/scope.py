@@ -42,6 +42,9 @@ class Namespaced:
     def add(self, key: str, value: str, ttl: int) -> str | None:
         return self.inner.add(self.prefix + key, value, ttl)
 
+    def add_shared(self, key: str, value: str, ttl: int) -> str | None:
+        return self.inner.add_shared(self.prefix + key, value, ttl)
+
     def delete(self, key: str) -> None:
         self.inner.delete(self.prefix + key)
 

@@ -22,6 +22,9 @@ def wechat_config(fake, **overrides) -> dict:
         "WECHAT_SECRET": "secret",
         "WECHAT_API_BASE": fake.base_url,
         "WECHAT_PROGRESS_TEMPLATE_ID": "TPL_PROGRESS",
+        # Compatible mode: most bot tests speak plaintext to read the handlers' answers. The tests of safe mode
+        # itself (test_safe_mode.py) turn it off, as production has it.
+        "WECHAT_ALLOW_PLAINTEXT": True,
     }
     config.update(overrides)
     return config

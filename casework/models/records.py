@@ -9,7 +9,8 @@ from casework.db import UTCDateTime, db, utcnow
 
 
 class AuditEntry(db.Model):
-    """One link of the append-only audit chain; `hash` covers this row's fields and the previous hash."""
+    """One link of the append-only audit chain; `hash` is a MAC (key `key_id`) of this row's fields and the
+    previous hash."""
 
     __tablename__ = "audit_entry"
 
@@ -24,6 +25,7 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(16))  # the MAC key that signed it (None: before the MAC)
 
     __table_args__ = (Index("ix_audit_entry_subject", "subject_type", "subject_id"),)
 

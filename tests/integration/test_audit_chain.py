@@ -1,4 +1,8 @@
-"""The audit chain: concurrent writers never fork it; editing one byte of one row is found and named."""
+"""The audit chain: concurrent writers never fork it; editing one byte of one row is found and named.
+
+Tampering here goes around the append-only trigger of PostgreSQL (`tamper`: a superuser session in replica mode,
+what an attacker with the database's superuser would do); `test_audit_tamper.py` covers the trigger and the MAC.
+"""
 
 import os
 import subprocess
@@ -18,9 +22,24 @@ from casework.status import Channel
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def tamper(statement: str, params: dict | None = None) -> None:
+    """Change audit rows behind the application's back (past the trigger on PostgreSQL), and commit."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    db.session.execute(text(statement), params or {})
+    db.session.commit()
+
+
 def flask_cli(app, *args) -> subprocess.CompletedProcess:
     """Run a real `flask` command against the test database, as an operator would."""
-    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "AUDIT_CHECKPOINT_DIR": app.config["AUDIT_CHECKPOINT_DIR"],
+    }
+    if app.config.get("AUDIT_MAC_KEYS"):
+        env["AUDIT_MAC_KEYS"] = app.config["AUDIT_MAC_KEYS"]
     env.pop("REDIS_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -68,8 +87,7 @@ def test_changing_one_byte_is_found_and_named_by_flask_audit_verify(app):
         detail = db.session.scalar(select(AuditEntry.detail).where(AuditEntry.id == victim_id))
         flipped = detail.replace(detail[1], chr(ord(detail[1]) ^ 1), 1)  # one byte of the JSON changes
         assert flipped != detail
-        db.session.execute(text("UPDATE audit_entry SET detail = :d WHERE id = :id"), {"d": flipped, "id": victim_id})
-        db.session.commit()
+        tamper("UPDATE audit_entry SET detail = :d WHERE id = :id", {"d": flipped, "id": victim_id})
 
     broken = flask_cli(app, "audit", "verify")
     assert broken.returncode != 0
@@ -81,7 +99,6 @@ def test_deleting_a_row_is_found(app):
         for n in range(5):
             audit.record(actor=System(), action="test.delete", detail={"n": n})
         db.session.commit()
-        db.session.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
-        db.session.commit()
+        tamper("DELETE FROM audit_entry WHERE seq = 3")
         checked, broken = audit.verify()
         assert checked == 2 and broken.seq == 3

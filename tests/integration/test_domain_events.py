@@ -119,6 +119,8 @@ def test_flask_events_lists_every_event_with_its_subscribers(app):
         "outbox.relay",
         "miniapp.sweep_sessions",
         "miniapp.sweep_uploads",
+        "bot.sweep_nonces",
+        "audit.checkpoint",
     }
     text = app.test_cli_runner().invoke(args=["events"])
     assert text.exit_code == 0 and "complaint.filed" in text.output and "-> complaint.route_to_unit" in text.output

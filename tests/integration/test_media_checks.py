@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import struct
+import threading
 
 import pytest
 from PIL import Image
@@ -96,6 +97,45 @@ def test_preview_has_no_exif_and_is_upright_while_the_original_is_untouched(tmp_
     assert preview.size == (20, 40)
     assert not preview.getexif() and "exif" not in preview.info
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def _large_jpeg(tmp_path, edge: int = 2800):
+    image = Image.radial_gradient("L").resize((edge, edge)).convert("RGB")
+    path = tmp_path / "large.jpg"
+    image.save(path, format="JPEG", quality=90)
+    return path
+
+
+def test_a_large_jpeg_is_checked_at_reduced_scale_and_a_truncated_one_is_still_refused(tmp_path):
+    path = _large_jpeg(tmp_path)
+    with Image.open(path) as probe_image:
+        probe_image.draft("RGB", (images.PREVIEW_EDGE, images.PREVIEW_EDGE))
+        assert probe_image.size == (1400, 1400)  # the scale the check decodes at: half of each edge
+    meta, preview = images.check(path, sniff(path.read_bytes()[:64]), max_pixels=50_000_000)
+    assert (meta["width"], meta["height"]) == (2800, 2800)
+    assert Image.open(io.BytesIO(preview)).size == (images.PREVIEW_EDGE, images.PREVIEW_EDGE)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(Rejected) as refused:
+        images.check(cut, sniff(cut.read_bytes()[:64]), max_pixels=50_000_000)
+    assert refused.value.reason == "corrupt"
+
+
+def test_only_the_configured_number_of_photos_decode_at_once(tmp_path):
+    path = _large_jpeg(tmp_path, edge=600)
+    sniffed = sniff(path.read_bytes()[:64])
+    done = threading.Event()
+
+    def second():
+        images.check(path, sniffed, max_pixels=10**7, decodes=1)
+        done.set()
+
+    with images.decode_slot(1):  # the one slot is taken
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        assert not done.wait(0.5)  # the second decode waits for it
+    assert done.wait(10)
+    waiting.join()
 
 
 def test_spool_refuses_to_grow_past_its_limit(tmp_path):
