@@ -4,6 +4,7 @@ REJECTED = {
     "not_multipart": "请以 multipart/form-data 方式上传文件",
     "no_file": "请在 file 字段中上传一个文件",
     "too_many_files": "每次只能上传一个文件",
+    "unexpected_field": "只能包含 file 一个字段",
     "malformed": "上传内容格式不正确",
     "empty": "文件是空的",
     "unsupported_type": "仅支持 JPEG、PNG 图片和 MP4 视频",
