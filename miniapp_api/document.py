@@ -54,12 +54,18 @@ LINKS = {
     },
     ("/incidents", "get", "200"): {
         "IncidentDetail": _link(
-            "/incidents/{incident_id}", "get", "列表中的第一条报警", parameters={"incident_id": "$response.body#/items/0/id"}
+            "/incidents/{incident_id}",
+            "get",
+            "列表中的第一条报警",
+            parameters={"incident_id": "$response.body#/items/0/id"},
         )
     },
     ("/uploads", "post", "201"): {
         "ReportWithUpload": _link(
-            "/incidents", "post", "带着这件证据材料报警", body={"description": "有人打架", "attachments": ["$response.body#/id"]}
+            "/incidents",
+            "post",
+            "带着这件证据材料报警",
+            body={"description": "有人打架", "attachments": ["$response.body#/id"]},
         )
     },
     ("/complaints", "post", "201"): _COMPLAINT_LINKS,
