@@ -54,6 +54,10 @@ FIELD_CHOICE = "取值无效"
 
 # Subscribe message for progress (template fields are configured; values are cut to WeChat's lengths).
 PROGRESS_PAGE = "pages/incident/detail?id={incident_id}"
+CHAT_PAGE = "pages/incident/chat?id={incident_id}"
+COMPLAINT_PAGE = "pages/complaint/detail?id={complaint_id}"
+PUSH_CHAT_STATUS = "民警留言"  # a template's phrase value: at most 5 characters
+PUSH_COMPLAINT_STATUS = "投诉已答复"
 
 # The OpenAPI document's introduction, for the mini-program's developers.
 API_DESCRIPTION = """\

@@ -165,3 +165,14 @@ class ChatMessage(db.Model):
     # Why an officer's message could not reach the citizen (a value of `Undelivered`); the console shows it.
     undelivered_reason: Mapped[str | None] = mapped_column(String(32))
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def delivery_label(self) -> str | None:
+        """Whether an officer's message reached the citizen, in the console's words (None for others' messages)."""
+        if self.sender_kind != SenderKind.OFFICER.value:
+            return None
+        if self.delivered_at is not None:
+            return "已送达"
+        if self.undelivered_reason:
+            return Undelivered(self.undelivered_reason).label
+        return "待送达"

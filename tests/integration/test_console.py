@@ -273,6 +273,18 @@ def test_the_officer_replies_and_moves_the_incident_along_with_only_legal_steps(
     assert db.session.get(Incident, incident.id).status == "dispatched"
 
 
+def test_the_officer_sees_when_a_reply_could_not_reach_the_citizen(app, client, world, background_fake):
+    silent = citizens.identify(oa_openid="openid-console-silent")
+    background_fake.outside_window.add("openid-console-silent")  # past the 48 hours, and no template configured
+    incident = report_at(silent, "DH-0001")
+    log_in(client, STATION_A)
+    token = csrf_of(client.get(f"/console/incidents/{incident.id}").get_data(as_text=True))
+    client.post(f"/console/incidents/{incident.id}/reply", data={"body": "请回电话", "csrf_token": token})
+    app.extensions["wx110.dispatcher"].drain()
+    page = client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    assert '<span class="delivery undelivered">未能送达:报警人超过48小时未互动' in page
+
+
 # -- evidence -------------------------------------------------------------------------------------------------
 
 
