@@ -288,6 +288,22 @@ def test_the_officer_sees_when_a_reply_could_not_reach_the_citizen(app, client, 
 # -- evidence -------------------------------------------------------------------------------------------------
 
 
+def test_a_file_that_could_not_be_fetched_shows_its_reason(app, client, world, citizen):
+    incident = report_at(citizen, "DH-0001")
+    incidents.attach_evidence(
+        incident=incident,
+        actor=citizen,
+        kind=AttachmentKind.VIDEO,
+        source_ref="wechat:gone-video",
+        wechat_media_id="MEDIA_NOBODY_HOLDS",  # the fetch job meets WeChat's 40007 and gives up at once
+    )
+    app.extensions["wx110.dispatcher"].drain()
+    log_in(client, STATION_A)
+    page = client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    caption = re.search(r'<figcaption class="failed">([^<]+)</figcaption>', page).group(1)
+    assert caption.startswith("video · 下载失败(已尝试1次)") and "40007" in caption
+
+
 def test_a_video_is_served_with_ranges_and_each_view_is_audited(client, world, citizen):
     incident = report_at(citizen, "DH-0001")
     body = bytes(range(256)) * 400
