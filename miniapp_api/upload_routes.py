@@ -29,7 +29,8 @@ UPLOAD_BODY = {
                     "file": {
                         "type": "string",
                         "format": "binary",
-                        "description": "JPEG/PNG 照片或 MP4 视频;类型按文件内容判断",
+                        "minLength": 1,
+                        "description": "JPEG/PNG 照片或 MP4 视频(不能为空);类型按文件内容判断",
                     }
                 },
             }
