@@ -98,8 +98,14 @@ def notify_chat_message(chat_message_id: int) -> None:
     incident = message.incident
     values = [incident.number, texts.PUSH_CHAT_STATUS, message.body, message.at]
     page = texts.CHAT_PAGE.format(incident_id=incident.id)
-    outcome = _send(incident, values, page, action="miniapp.chat_sent", spent_on=f"chat:{message.id}")
-    if outcome == Outcome.SENT:
+    spent_on = f"chat:{message.id}"
+    outcome = _send(incident, values, page, action="miniapp.chat_sent", spent_on=spent_on)
+    sent_before = outcome == Outcome.ALREADY and db.session.scalar(
+        select(SubscribeConsent.id).where(
+            SubscribeConsent.spent_on == spent_on, SubscribeConsent.state == ConsentState.SENT.value
+        )
+    )
+    if outcome == Outcome.SENT or sent_before:  # a run that died after the send still gets its delivery recorded
         chat.mark_delivered(message_id=chat_message_id, via="subscribe")
     elif outcome == Outcome.UNREACHABLE:
         chat.mark_undelivered(message_id=chat_message_id, reason=Undelivered.NO_CONSENT)

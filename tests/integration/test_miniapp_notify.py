@@ -182,3 +182,20 @@ def test_an_official_account_citizen_outside_the_window_is_marked_unreached(noti
     drain(notify_app)
     assert fake_wechat.sent(SEND) == []
     assert chat_state(message.id)[:2] == (False, Undelivered.OUTSIDE_WINDOW.value)
+
+
+def test_a_chat_push_whose_run_died_after_sending_is_recorded_as_delivered_not_sent_again(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-crash")
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.MINIAPP, description="有人在砸门", doorplate=seed.doorplate("DH-0001")
+    )
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    message = chat.add_message(incident=incident, actor=seed.officer("100001"), body="民警已在路上")
+    drain(notify_app)
+    # As if the run had died between WeChat's answer and recording the delivery.
+    db.session.get(ChatMessage, message.id).delivered_at = None
+    db.session.commit()
+    consents.notify_chat_message(chat_message_id=message.id)
+    assert len(fake_wechat.sent(SEND)) == 1 and states() == [ConsentState.SENT, ConsentState.AVAILABLE]
+    assert chat_state(message.id)[0] is True
