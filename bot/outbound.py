@@ -21,6 +21,7 @@ from casework.models import (
     Incident,
     SenderKind,
     TimelineEntry,
+    Undelivered,
 )
 from casework.status import Channel
 from media.storage import storage
@@ -93,9 +94,15 @@ def _reachable(incident: Incident) -> str | None:
 
 
 def push_chat_message(chat_message_id: int) -> None:
-    """Deliver an officer's chat message to the citizen in the chat window (once)."""
+    """Deliver an officer's chat message to the citizen in the chat window (once); when it cannot be, say so on
+    the message for the officer."""
     message = db.session.get(ChatMessage, chat_message_id)
-    if message is None or message.sender_kind != SenderKind.OFFICER.value or message.delivered_at is not None:
+    if (
+        message is None
+        or message.sender_kind != SenderKind.OFFICER.value
+        or message.delivered_at is not None
+        or message.undelivered_reason is not None
+    ):
         db.session.rollback()
         return
     incident = message.incident
@@ -110,6 +117,8 @@ def push_chat_message(chat_message_id: int) -> None:
     if via != "none":
         Conversation(openid).follow(incident.id)  # the citizen's answer goes back to this chat
         chat.mark_delivered(message_id=chat_message_id, via=via)
+    else:
+        chat.mark_undelivered(message_id=chat_message_id, reason=Undelivered.OUTSIDE_WINDOW)
 
 
 def push_progress(incident_id: int, timeline_entry_id: int) -> None:

@@ -8,7 +8,7 @@ from casework import audit, clock, idempotency, settings, text
 from casework.access import require_officer, require_owner, require_visible
 from casework.db import db
 from casework.events import Event, publish
-from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind, System
+from casework.models import Actor, ChatMessage, Citizen, Incident, Role, SenderKind, System, Undelivered
 from casework.unit_of_work import use_case
 
 
@@ -65,6 +65,25 @@ def mark_delivered(*, message_id: int, via: str, now: datetime | None = None) ->
         subject=message,
         at=now,
         detail={"incident_id": message.incident_id, "via": via},
+    )
+    return message
+
+
+@use_case
+def mark_undelivered(*, message_id: int, reason: Undelivered, now: datetime | None = None) -> ChatMessage | None:
+    """Record that an officer's message could not reach the citizen, and why (the console shows it); None when
+    it had reached them or was already so marked."""
+    message = db.session.get(ChatMessage, message_id, with_for_update=True, populate_existing=True)
+    if message is None or message.delivered_at is not None or message.undelivered_reason is not None:
+        return None
+    now = now or clock.now()
+    message.undelivered_reason = reason.value
+    audit.record(
+        actor=System("notify"),
+        action="chat.message_undelivered",
+        subject=message,
+        at=now,
+        detail={"incident_id": message.incident_id, "reason": reason.value},
     )
     return message
 

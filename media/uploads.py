@@ -160,6 +160,8 @@ def accept(received: Received, *, field_name: str, limits: Limits, store: LocalS
     stored: list[str] = []
     try:
         uploads = received.files.get(field_name) or []
+        if received.fields or set(received.files) - {field_name}:
+            raise Rejected("unexpected_field")  # the document allows the one file field and nothing else
         if len(uploads) != 1 or not received.spools:
             raise Rejected("no_file")
         upload, spool = uploads[0], received.spools[0]

@@ -47,5 +47,15 @@ def init_app(app: Flask) -> None:
     events.subscribe(
         app, Event.INCIDENT_STATUS_CHANGED, consents.notify_progress, job="miniapp.notify_progress", queue="notify"
     )
+    events.subscribe(
+        app, Event.CHAT_MESSAGE_ADDED, consents.notify_chat_message, job="miniapp.notify_chat_message", queue="notify"
+    )
+    events.subscribe(
+        app,
+        Event.COMPLAINT_ANSWERED,
+        consents.notify_complaint_answer,
+        job="miniapp.notify_complaint_answer",
+        queue="notify",
+    )
     events.periodic(app, "miniapp.sweep_sessions", sessions.sweep_expired_sessions, every=3600)
     events.periodic(app, "miniapp.sweep_uploads", upload_sweep.sweep_abandoned_uploads, every=3600)

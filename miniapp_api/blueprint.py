@@ -1,5 +1,6 @@
 """The /api/miniapp/v1 blueprint, its OpenAPI document, bearer authentication and error shapes."""
 
+import json
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
@@ -7,7 +8,7 @@ from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity
 
 from media.sniff import Rejected
-from miniapp_api import sessions, texts
+from miniapp_api import document, sessions, texts
 from miniapp_api.schemas import ErrorOut
 from store import limits
 
@@ -25,13 +26,25 @@ class MiniappApi(Api):
     def _register_error_handlers(self):
         pass  # server.errors answers every HTTP error app-wide; this blueprint adds its own shapes below
 
+    def _openapi_json(self):
+        """Serve the document with what the routes cannot state (see miniapp_api.document)."""
+        built = document.served(
+            self.spec.to_dict(), progress_template_id=current_app.config.get("MINIAPP_PROGRESS_TEMPLATE_ID") or ""
+        )
+        return current_app.response_class(json.dumps(built, ensure_ascii=False, indent=2), mimetype="application/json")
+
 
 class FieldErrors(Exception):
-    """Input that passed the schema but names something that does not fit (unknown category, foreign upload)."""
+    """Input that passed the schema but breaks a rule the document states (422)."""
 
     def __init__(self, fields: dict[str, list[str]]):
         super().__init__(fields)
         self.fields = fields
+
+
+class Unusable(FieldErrors):
+    """Well-formed input naming something that cannot be used now: an upload that is not (or no longer) the
+    citizen's to attach, a revoked doorplate, one file too many. The document cannot know it: 409."""
 
 
 def citizen_required(view):
@@ -84,7 +97,8 @@ def _validation_error(error):
 
 @bp.errorhandler(FieldErrors)
 def _field_errors(error: FieldErrors):
-    return jsonify(error="invalid_input", message=texts.VALIDATION_FAILED, fields=error.fields), 422
+    status = 409 if isinstance(error, Unusable) else 422
+    return jsonify(error="invalid_input", message=texts.VALIDATION_FAILED, fields=error.fields), status
 
 
 @bp.errorhandler(Rejected)

@@ -28,6 +28,7 @@ from miniapp_api.schemas import (
 @bp.doc(security=BEARER)
 @bp.arguments(IncidentIn)
 @bp.response(201, IncidentOut)
+@bp.alt_response(409, description="附件不存在、已被使用或超出数量,或门牌二维码已停用(fields 逐项说明)")
 def create_incident(body):
     """报警:描述、类别提示、位置或门牌令牌,以及已上传的照片和视频。"""
     limit("report", g.citizen.id)

@@ -76,5 +76,7 @@ class SubscribeConsent(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The progress step this consent was spent on; unique, so one step never spends two consents.
     timeline_entry_id: Mapped[int | None] = mapped_column(ForeignKey("timeline_entry.id"), unique=True)
+    # What else this consent was spent on (an officer's chat message, a complaint answer); unique for the same reason.
+    spent_on: Mapped[str | None] = mapped_column(String(96), unique=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from casework.doorplates import doorplate_from_token
 from casework.errors import DomainError
 from casework.models import AttachmentKind, Category, Citizen, Incident
 from miniapp_api import texts
-from miniapp_api.blueprint import FieldErrors
+from miniapp_api.blueprint import FieldErrors, Unusable
 from miniapp_api.models import SOURCE_PREFIX, Upload
 
 
@@ -74,9 +74,9 @@ def _doorplate(token: str | None):
     try:
         doorplate = doorplate_from_token(token.strip())
     except DomainError as exc:
-        raise FieldErrors({"doorplate_token": [texts.DOORPLATE_INVALID]}) from exc
+        raise Unusable({"doorplate_token": [texts.DOORPLATE_INVALID]}) from exc
     if doorplate is None or not doorplate.is_active:
-        raise FieldErrors({"doorplate_token": [texts.DOORPLATE_INVALID]})
+        raise Unusable({"doorplate_token": [texts.DOORPLATE_INVALID]})
     return doorplate
 
 
@@ -96,13 +96,13 @@ def _uploads(citizen: Citizen, ids: list[int], source: str | None) -> list[Uploa
         or (found[upload_id].attachment_id is not None and found[upload_id].attachment_id not in retried)
     }
     if errors:
-        raise FieldErrors({"attachments": errors})
+        raise Unusable({"attachments": errors})
     chosen = [found[i] for i in ids]
     config = current_app.config
     if sum(u.kind == "image" for u in chosen) > config["MEDIA_MAX_PHOTOS"]:
-        raise FieldErrors({"attachments": [texts.TOO_MANY_PHOTOS.format(limit=config["MEDIA_MAX_PHOTOS"])]})
+        raise Unusable({"attachments": [texts.TOO_MANY_PHOTOS.format(limit=config["MEDIA_MAX_PHOTOS"])]})
     if sum(u.kind == "video" for u in chosen) > config["MEDIA_MAX_VIDEOS"]:
-        raise FieldErrors({"attachments": [texts.TOO_MANY_VIDEOS.format(limit=config["MEDIA_MAX_VIDEOS"])]})
+        raise Unusable({"attachments": [texts.TOO_MANY_VIDEOS.format(limit=config["MEDIA_MAX_VIDEOS"])]})
     return chosen
 
 

@@ -4,6 +4,7 @@ REJECTED = {
     "not_multipart": "请以 multipart/form-data 方式上传文件",
     "no_file": "请在 file 字段中上传一个文件",
     "too_many_files": "每次只能上传一个文件",
+    "unexpected_field": "只能包含 file 一个字段",
     "malformed": "上传内容格式不正确",
     "empty": "文件是空的",
     "unsupported_type": "仅支持 JPEG、PNG 图片和 MP4 视频",
@@ -53,6 +54,10 @@ FIELD_CHOICE = "取值无效"
 
 # Subscribe message for progress (template fields are configured; values are cut to WeChat's lengths).
 PROGRESS_PAGE = "pages/incident/detail?id={incident_id}"
+CHAT_PAGE = "pages/incident/chat?id={incident_id}"
+COMPLAINT_PAGE = "pages/complaint/detail?id={complaint_id}"
+PUSH_CHAT_STATUS = "民警留言"  # a template's phrase value: at most 5 characters
+PUSH_COMPLAINT_STATUS = "投诉已答复"
 
 # The OpenAPI document's introduction, for the mini-program's developers.
 API_DESCRIPTION = """\

@@ -12,7 +12,7 @@ from casework.unit_of_work import transaction
 from media import uploads
 from media.storage import storage
 from miniapp_api import texts
-from miniapp_api.blueprint import BEARER, FieldErrors, bp, citizen_required, limit
+from miniapp_api.blueprint import BEARER, Unusable, bp, citizen_required, limit
 from miniapp_api.models import Upload
 from miniapp_api.schemas import UploadOut
 from miniapp_api.upload_sweep import SPOOL_DIR
@@ -24,11 +24,13 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {
                     "file": {
                         "type": "string",
                         "format": "binary",
-                        "description": "JPEG/PNG 照片或 MP4 视频;类型按文件内容判断",
+                        "minLength": 1,
+                        "description": "JPEG/PNG 照片或 MP4 视频(不能为空);类型按文件内容判断",
                     }
                 },
             }
@@ -54,6 +56,7 @@ def limits() -> uploads.Limits:
 @bp.doc(security=BEARER, requestBody=UPLOAD_BODY)
 @bp.response(201, UploadOut)
 @bp.alt_response(413, description="文件或请求体超过大小限制")
+@bp.alt_response(409, description="待提交的附件过多,请先提交报警")
 @bp.alt_response(415, description="不支持的文件类型(按内容判断)")
 def upload():
     """上传一张照片或一段视频,返回的 id 在报警时放入 attachments。"""
@@ -63,7 +66,7 @@ def upload():
         select(func.count(Upload.id)).where(Upload.citizen_id == citizen.id, Upload.attachment_id.is_(None))
     )
     if pending >= current_app.config["MEDIA_MAX_PENDING_UPLOADS"]:
-        raise FieldErrors({"file": [texts.TOO_MANY_PENDING]})
+        raise Unusable({"file": [texts.TOO_MANY_PENDING]})
     db.session.commit()  # do not hold a transaction open while a large body streams in
     store = storage()
     received = uploads.receive(request, limits=limits(), spool_dir=Path(store.root) / SPOOL_DIR)

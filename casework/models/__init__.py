@@ -9,6 +9,7 @@ from casework.models.incident import (
     Incident,
     SenderKind,
     TimelineEntry,
+    Undelivered,
 )
 from casework.models.people import LEVEL_ORDER, Actor, Citizen, LoginFailure, Officer, Role, System, Unit, UnitLevel
 from casework.models.records import AuditEntry, NumberSequence, OutboxMessage
@@ -37,6 +38,7 @@ __all__ = [
     "SenderKind",
     "System",
     "TimelineEntry",
+    "Undelivered",
     "Unit",
     "UnitLevel",
 ]

@@ -133,6 +133,20 @@ class SenderKind(StrEnum):
     SYSTEM = "system"
 
 
+class Undelivered(StrEnum):
+    """Why an officer's chat message could not reach the citizen; the officer then has to reach them otherwise."""
+
+    OUTSIDE_WINDOW = "outside_window"  # official account: past the 48-hour window and no template configured
+    NO_CONSENT = "no_consent"  # mini-program: no subscribe-message consent left to spend
+
+    @property
+    def label(self) -> str:
+        return {
+            "outside_window": "未能送达:报警人超过48小时未互动,且未配置模板消息",
+            "no_consent": "未能送达:报警人未授权订阅消息,请在小程序内等待查看或电话联系",
+        }[self.value]
+
+
 class ChatMessage(db.Model):
     """One message of the two-way chat between a citizen and the dispatcher about an incident."""
 
@@ -148,4 +162,17 @@ class ChatMessage(db.Model):
     source_msg_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why an officer's message could not reach the citizen (a value of `Undelivered`); the console shows it.
+    undelivered_reason: Mapped[str | None] = mapped_column(String(32))
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def delivery_label(self) -> str | None:
+        """Whether an officer's message reached the citizen, in the console's words (None for others' messages)."""
+        if self.sender_kind != SenderKind.OFFICER.value:
+            return None
+        if self.delivered_at is not None:
+            return "已送达"
+        if self.undelivered_reason:
+            return Undelivered(self.undelivered_reason).label
+        return "待送达"

@@ -1,6 +1,8 @@
 """The README's demo command, run as written, serves the demo (on a SQLite file of its own)."""
 
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -110,3 +112,61 @@ def test_demo_callback_answers_a_signed_message_like_wechat(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=30)
+
+
+LONG_RUNNING = ("worker", "scheduler", "run")  # servers: they start, and never end on their own
+
+
+def readme_examples() -> list[str]:
+    """Every command line of the README's `sh` blocks that runs a flask command, in the README's order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"^```sh\n(.*?)^```", readme, re.MULTILINE | re.DOTALL):
+        for line in block.splitlines():
+            command = re.sub(r"\s+#.*$", "", line).strip()
+            if re.match(r"(\./wx110 )?flask ", command):
+                lines.append(command)
+    return lines
+
+
+def as_run(command: str, tmp_path, found: dict) -> list[str]:
+    """The README line as the test runs it: through ./wx110, optional [parts] left out, files in tmp_path,
+    <placeholders> filled from what the demo data and the earlier examples printed."""
+    command = re.sub(r"^(\./wx110 )?flask( --app wsgi)?", "./wx110 flask", command)
+    command = re.sub(r"\s*\[[^\]]*\]", "", command)
+    for placeholder, value in found.items():
+        command = command.replace(placeholder, value)
+    args = shlex.split(command)
+    return [str(tmp_path / a) if re.fullmatch(r"[\w-]+\.(csv|pdf|png)", a) else a for a in args]
+
+
+def test_every_readme_example_runs_on_the_demo_data(tmp_path):
+    examples = readme_examples()
+    assert len(examples) >= 15 and all("<" not in e or "<doorplate token>" in e or "<incident" in e for e in examples)
+    (tmp_path / "doorplates.csv").write_text(
+        "code,address,longitude,latitude,unit\nDH-0100,示范市东湖区东湖路100号,120.1551,30.2741,33010201\n",
+        encoding="utf-8",
+    )
+    process, env, (port, _fake_port) = start_demo(tmp_path, "WECHAT_TOKEN", "WECHAT_AES_KEY")
+    for name in ("SERVER_FD", "FAKE_WECHAT_FD"):
+        env.pop(name)
+    ran, found = [], {}
+    try:
+        wait_for(f"http://127.0.0.1:{port}/readyz", process)
+        for example in examples:
+            args = as_run(example, tmp_path, found)
+            if args[2] in LONG_RUNNING or args[1] != "flask":
+                continue
+            done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+            output = done.stdout + done.stderr
+            assert done.returncode == 0 and "Traceback" not in output, (example, output)
+            ran.append(example)
+            if number := re.search(r"JQ\d{14}", done.stdout):
+                found.setdefault("<incident number>", number.group(0))
+            if args[2:4] == ["doorplates", "list"]:
+                found["<doorplate token>"] = done.stdout.splitlines()[0].split("\t")[2]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert "Traceback" not in output, output
+    assert len(ran) == len([e for e in examples if not re.search(r"flask( --app wsgi)? (worker|scheduler)", e)])

@@ -27,9 +27,14 @@ def test_the_category_tree_is_served_and_its_codes_are_accepted(live_server):
     assert children and "0105" not in codes  # an inactive category is not offered
     document = requests.get(live.api("/openapi.json"), timeout=10).json()
     assert "/api/miniapp/v1/categories" in document["paths"]
+    # The document states the same codes the server takes, as they are now: the inactive one is not among them.
+    declared = document["components"]["schemas"]["IncidentIn"]["properties"]["category"]["enum"]
+    assert codes | {code for code, _name in expected_majors} == set(declared) and "0105" not in declared
     citizen = live.login("openid-categories")
     chosen = children[0]["code"]
     report = citizen.post(live.api("/incidents"), json={"description": "有人打架", "category": chosen})
     assert report.status_code == 201, report.text
     with live.app.app_context():
         assert db.session.scalar(select(Incident)).category.code == chosen
+    refused = citizen.post(live.api("/incidents"), json={"description": "有人打架", "category": "0105"})
+    assert refused.status_code == 422 and refused.json()["fields"] == {"category": ["警情类别不存在"]}

@@ -191,14 +191,14 @@ def test_a_report_takes_at_most_eight_photos_and_only_own_uploads(live_server):
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["id"])
     too_many = owner.post(live.api("/incidents"), json={"description": "车被砸了", "attachments": ids})
-    assert too_many.status_code == 422
+    assert too_many.status_code == 409
     assert too_many.json()["fields"] == {"attachments": ["每次报警最多上传8张照片"]}
     stolen = other.post(live.api("/incidents"), json={"description": "我的证据", "attachments": ids[:1]})
-    assert stolen.status_code == 422 and stolen.json()["fields"] == {"attachments": {"0": ["附件不存在或已被使用"]}}
+    assert stolen.status_code == 409 and stolen.json()["fields"] == {"attachments": {"0": ["附件不存在或已被使用"]}}
     eight = owner.post(live.api("/incidents"), json={"description": "车被砸了", "attachments": ids[:8]})
     assert eight.status_code == 201 and len(eight.json()["attachments"]) == 8
     reused = owner.post(live.api("/incidents"), json={"description": "再报一次", "attachments": ids[:1]})
-    assert reused.status_code == 422
+    assert reused.status_code == 409
 
 
 def test_abandoned_uploads_are_swept_but_evidence_stays(live_server):
@@ -234,7 +234,9 @@ def test_malformed_upload_requests_get_clear_errors(live_server):
     )
     assert (two.status_code, two.json()["error"]) == (422, "upload_too_many_files")
     other_field = session.post(url, files={"photo": ("a.png", png_bytes(), "image/png")})
-    assert (other_field.status_code, other_field.json()["error"]) == (422, "upload_no_file")
+    assert (other_field.status_code, other_field.json()["error"]) == (422, "upload_unexpected_field")
+    extra = session.post(url, files={"file": ("a.png", png_bytes(), "image/png")}, data={"note": "x"})
+    assert (extra.status_code, extra.json()["error"]) == (422, "upload_unexpected_field")
     as_json = session.post(url, json={"file": "aGVsbG8="})
     assert (as_json.status_code, as_json.json()["error"]) == (422, "upload_not_multipart")
     no_boundary = session.post(url, data=b"--x\r\n", headers={"Content-Type": "multipart/form-data"})

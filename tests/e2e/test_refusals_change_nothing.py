@@ -64,14 +64,14 @@ REFUSALS = {
         "post",
         "/incidents",
         {"json": {"description": "伪造", "doorplate_token": "forged-token-0000"}},
-        422,
+        409,
     ),
     "a revoked doorplate code": (
         "owner",
         "post",
         "/incidents",
         {"json": {"description": "停用的门牌", "doorplate_token": "{revoked}"}},
-        422,
+        409,
     ),
     "over the chat limit": ("owner", "post", "/incidents/{incident}/messages", {"json": {"body": "还在吗"}}, 429),
     "a program disguised as a photo": (

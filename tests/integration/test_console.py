@@ -273,7 +273,35 @@ def test_the_officer_replies_and_moves_the_incident_along_with_only_legal_steps(
     assert db.session.get(Incident, incident.id).status == "dispatched"
 
 
+def test_the_officer_sees_when_a_reply_could_not_reach_the_citizen(app, client, world, background_fake):
+    silent = citizens.identify(oa_openid="openid-console-silent")
+    background_fake.outside_window.add("openid-console-silent")  # past the 48 hours, and no template configured
+    incident = report_at(silent, "DH-0001")
+    log_in(client, STATION_A)
+    token = csrf_of(client.get(f"/console/incidents/{incident.id}").get_data(as_text=True))
+    client.post(f"/console/incidents/{incident.id}/reply", data={"body": "请回电话", "csrf_token": token})
+    app.extensions["wx110.dispatcher"].drain()
+    page = client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    assert '<span class="delivery undelivered">未能送达:报警人超过48小时未互动' in page
+
+
 # -- evidence -------------------------------------------------------------------------------------------------
+
+
+def test_a_file_that_could_not_be_fetched_shows_its_reason(app, client, world, citizen):
+    incident = report_at(citizen, "DH-0001")
+    incidents.attach_evidence(
+        incident=incident,
+        actor=citizen,
+        kind=AttachmentKind.VIDEO,
+        source_ref="wechat:gone-video",
+        wechat_media_id="MEDIA_NOBODY_HOLDS",  # the fetch job meets WeChat's 40007 and gives up at once
+    )
+    app.extensions["wx110.dispatcher"].drain()
+    log_in(client, STATION_A)
+    page = client.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
+    caption = re.search(r'<figcaption class="failed">([^<]+)</figcaption>', page).group(1)
+    assert caption.startswith("video · 下载失败(已尝试1次)") and "40007" in caption
 
 
 def test_a_video_is_served_with_ranges_and_each_view_is_audited(client, world, citizen):

@@ -1,14 +1,15 @@
-"""Progress notifications: consents are recorded, one subscribe message is sent per consent when the timeline
-moves (through the outbox), "no consent left" (43101) is absorbed, and a job run twice sends once."""
+"""Mini-program notifications: consents are recorded, one subscribe message is sent per consent when the timeline
+moves, an officer writes in the chat or a complaint is answered (through the outbox); "no consent left" (43101) is
+absorbed; a job run twice sends once; an officer's message that reached no one says so (official account too)."""
 
 import uuid
 
 import pytest
 from sqlalchemy import select
 
-from casework import citizens, incidents, seed
+from casework import chat, citizens, complaints, incidents, seed
 from casework.db import db
-from casework.models import OutboxMessage
+from casework.models import AuditEntry, ChatMessage, OutboxMessage, Undelivered
 from casework.status import Channel, IncidentStatus
 from miniapp_api import consents
 from miniapp_api.models import ConsentState, SubscribeConsent
@@ -109,3 +110,92 @@ def test_a_citizen_without_the_mini_program_gets_nothing(notify_app, fake_wechat
     incident = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="噪音扰民")
     advance(notify_app, incident, IncidentStatus.DISPATCHED)
     assert fake_wechat.sent(SEND) == []
+
+
+def chat_state(message_id):
+    message = db.session.get(ChatMessage, message_id)
+    return message.delivered_at is not None, message.undelivered_reason, message.delivery_label
+
+
+def test_an_officer_s_chat_message_spends_one_consent_and_says_when_it_could_not_reach(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-chat")
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.MINIAPP, description="楼道里有烟味", doorplate=seed.doorplate("DH-0001")
+    )
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"}, incident=incident)
+    dispatcher = seed.officer("100001")
+
+    first = chat.add_message(incident=incident, actor=dispatcher, body="请先离开楼道,民警马上到")
+    drain(notify_app)
+    sent = fake_wechat.sent(SEND)
+    assert len(sent) == 1 and sent[0].body["touser"] == "mini-chat"
+    assert sent[0].body["data"]["phrase2"]["value"] == "民警留言"
+    assert sent[0].body["data"]["thing3"]["value"].startswith("请先离开楼道")
+    assert sent[0].body["page"] == f"pages/incident/chat?id={incident.id}"
+    assert chat_state(first.id) == (True, None, "已送达")
+    assert states() == [ConsentState.SENT]
+
+    # No consent left: nothing is sent, and the officer sees that the citizen was not reached.
+    second = chat.add_message(incident=incident, actor=dispatcher, body="到了吗?")
+    drain(notify_app)
+    assert len(fake_wechat.sent(SEND)) == 1
+    delivered, reason, label = chat_state(second.id)
+    assert (delivered, reason) == (False, Undelivered.NO_CONSENT.value) and label.startswith("未能送达")
+    audit_actions = [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.subject_id == second.id))]
+    assert "chat.message_undelivered" in audit_actions
+
+    # Running the jobs again sends nothing more and spends nothing more.
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    consents.notify_chat_message(chat_message_id=first.id)
+    consents.notify_chat_message(chat_message_id=second.id)
+    assert len(fake_wechat.sent(SEND)) == 1 and states() == [ConsentState.SENT, ConsentState.AVAILABLE]
+
+
+def test_a_complaint_answer_reaches_the_mini_program_complainant_once(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-complains")
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.MINIAPP, description="电动车被盗", doorplate=seed.doorplate("DH-0001")
+    )
+    complaint = complaints.file(citizen=citizen, incident=incident, body="三天了没人联系我")
+    drain(notify_app)
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    complaints.answer(complaint=complaint, officer=seed.officer("100005"), text="已责成派出所今日回访。")
+    drain(notify_app)
+    sent = fake_wechat.sent(SEND)
+    assert len(sent) == 1 and sent[0].body["touser"] == "mini-complains"
+    data = sent[0].body["data"]
+    assert data["character_string1"]["value"] == complaint.number and data["phrase2"]["value"] == "投诉已答复"
+    assert data["thing3"]["value"] == "已责成派出所今日回访。"
+    assert sent[0].body["page"] == f"pages/complaint/detail?id={complaint.id}"
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    consents.notify_complaint_answer(complaint_id=complaint.id)  # run again: already told
+    assert len(fake_wechat.sent(SEND)) == 1 and states() == [ConsentState.SENT, ConsentState.AVAILABLE]
+
+
+def test_an_official_account_citizen_outside_the_window_is_marked_unreached(notify_app, fake_wechat):
+    citizen = citizens.identify(oa_openid="oa-silent")
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="有人敲门", doorplate=seed.doorplate("DH-0001")
+    )
+    fake_wechat.outside_window.add("oa-silent")  # and no chat template configured in this app
+    message = chat.add_message(incident=incident, actor=seed.officer("100001"), body="请开门,我是民警")
+    drain(notify_app)
+    assert fake_wechat.sent(SEND) == []
+    assert chat_state(message.id)[:2] == (False, Undelivered.OUTSIDE_WINDOW.value)
+
+
+def test_a_chat_push_whose_run_died_after_sending_is_recorded_as_delivered_not_sent_again(notify_app, fake_wechat):
+    citizen = citizens.identify(miniapp_openid="mini-crash")
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.MINIAPP, description="有人在砸门", doorplate=seed.doorplate("DH-0001")
+    )
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
+    message = chat.add_message(incident=incident, actor=seed.officer("100001"), body="民警已在路上")
+    drain(notify_app)
+    # As if the run had died between WeChat's answer and recording the delivery.
+    db.session.get(ChatMessage, message.id).delivered_at = None
+    db.session.commit()
+    consents.notify_chat_message(chat_message_id=message.id)
+    assert len(fake_wechat.sent(SEND)) == 1 and states() == [ConsentState.SENT, ConsentState.AVAILABLE]
+    assert chat_state(message.id)[0] is True
