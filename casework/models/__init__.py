@@ -1,5 +1,6 @@
 """Every table of the domain core, importable from one place."""
 
+from casework.complaint_status import Verdict
 from casework.models.complaint import Complaint, ComplaintStatus
 from casework.models.incident import (
     Attachment,
@@ -39,4 +40,5 @@ __all__ = [
     "TimelineEntry",
     "Unit",
     "UnitLevel",
+    "Verdict",
 ]

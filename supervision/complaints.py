@@ -1,0 +1,170 @@
+"""The supervisor's side of the complaint workflow: the queue, accepting a complaint, asking the handling unit for
+its written explanation, the verdict with the action taken, and the answer to the complainant.
+
+Supervision investigates in the complaint's investigating unit: the handling unit's supervisors, or, for a
+complaint about an officer, those of the unit above the officer's. A supervisor posted in the officer's own unit
+never acts on it (that unit only explains, in `casework.complaint_inbox`). A complaint outside the supervisor's
+scope answers exactly as a missing one.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from casework import audit, clock, settings
+from casework.access import not_found, require_officer, scope_of, visible_units_clause
+from casework.complaint_status import OPEN, ComplaintStatus, Verdict
+from casework.complaints import deadline, locked, move
+from casework.db import db
+from casework.errors import Forbidden, InvalidInput
+from casework.events import Event, publish
+from casework.models import Complaint, Officer, Role
+from casework.text import clean
+from casework.unit_of_work import use_case
+
+OWN_UNIT_REFUSED = "投诉涉及本单位民警,须由上级督察部门调查,本单位只能作出情况说明"
+
+
+def queue(officer: Officer, *, status: str | None = None, limit: int = 200) -> list[Complaint]:
+    """The complaints the supervisor's scope investigates, the most urgent first: the nearest step deadline
+    (so overdue ones lead), then the oldest; open ones unless a status is asked for."""
+    require_officer(officer, Role.SUPERVISOR)
+    query = select(Complaint).where(visible_units_clause(officer, Complaint.investigating_unit_id))
+    if status:
+        try:
+            query = query.where(Complaint.status == ComplaintStatus(status).value)
+        except ValueError:
+            raise InvalidInput("未知的投诉状态") from None
+    else:
+        query = query.where(Complaint.status.in_(sorted(s.value for s in OPEN)))
+    query = query.order_by(Complaint.step_due_at.is_(None), Complaint.step_due_at, Complaint.id)
+    return list(db.session.scalars(query.limit(min(max(limit, 1), 500))))
+
+
+def complaint_for_supervisor(officer: Officer, complaint_id: int) -> Complaint:
+    """One complaint the supervisor investigates; any other answers as a missing one."""
+    require_officer(officer, Role.SUPERVISOR)
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None or not scope_of(officer).covers(complaint.investigating_unit_id):
+        raise not_found(Complaint)
+    return complaint
+
+
+def may_investigate(officer: Officer, complaint: Complaint) -> bool:
+    """Whether `officer` may take supervision's steps on `complaint` (not the officer complained about, nor
+    anyone posted in that officer's unit)."""
+    against = complaint.against_officer
+    return against is None or (officer.id != against.id and officer.unit_id != against.unit_id)
+
+
+def _investigator(officer: Officer, complaint: Complaint) -> Complaint:
+    """The complaint, locked, once `officer` is a supervisor who may investigate it."""
+    complaint = complaint_for_supervisor(officer, complaint.id)
+    if not may_investigate(officer, complaint):
+        raise Forbidden(OWN_UNIT_REFUSED)
+    return locked(complaint)
+
+
+@use_case
+def accept(*, complaint: Complaint, officer: Officer, now: datetime | None = None) -> Complaint:
+    """A supervisor takes a routed complaint on; the clock to ask for the unit's explanation starts."""
+    complaint = _investigator(officer, complaint)
+    now = now or clock.now()
+    move(complaint, ComplaintStatus.ACCEPTED, step_due_at=deadline(now, "COMPLAINT_ACCEPT_DAYS"))
+    complaint.accepted_at = now
+    complaint.accepted_by_id = officer.id
+    audit.record(
+        actor=officer,
+        action="complaint.accepted",
+        subject=complaint,
+        at=now,
+        detail={"review": complaint.review, "step_due_at": complaint.step_due_at.isoformat()},
+    )
+    publish(Event.COMPLAINT_ACCEPTED, complaint_id=complaint.id, officer_id=officer.id, review=complaint.review)
+    return complaint
+
+
+@use_case
+def request_explanation(
+    *, complaint: Complaint, officer: Officer, request: str | None = None, now: datetime | None = None
+) -> Complaint:
+    """Ask the handling unit for its written explanation, due in `COMPLAINT_EXPLANATION_DAYS`."""
+    complaint = _investigator(officer, complaint)
+    asked = ""
+    if request is not None and not (isinstance(request, str) and not request.strip()):  # the request is optional
+        asked = clean(request, missing="", limit=settings.get("COMPLAINT_BODY_MAX"), what="说明要求")
+    now = now or clock.now()
+    due = deadline(now, "COMPLAINT_EXPLANATION_DAYS")
+    move(complaint, ComplaintStatus.INVESTIGATING, step_due_at=due)
+    complaint.explanation_requested_at = now
+    complaint.explanation_requested_by_id = officer.id
+    complaint.explanation_request = asked or None
+    complaint.explanation_due_at = due
+    audit.record(
+        actor=officer,
+        action="complaint.explanation_requested",
+        subject=complaint,
+        at=now,
+        detail={"unit_id": complaint.handling_unit_id, "due_at": due.isoformat(), "length": len(asked)},
+    )
+    publish(
+        Event.COMPLAINT_EXPLANATION_REQUESTED,
+        complaint_id=complaint.id,
+        unit_id=complaint.handling_unit_id,
+        due_at=due.isoformat(),
+    )
+    return complaint
+
+
+@use_case
+def give_verdict(
+    *, complaint: Complaint, officer: Officer, verdict: str, action: str, now: datetime | None = None
+) -> Complaint:
+    """Supervision's finding on the complaint (属实 / 部分属实 / 不属实) and the action taken against the handling."""
+    complaint = _investigator(officer, complaint)
+    try:
+        found = Verdict(verdict)
+    except ValueError:
+        raise InvalidInput("请选择调查结论") from None
+    action = clean(action, missing="请填写处理措施", limit=settings.get("COMPLAINT_BODY_MAX"), what="处理措施")
+    now = now or clock.now()
+    answer_due = complaint.due_at if complaint.due_at and complaint.due_at > now else now
+    move(complaint, ComplaintStatus.DECIDED, step_due_at=answer_due)
+    complaint.verdict = found.value
+    complaint.verdict_action = action
+    complaint.verdict_at = now
+    complaint.verdict_by_id = officer.id
+    audit.record(
+        actor=officer,
+        action="complaint.verdict_given",
+        subject=complaint,
+        at=now,
+        detail={"verdict": found.value, "review": complaint.review, "length": len(action)},
+    )
+    publish(Event.COMPLAINT_VERDICT_GIVEN, complaint_id=complaint.id, verdict=found.value)
+    return complaint
+
+
+@use_case
+def answer(*, complaint: Complaint, officer: Officer, text: str, now: datetime | None = None) -> Complaint:
+    """Answer the complainant directly (pushed to WeChat by the answer's subscribers); the rating clock starts."""
+    complaint = _investigator(officer, complaint)
+    text = clean(text, missing="请填写答复内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="答复")
+    now = now or clock.now()
+    move(complaint, ComplaintStatus.ANSWERED, step_due_at=deadline(now, "COMPLAINT_RATING_DAYS"))
+    complaint.answer = text
+    complaint.answered_at = now
+    complaint.answered_by_id = officer.id
+    audit.record(
+        actor=officer,
+        action="complaint.answered",
+        subject=complaint,
+        at=now,
+        detail={
+            "length": len(text),
+            "review": complaint.review,
+            "late": bool(complaint.due_at and now > complaint.due_at),
+        },
+    )
+    publish(Event.COMPLAINT_ANSWERED, complaint_id=complaint.id)
+    return complaint
