@@ -20,15 +20,15 @@ EXPLAINING_ROLES = (Role.OFFICER, Role.DISPATCHER, Role.LEGAL_OFFICER, Role.SUPE
 
 
 def inbox(officer: Officer, *, limit: int = 100) -> list[Complaint]:
-    """Complaints held by a unit in the officer's scope (the complaint's handling unit, else its incident's),
-    newest first."""
+    """Complaints routed to a unit in the officer's scope (the complaint's handling unit, else its incident's),
+    those waiting for the unit's explanation first (the nearest deadline first), then the newest."""
     require_officer(officer)
     held_by = func.coalesce(Complaint.handling_unit_id, Incident.unit_id)
     query = (
         select(Complaint)
         .join(Incident, Complaint.incident_id == Incident.id)
-        .where(visible_units_clause(officer, held_by))
-        .order_by(Complaint.id.desc())
+        .where(visible_units_clause(officer, held_by), Complaint.routed_to_unit_at.is_not(None))
+        .order_by(Complaint.explanation_due_at.is_(None), Complaint.explanation_due_at, Complaint.id.desc())
         .limit(min(max(limit, 1), 500))
     )
     return list(db.session.scalars(query))

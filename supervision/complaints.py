@@ -26,10 +26,12 @@ OWN_UNIT_REFUSED = "投诉涉及本单位民警,须由上级督察部门调查,�
 
 
 def queue(officer: Officer, *, status: str | None = None, limit: int = 200) -> list[Complaint]:
-    """The complaints the supervisor's scope investigates, the most urgent first: the nearest step deadline
-    (so overdue ones lead), then the oldest; open ones unless a status is asked for."""
+    """The complaints routed to supervision that the supervisor's scope investigates, the most urgent first: the
+    nearest step deadline (so overdue ones lead), then the oldest; open ones unless a status is asked for."""
     require_officer(officer, Role.SUPERVISOR)
-    query = select(Complaint).where(visible_units_clause(officer, Complaint.investigating_unit_id))
+    query = select(Complaint).where(
+        visible_units_clause(officer, Complaint.investigating_unit_id), Complaint.routed_to_supervision_at.is_not(None)
+    )
     if status:
         try:
             query = query.where(Complaint.status == ComplaintStatus(status).value)
