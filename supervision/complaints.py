@@ -7,6 +7,7 @@ never acts on it (that unit only explains, in `casework.complaint_inbox`). A com
 scope answers exactly as a missing one.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -170,3 +171,54 @@ def answer(*, complaint: Complaint, officer: Officer, text: str, now: datetime |
     )
     publish(Event.COMPLAINT_ANSWERED, complaint_id=complaint.id)
     return complaint
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a complaint's life as the console shows it: what, when, by when it was due."""
+
+    name: str
+    at: datetime | None
+    due_at: datetime | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.at is not None and self.due_at is not None and self.at > self.due_at
+
+
+def steps(complaint: Complaint) -> list[Step]:
+    """The steps of the complaint's current review in order: the ones taken with their times, the one it waits
+    for with its deadline (earlier reviews are kept as `first_*`)."""
+    taken = [
+        Step("群众提交投诉", complaint.filed_at),
+        Step("转交办案单位", complaint.routed_to_unit_at),
+        Step("转交督察部门", complaint.routed_to_supervision_at),
+    ]
+    if complaint.reopened_at:
+        taken.append(Step("群众不满意,重新受理复查", complaint.reopened_at))
+    else:
+        taken.append(Step("督察受理", complaint.accepted_at))
+    taken += [
+        Step("要求单位作出情况说明", complaint.explanation_requested_at),
+        Step("单位提交情况说明", complaint.explained_at, complaint.explanation_due_at),
+        Step("作出调查结论", complaint.verdict_at),
+        Step("答复投诉人", complaint.answered_at, complaint.due_at),
+        Step("投诉人评价", complaint.rated_at),
+        Step("办结", complaint.closed_at),
+    ]
+    done = [step for step in taken if step.at is not None]
+    if complaint.state is not ComplaintStatus.CLOSED:
+        waiting = NEXT_STEP[complaint.state]
+        done.append(Step(waiting, None, complaint.step_due_at))
+    return done
+
+
+NEXT_STEP = {
+    ComplaintStatus.FILED: "转交办案单位和督察部门",
+    ComplaintStatus.ROUTED: "督察受理",
+    ComplaintStatus.ACCEPTED: "要求单位作出情况说明",
+    ComplaintStatus.INVESTIGATING: "单位提交情况说明",
+    ComplaintStatus.EXPLAINED: "作出调查结论",
+    ComplaintStatus.DECIDED: "答复投诉人",
+    ComplaintStatus.ANSWERED: "投诉人评价",
+}
