@@ -565,7 +565,6 @@ def test_only_an_admin_opens_the_admin_pages_and_manages_officers(client, world)
 
 def test_the_handling_unit_explains_a_complaint_and_another_station_cannot_see_it(client, world, citizen):
     from casework import complaints
-
     from casework.complaint_status import ComplaintStatus
     from tests.complaint_steps import walk
 

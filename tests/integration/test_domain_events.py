@@ -198,8 +198,9 @@ def test_every_state_change_publishes_its_event(make_app, fake):
     requested = recorder.of(Event.COMPLAINT_EXPLANATION_REQUESTED)
     assert len(requested) == 2 and all(p["complaint_id"] == complaint and p["due_at"] for p in requested)
     assert recorder.of(Event.COMPLAINT_EXPLAINED) == [{"complaint_id": complaint}] * 2
-    assert recorder.of(Event.COMPLAINT_VERDICT_GIVEN) == [
-        {"complaint_id": complaint, "verdict": "partly_substantiated"}
-    ] * 2
+    assert (
+        recorder.of(Event.COMPLAINT_VERDICT_GIVEN)
+        == [{"complaint_id": complaint, "verdict": "partly_substantiated"}] * 2
+    )
     assert recorder.of(Event.COMPLAINT_REOPENED) == [{"complaint_id": complaint, "review": 2}]
     assert recorder.of(Event.COMPLAINT_CLOSED) == [{"complaint_id": complaint, "review": 2}]
