@@ -10,7 +10,7 @@ scope answers exactly as a missing one.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from casework import audit, clock, settings
 from casework.access import not_found, require_officer, scope_of, visible_units_clause
@@ -30,8 +30,12 @@ def queue(officer: Officer, *, status: str | None = None, limit: int = 200) -> l
     """The complaints routed to supervision that the supervisor's scope investigates, the most urgent first: the
     nearest step deadline (so overdue ones lead), then the oldest; open ones unless a status is asked for."""
     require_officer(officer, Role.SUPERVISOR)
+    colleagues = select(Officer.id).where(Officer.unit_id == officer.unit_id)
     query = select(Complaint).where(
-        visible_units_clause(officer, Complaint.investigating_unit_id), Complaint.routed_to_supervision_at.is_not(None)
+        visible_units_clause(officer, Complaint.investigating_unit_id),
+        Complaint.routed_to_supervision_at.is_not(None),
+        # a complaint about an officer of the supervisor's own unit is the unit above's to investigate
+        or_(Complaint.against_officer_id.is_(None), Complaint.against_officer_id.not_in(colleagues)),
     )
     if status:
         try:
