@@ -2,7 +2,7 @@
 XML to /wechat) -> in the station's inbox and the supervision queue -> accepted, the station's explanation asked
 for and given, the verdict, the answer -> the answer pushed to the citizen's WeChat (the fake API records it) and
 shown in chat and in the mini-program -> rated unsatisfied in the mini-program -> reopened once -> answered again
--> rated -> closed, and no third review."""
+-> rated in chat -> closed, and no third review."""
 
 import re
 import time
@@ -161,10 +161,17 @@ def test_a_complaint_s_whole_life_through_chat_the_console_and_the_mini_program(
 
     first_review(2, "复查后:已组织双方调解,纠纷化解。")
     assert len([t for t in pushed_texts(fake) if number in t and "答复" in t]) == 2  # each answer pushed once
-    rated = requests.post(f"{api}/complaints/{listed['id']}/rating", json={"rating": 2}, headers=headers, timeout=10)
-    assert rated.status_code == 200 and rated.json()["status"] == "closed" and rated.json()["status_label"] == "已办结"
+    # The second answer is rated in chat this time: closed, whatever the score (there is no third review).
+    assert "复查后:已组织双方调解" in chat(sender, "我的投诉")
+    asked = chat(sender, "评价投诉")
+    assert number in asked and "重新复查" not in asked
+    assert "请回复1到5" in chat(sender, "九")
+    assert f"投诉 {number} 已办结" in chat(sender, "2")
+    shown = requests.get(f"{api}/complaints/{listed['id']}", headers=headers, timeout=10).json()
+    assert (shown["status"], shown["status_label"], shown["rating"]) == ("closed", "已办结", 2)
     again = requests.post(f"{api}/complaints/{listed['id']}/rating", json={"rating": 1}, headers=headers, timeout=10)
     assert again.status_code == 409  # rated; and there is no third review
+    assert "没有待评价" in chat(sender, "评价投诉")
     assert "已办结" in chat(sender, "我的投诉")
 
     supervisor.goto(f"{live}/console/supervision/complaints?status=closed")
