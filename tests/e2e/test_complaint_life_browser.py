@@ -154,10 +154,11 @@ def test_a_complaint_s_whole_life_through_chat_the_console_and_the_mini_program(
     headers = {"Authorization": f"Bearer {token}"}
     [listed] = requests.get(f"{api}/complaints", headers=headers, timeout=10).json()
     assert (listed["number"], listed["status_label"]) == (number, "已答复")
-    assert listed["answer"] == "经核查部分属实,已责令整改。"
+    assert listed["answer"] == "经核查部分属实,已责令整改。" and listed["can_rate"] is True
     rated = requests.post(f"{api}/complaints/{listed['id']}/rating", json={"rating": 1}, headers=headers, timeout=10)
     assert rated.status_code == 200 and rated.json()["status"] == "accepted"  # reopened for a second review
-    assert rated.json()["status_label"] == "已受理"
+    assert rated.json()["status_label"] == "已受理" and rated.json()["can_rate"] is False
+    assert (rated.json()["review"], rated.json()["first_answer"]) == (2, "经核查部分属实,已责令整改。")
 
     first_review(2, "复查后:已组织双方调解,纠纷化解。")
     assert len([t for t in pushed_texts(fake) if number in t and "答复" in t]) == 2  # each answer pushed once
