@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from casework import clock
+from casework.access import may_investigate
 from casework.complaint_status import ComplaintStatus, Verdict
 from casework.errors import DomainError
 from casework.models import Role
@@ -59,7 +60,7 @@ def complaint(complaint_id: int):
         c=record,
         steps=supervision.steps(record),
         verdicts=list(Verdict),
-        may_act=supervision.may_investigate(officer, record),
+        may_act=may_investigate(officer, record),
         Status=ComplaintStatus,
         now=clock.now(),
     )

@@ -13,17 +13,20 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from casework import audit, clock, settings
-from casework.access import not_found, require_officer, scope_of, visible_units_clause
+from casework.access import (
+    require_investigating_scope,
+    require_investigator,
+    require_officer,
+    visible_units_clause,
+)
 from casework.complaint_status import OPEN, ComplaintStatus, Verdict
 from casework.complaints import deadline, locked, move
 from casework.db import db
-from casework.errors import Forbidden, InvalidInput
+from casework.errors import InvalidInput
 from casework.events import Event, publish
 from casework.models import Complaint, Officer, Role
 from casework.text import clean
 from casework.unit_of_work import use_case
-
-OWN_UNIT_REFUSED = "投诉涉及本单位民警,须由上级督察部门调查,本单位只能作出情况说明"
 
 
 def queue(officer: Officer, *, status: str | None = None, limit: int = 200) -> list[Complaint]:
@@ -49,26 +52,17 @@ def queue(officer: Officer, *, status: str | None = None, limit: int = 200) -> l
 
 
 def complaint_for_supervisor(officer: Officer, complaint_id: int) -> Complaint:
-    """One complaint the supervisor investigates; any other answers as a missing one."""
+    """One complaint the supervisor's scope investigates; any other answers as a missing one."""
     require_officer(officer, Role.SUPERVISOR)
     complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None or not scope_of(officer).covers(complaint.investigating_unit_id):
-        raise not_found(Complaint)
+    require_investigating_scope(officer, complaint)
     return complaint
-
-
-def may_investigate(officer: Officer, complaint: Complaint) -> bool:
-    """Whether `officer` may take supervision's steps on `complaint` (not the officer complained about, nor
-    anyone posted in that officer's unit)."""
-    against = complaint.against_officer
-    return against is None or (officer.id != against.id and officer.unit_id != against.unit_id)
 
 
 def _investigator(officer: Officer, complaint: Complaint) -> Complaint:
     """The complaint, locked, once `officer` is a supervisor who may investigate it."""
     complaint = complaint_for_supervisor(officer, complaint.id)
-    if not may_investigate(officer, complaint):
-        raise Forbidden(OWN_UNIT_REFUSED)
+    require_investigator(officer, complaint)
     return locked(complaint)
 
 
