@@ -174,6 +174,13 @@ def of_citizen(citizen: Citizen) -> list[Complaint]:
     )
 
 
+def of_incident(incident: Incident) -> list[Complaint]:
+    """The complaints about one incident (for the officer already allowed to see it), oldest first."""
+    return list(
+        db.session.scalars(select(Complaint).where(Complaint.incident_id == incident.id).order_by(Complaint.id))
+    )
+
+
 def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
     """One of the citizen's complaints; anyone else's answers NotFound, exactly as a missing one."""
     complaint = db.session.get(Complaint, complaint_id)
