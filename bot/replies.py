@@ -1,6 +1,7 @@
 """Every sentence the official account says to a citizen, in one place."""
 
 from casework import clock
+from casework.complaint_status import MAX_REVIEWS
 from casework.models import Complaint, Incident, TimelineEntry
 from casework.status import IncidentStatus
 
@@ -11,7 +12,7 @@ WELCOME = (
     "· 直接发送文字、图片、语音、视频或位置即可报警;\n"
     "· 扫描门牌二维码可按门牌地址报警;\n"
     "· 回复「我的报警」查看报警记录,「进度」查看办理进度,「投诉」投诉举报,「我的投诉」查看投诉及答复,"
-    "「取消」取消待回答的问题。\n" + EMERGENCY
+    "「评价投诉」对投诉答复评分,「取消」取消待回答的问题。\n" + EMERGENCY
 )
 HELP = WELCOME
 GOODBYE = ""  # nothing can be sent to someone who unfollowed
@@ -25,6 +26,8 @@ CANCELLABLE = {  # the pending steps 取消 ends, by what the citizen was in the
     "pick_progress": "查看进度的选择",
     "complain_pick": "投诉(选择警情)",
     "complain_body": "投诉(填写内容)",
+    "rate_pick": "投诉答复评价(选择投诉)",
+    "rate_score": "投诉答复评价",
     "where": "补充位置",
 }
 MENU_REPORT = "请直接发送文字描述发生了什么,也可以发送图片、语音、视频或位置。" + EMERGENCY
@@ -57,12 +60,21 @@ COMPLAIN_ASK_BODY = "您要投诉警情 {number}。请写明投诉的事实和�
 COMPLAINT_FILED = "您的投诉已提交,投诉编号 {number}。将同时转交办案单位和督察部门,请留意答复。"
 
 PUSH_OFFICER_MESSAGE = "【警情 {number}】民警回复:{body}\n(直接回复本消息即可与民警对话)"
-PUSH_COMPLAINT_ANSWER = "【投诉 {number}】答复:{answer}\n(回复「我的投诉」查看全部投诉)"
+PUSH_COMPLAINT_ANSWER = "【投诉 {number}】答复:{answer}\n(回复「评价投诉」对答复评分,回复「我的投诉」查看全部投诉)"
 COMPLAINTS_OF_INCIDENT = "该警情的投诉:"
 NO_COMPLAINTS = "您还没有投诉记录。"
 COMPLAINTS_HEADER = "您的投诉(最近{count}条):"
 COMPLAINT_LINE = "{number}(警情 {incident}){status} {time}"
 COMPLAINT_ANSWER_LINE = "  答复:{answer}"
+COMPLAINT_FIRST_ANSWER_LINE = "  首次答复:{answer}(不满意,已复查)"
+NOTHING_TO_RATE = "您没有待评价的投诉答复。"
+RATE_PICK = "请选择要评价答复的投诉,回复序号:\n{lines}"
+RATE_ASK_SCORE = "请对投诉 {number} 的答复评分:回复1到5的数字(5为非常满意,1、2为不满意)。"
+RATE_REVIEW_NOTE = "如不满意,督察部门将重新复查一次。"
+RATE_AGAIN = "请回复1到5之间的数字,或回复「取消」。"
+RATED_CLOSED = "感谢您的评价,投诉 {number} 已办结。"
+RATED_REOPENED = "感谢您的评价。您对答复不满意,督察部门将重新复查投诉 {number} 并再次答复您。"
+COMPLAINT_NOT_FOUND = "未找到该投诉。"
 PUSH_PROGRESS = "【警情 {number}】办理进度:{status}\n{note}"
 
 
@@ -114,9 +126,26 @@ def complaint_lines(complaints: list[Complaint]) -> list[str]:
                 number=c.number, incident=c.incident.number, status=c.state.label, time=_time(c.filed_at)
             )
         )
+        if c.first_answer:
+            lines.append(COMPLAINT_FIRST_ANSWER_LINE.format(answer=c.first_answer))
         if c.answer:
             lines.append(COMPLAINT_ANSWER_LINE.format(answer=c.answer))
     return lines
+
+
+def complaint_pick_lines(complaints: list[Complaint]) -> str:
+    return "\n".join(f"{i}. {c.number}(警情 {c.incident.number})" for i, c in enumerate(complaints, 1))
+
+
+def ask_score(complaint: Complaint) -> str:
+    note = RATE_REVIEW_NOTE if complaint.review < MAX_REVIEWS else ""
+    return RATE_ASK_SCORE.format(number=complaint.number) + note
+
+
+def rated(complaint: Complaint) -> str:
+    """What the complainant is told after rating: closed, or reopened for the second review."""
+    template = RATED_CLOSED if complaint.state.is_final else RATED_REOPENED
+    return template.format(number=complaint.number)
 
 
 def complaint_list(complaints: list[Complaint]) -> str:

@@ -7,6 +7,9 @@ The rule of access by unit, in one place:
 - A legal officer (法制员) or supervisor (督察) posted below a county sees the whole county: both work
   county-wide, whichever station they sit in. (The roles must be named on the officer: an administrator's
   blanket roles do not widen their scope.)
+- A complaint is investigated by supervision in its investigating unit (a supervisor whose scope covers it); for a
+  complaint about an officer that is the unit above the officer's, and no one posted in the officer's own unit
+  (nor the officer) takes a step of the investigation: that unit only gives its explanation, as the handling unit.
 - The root of the tree (the province, the command centre) sees everything, including incidents not yet routed
   to any unit (`unit_id` NULL). Any other unit sees no unrouted incident: until the router has decided whose it
   is, only the command centre may act on it (the router sends whatever it cannot place to the root).
@@ -125,6 +128,30 @@ def require_visible(officer: Officer, record) -> None:
     """Refuse a record outside the officer's scope exactly as a missing one is refused."""
     if record is None or not can_see(officer, record):
         raise not_found(type(record) if record is not None else None)
+
+
+OWN_UNIT_REFUSED = "投诉涉及本单位民警,须由上级督察部门调查,本单位只能作出情况说明"
+
+
+def require_investigating_scope(officer: Officer, complaint: Complaint | None) -> None:
+    """Refuse a complaint whose investigating unit is outside the supervisor's scope as a missing one."""
+    if complaint is None or not scope_of(officer).covers(complaint.investigating_unit_id):
+        raise not_found(Complaint)
+
+
+def may_investigate(officer: Officer, complaint: Complaint) -> bool:
+    """Whether `officer` may take supervision's steps on `complaint`: not the officer complained about, nor
+    anyone posted in that officer's unit."""
+    against = complaint.against_officer
+    return against is None or (officer.id != against.id and officer.unit_id != against.unit_id)
+
+
+def require_investigator(officer: Officer, complaint: Complaint) -> None:
+    """A supervisor in whose scope the complaint is investigated, and who is not of the accused officer's unit."""
+    require_officer(officer, Role.SUPERVISOR)
+    require_investigating_scope(officer, complaint)
+    if not may_investigate(officer, complaint):
+        raise Forbidden(OWN_UNIT_REFUSED)
 
 
 def not_found(kind: type | None) -> NotFound:

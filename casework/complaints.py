@@ -1,21 +1,56 @@
-"""Filing a complaint about how an incident was handled, and routing it to the unit and to supervision.
+"""Filing a complaint about how an incident was handled, routing it to the unit and to supervision, and the
+complainant's rating of the answer; the steps between (accepting, the verdict, the answer) are supervision's
+(`supervision.complaints`), the unit's explanation the unit's (`casework.complaint_inbox`).
 
 The two routing jobs are subscribers of complaint.filed (registered in `casework.init_app`); each is
 idempotent, so a complaint reaches each place exactly once however often the relay or the queue delivers the job.
+Every step moves the complaint through `move` (the status machine of `casework.complaint_status`), stamps the
+step's own column and sets the deadline of the next one (`step_due_at`).
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
 from casework import audit, clock, idempotency, notes, numbering, settings
 from casework.access import not_found, require_officer, require_owner, require_visible
+from casework.complaint_status import ComplaintStatus, after_rating, check_transition
 from casework.db import db
 from casework.errors import Conflict, InvalidInput, NotFound
 from casework.events import Event, publish
-from casework.models import Citizen, Complaint, ComplaintStatus, Incident, Officer, Role, System, TimelineEntry
+from casework.models import Citizen, Complaint, Incident, Officer, System, TimelineEntry, Unit
 from casework.text import clean
 from casework.unit_of_work import use_case
+from supervision.calendar import add_days
+
+
+def deadline(start: datetime, setting: str) -> datetime:
+    """`start` plus the days the named setting gives a step, counted as `COMPLAINT_DAYS_COUNTED` says."""
+    working = settings.get("COMPLAINT_DAYS_COUNTED") == "working"
+    return add_days(start, settings.get(setting), working=working)
+
+
+def move(complaint: Complaint, target: ComplaintStatus, *, step_due_at: datetime | None) -> ComplaintStatus:
+    """Move a (locked) complaint to `target`, or raise IllegalTransition; returns the status it left."""
+    current = complaint.state
+    check_transition(current, target, review=complaint.review)
+    complaint.status = target.value
+    complaint.step_due_at = step_due_at
+    return current
+
+
+def locked(complaint: Complaint) -> Complaint:
+    """The complaint's row, locked and fresh, for a step that changes it."""
+    return db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
+
+
+def investigating_unit_for(handling_unit_id: int | None, against_officer: Officer | None) -> int | None:
+    """Whose supervision investigates: the handling unit's; for a complaint about an officer, the unit above the
+    officer's, so that the officer's own unit never investigates alone (it only explains)."""
+    if against_officer is None:
+        return handling_unit_id
+    unit = db.session.get(Unit, against_officer.unit_id)
+    return unit.parent_id if unit is not None and unit.parent_id is not None else against_officer.unit_id
 
 
 @use_case
@@ -54,11 +89,14 @@ def _file(
         citizen=citizen,
         against_officer=against_officer,
         handling_unit_id=incident.unit_id,
+        investigating_unit_id=investigating_unit_for(incident.unit_id, against_officer),
         body=body,
         source_msg_id=source_msg_id,
-        status=ComplaintStatus.SUBMITTED.value,
+        status=ComplaintStatus.FILED.value,
+        review=1,
         filed_at=now,
-        due_at=now + timedelta(days=settings.get("COMPLAINT_ANSWER_DAYS")),
+        due_at=deadline(now, "COMPLAINT_ANSWER_DAYS"),
+        step_due_at=deadline(now, "COMPLAINT_ACCEPT_DAYS"),
     )
     db.session.add(complaint)
     db.session.flush()
@@ -82,6 +120,8 @@ def _file(
             "number": complaint.number,
             "incident_id": incident.id,
             "against_officer_id": against_officer.id if against_officer else None,
+            "investigating_unit_id": complaint.investigating_unit_id,
+            "step_due_at": complaint.step_due_at.isoformat(),
         },
     )
     publish(Event.COMPLAINT_FILED, complaint_id=complaint.id)
@@ -107,20 +147,22 @@ def _route(complaint_id: int, column: str, action: str, destination: str, now: d
     if complaint is None or getattr(complaint, column) is not None:
         return
     setattr(complaint, column, now)
-    if (
-        complaint.routed_to_unit_at
-        and complaint.routed_to_supervision_at
-        and complaint.status == ComplaintStatus.SUBMITTED.value
-    ):
-        complaint.status = ComplaintStatus.ROUTED.value
     if complaint.handling_unit_id is None and complaint.incident.unit_id is not None:
         complaint.handling_unit_id = complaint.incident.unit_id
+    if complaint.investigating_unit_id is None:
+        complaint.investigating_unit_id = investigating_unit_for(complaint.handling_unit_id, complaint.against_officer)
+    if complaint.routed_to_unit_at and complaint.routed_to_supervision_at and complaint.state is ComplaintStatus.FILED:
+        move(complaint, ComplaintStatus.ROUTED, step_due_at=complaint.step_due_at)  # the acceptance clock runs on
     audit.record(
         actor=System("outbox"),
         action=action,
         subject=complaint,
         at=now,
-        detail={"handling_unit_id": complaint.handling_unit_id, "status": complaint.status},
+        detail={
+            "handling_unit_id": complaint.handling_unit_id,
+            "investigating_unit_id": complaint.investigating_unit_id,
+            "status": complaint.status,
+        },
     )
     publish(Event.COMPLAINT_ROUTED, complaint_id=complaint.id, destination=destination)
 
@@ -129,6 +171,13 @@ def of_citizen(citizen: Citizen) -> list[Complaint]:
     """A citizen's complaints, newest first."""
     return list(
         db.session.scalars(select(Complaint).where(Complaint.citizen_id == citizen.id).order_by(Complaint.id.desc()))
+    )
+
+
+def of_incident(incident: Incident) -> list[Complaint]:
+    """The complaints about one incident (for the officer already allowed to see it), oldest first."""
+    return list(
+        db.session.scalars(select(Complaint).where(Complaint.incident_id == incident.id).order_by(Complaint.id))
     )
 
 
@@ -141,42 +190,83 @@ def complaint_of(citizen: Citizen, complaint_id: int) -> Complaint:
 
 
 @use_case
-def answer(*, complaint: Complaint, officer: Officer, text: str, now: datetime | None = None) -> Complaint:
-    """Record the supervision answer to a complaint (the full supervision workflow builds on this)."""
-    require_officer(officer, Role.SUPERVISOR)
-    require_visible(officer, complaint)
-    text = clean(text, missing="请填写答复内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="答复")
-    complaint = db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
-    if complaint.answer is not None:
-        raise Conflict("该投诉已答复")
-    now = now or clock.now()
-    complaint.answer = text
-    complaint.answered_at = now
-    complaint.answered_by_id = officer.id
-    complaint.status = ComplaintStatus.ANSWERED.value
-    audit.record(
-        actor=officer, action="complaint.answered", subject=complaint, at=now, detail={"length": len(complaint.answer)}
-    )
-    publish(Event.COMPLAINT_ANSWERED, complaint_id=complaint.id)
-    return complaint
-
-
-@use_case
 def rate_answer(*, complaint: Complaint, citizen: Citizen, rating: int, now: datetime | None = None) -> Complaint:
-    """The complainant's satisfaction (1-5) with the answer; only once, only after an answer."""
+    """The complainant's satisfaction (1-5) with the answer, once per answer: an unsatisfied first rating reopens
+    the complaint for a second review (once); any other rating closes it."""
     require_owner(complaint, citizen)
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise InvalidInput("评价须为1到5分")
-    complaint = db.session.get(Complaint, complaint.id, with_for_update=True, populate_existing=True)
-    if complaint.answered_at is None:
-        raise Conflict("投诉尚未答复,暂不能评价")
+    complaint = locked(complaint)
     if complaint.rating is not None:
         raise Conflict("您已评价过该答复")
+    if complaint.state is not ComplaintStatus.ANSWERED:
+        raise Conflict("投诉尚未答复,暂不能评价")
     now = now or clock.now()
     complaint.rating = rating
-    audit.record(actor=citizen, action="complaint.answer_rated", subject=complaint, at=now, detail={"rating": rating})
+    complaint.rated_at = now
+    audit.record(
+        actor=citizen,
+        action="complaint.answer_rated",
+        subject=complaint,
+        at=now,
+        detail={"rating": rating, "review": complaint.review},
+    )
     publish(Event.COMPLAINT_RATED, complaint_id=complaint.id)
+    if after_rating(rating, review=complaint.review) is ComplaintStatus.ACCEPTED:
+        _reopen(complaint, now)
+    else:
+        _close(complaint, citizen, now)
     return complaint
+
+
+def _reopen(complaint: Complaint, now: datetime) -> None:
+    """Back to accepted for the second review, keeping the first one as it ended."""
+    move(complaint, ComplaintStatus.ACCEPTED, step_due_at=deadline(now, "COMPLAINT_ACCEPT_DAYS"))
+    complaint.first_explanation = complaint.unit_explanation
+    complaint.first_verdict = complaint.verdict
+    complaint.first_verdict_action = complaint.verdict_action
+    complaint.first_answer = complaint.answer
+    complaint.first_rating = complaint.rating
+    for column in (
+        "unit_explanation",
+        "explained_at",
+        "explained_by_id",
+        "explanation_request",
+        "explanation_requested_at",
+        "explanation_requested_by_id",
+        "explanation_due_at",
+        "verdict",
+        "verdict_action",
+        "verdict_at",
+        "verdict_by_id",
+        "answer",
+        "answered_at",
+        "answered_by_id",
+        "rating",
+        "rated_at",
+    ):
+        setattr(complaint, column, None)
+    complaint.review += 1
+    complaint.reopened_at = now
+    complaint.accepted_at = now
+    complaint.due_at = deadline(now, "COMPLAINT_ANSWER_DAYS")
+    audit.record(
+        actor=System("supervision"),
+        action="complaint.reopened",
+        subject=complaint,
+        at=now,
+        detail={"review": complaint.review, "step_due_at": complaint.step_due_at.isoformat()},
+    )
+    publish(Event.COMPLAINT_REOPENED, complaint_id=complaint.id, review=complaint.review)
+
+
+def _close(complaint: Complaint, citizen: Citizen, now: datetime) -> None:
+    move(complaint, ComplaintStatus.CLOSED, step_due_at=None)
+    complaint.closed_at = now
+    audit.record(
+        actor=citizen, action="complaint.closed", subject=complaint, at=now, detail={"review": complaint.review}
+    )
+    publish(Event.COMPLAINT_CLOSED, complaint_id=complaint.id, review=complaint.review)
 
 
 def complaint_for(officer: Officer, complaint_id: int) -> Complaint:

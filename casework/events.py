@@ -32,10 +32,14 @@ class Event(StrEnum):
     CHAT_MESSAGE_ADDED = "chat.message_added"
     COMPLAINT_FILED = "complaint.filed"
     COMPLAINT_ROUTED = "complaint.routed"
-    COMPLAINT_ANSWERED = "complaint.answered"
+    COMPLAINT_ACCEPTED = "complaint.accepted"
+    COMPLAINT_EXPLANATION_REQUESTED = "complaint.explanation_requested"
     COMPLAINT_EXPLAINED = "complaint.explained"
+    COMPLAINT_VERDICT_GIVEN = "complaint.verdict_given"
+    COMPLAINT_ANSWERED = "complaint.answered"
     COMPLAINT_RATED = "complaint.rated"
     COMPLAINT_REOPENED = "complaint.reopened"
+    COMPLAINT_CLOSED = "complaint.closed"
     DOORPLATES_CREATED = "doorplates.created"
     DOORPLATES_UPDATED = "doorplates.updated"
     DOORPLATE_REVOKED = "doorplate.revoked"
@@ -57,10 +61,14 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.CHAT_MESSAGE_ADDED: ("chat_message_id",),
     Event.COMPLAINT_FILED: ("complaint_id",),
     Event.COMPLAINT_ROUTED: ("complaint_id", "destination"),
-    Event.COMPLAINT_ANSWERED: ("complaint_id",),
+    Event.COMPLAINT_ACCEPTED: ("complaint_id", "officer_id", "review"),
+    Event.COMPLAINT_EXPLANATION_REQUESTED: ("complaint_id", "unit_id", "due_at"),  # due_at: ISO 8601, UTC
     Event.COMPLAINT_EXPLAINED: ("complaint_id",),
+    Event.COMPLAINT_VERDICT_GIVEN: ("complaint_id", "verdict"),
+    Event.COMPLAINT_ANSWERED: ("complaint_id",),
     Event.COMPLAINT_RATED: ("complaint_id",),
-    Event.COMPLAINT_REOPENED: ("complaint_id",),
+    Event.COMPLAINT_REOPENED: ("complaint_id", "review"),  # review: 2, the second (and last) one
+    Event.COMPLAINT_CLOSED: ("complaint_id", "review"),
     Event.DOORPLATES_CREATED: ("doorplate_ids",),  # an import publishes one per batch of new doorplates
     Event.DOORPLATES_UPDATED: ("doorplate_ids",),
     Event.DOORPLATE_REVOKED: ("doorplate_id",),

@@ -33,6 +33,13 @@ class Setting:
         return self.key or self.name
 
 
+def day_count(value: str) -> str:
+    """`working` or `calendar`"""
+    if value not in ("working", "calendar"):
+        raise ValueError("expected `working` or `calendar`")
+    return value
+
+
 SETTINGS = [
     Setting("PUBLIC_BASE_URL", str, "http://127.0.0.1:5000", "the public origin printed in QR codes and links"),
     Setting(
@@ -48,7 +55,27 @@ SETTINGS = [
         "",
         "code of the unit whose queue takes incidents no station can be found for (empty: the root unit)",
     ),
-    Setting("COMPLAINT_ANSWER_DAYS", int, 7, "days within which a complaint must be answered"),
+    Setting(
+        "COMPLAINT_ANSWER_DAYS",
+        int,
+        7,
+        "days within which a complaint must be answered (from filing; a second review from its reopening)",
+    ),
+    Setting(
+        "COMPLAINT_ACCEPT_DAYS",
+        int,
+        1,
+        "days for supervision to accept a routed complaint, and then to ask the unit for its explanation",
+    ),
+    Setting("COMPLAINT_EXPLANATION_DAYS", int, 3, "days the handling unit has for its written explanation"),
+    Setting("COMPLAINT_VERDICT_DAYS", int, 3, "days for supervision's verdict once the unit's explanation is in"),
+    Setting("COMPLAINT_RATING_DAYS", int, 7, "days the complainant has to rate an answer"),
+    Setting(
+        "COMPLAINT_DAYS_COUNTED",
+        day_count,
+        "working",
+        "how complaint deadlines count days: `working` (weekends skipped) or `calendar`",
+    ),
     Setting("INCIDENT_DESCRIPTION_MAX", int, 2000, "longest description of a report, in characters"),
     Setting("CHAT_MESSAGE_MAX", int, 1000, "longest chat message, in characters"),
     Setting("COMPLAINT_BODY_MAX", int, 2000, "longest complaint or answer to one, in characters"),

@@ -176,6 +176,10 @@ def _case_page(record, revealed=None):
         citizen_name=privacy.mask_name(record.citizen.real_name),
         citizen_id_number=privacy.mask_id_number(record.citizen.id_number),
         next_steps=sorted(TRANSITIONS[record.state]),
+        complaints=[
+            (c, officer.has_role(Role.SUPERVISOR) and scope_of(officer).covers(c.investigating_unit_id))
+            for c in complaints.of_incident(record)
+        ],
         messages=chat.messages(incident=record, viewer=officer, limit=500),
         categories=_categories(),
         units=_units(officer),

@@ -84,6 +84,11 @@ def complaint(item: Complaint) -> dict:
         "answer": item.answer,
         "answered_at": item.answered_at,
         "rating": item.rating,
+        "can_rate": item.state is ComplaintStatus.ANSWERED,
+        "review": item.review,
+        "first_answer": item.first_answer,
+        "first_rating": item.first_rating,
+        "due_at": item.due_at,
     }
 
 

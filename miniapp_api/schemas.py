@@ -233,6 +233,11 @@ class ComplaintOut(Schema):
     answer = Str(allow_none=True)
     answered_at = Time(allow_none=True)
     rating = Int(allow_none=True)
+    can_rate = mf.Boolean(required=True, metadata={"description": "答复待评价(1、2分为不满意)"})
+    review = Int(required=True, metadata={"description": "第几次办理:2 表示不满意后的复查"})
+    first_answer = Str(allow_none=True, metadata={"description": "复查前的第一次答复"})
+    first_rating = Int(allow_none=True)
+    due_at = Time(allow_none=True, metadata={"description": "答复期限"})
 
 
 class ComplaintRatingIn(Schema):

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from bot import replies
 from bot.registry import Turn
 from casework import complaints, queries
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
-from casework.errors import NotFound
-from casework.models import Incident
+from casework.errors import DomainError, NotFound
+from casework.models import Complaint, Incident
 
 NUMBER = re.compile(r"^(?:进度\s*)?(JQ\d{14})$", re.IGNORECASE)
+SCORE = re.compile(r"^[1-5]$")
 LIST_SIZE = 10
 PICK_SIZE = 5
 
@@ -78,6 +80,45 @@ def cancel(turn: Turn) -> str:
     return answer
 
 
+def rate_complaint(turn: Turn) -> str:
+    """Rate the answer to a complaint: the one waiting for a rating, or a list of them to pick from."""
+    waiting = [c for c in complaints.of_citizen(turn.citizen) if c.state is ComplaintStatus.ANSWERED][:PICK_SIZE]
+    if not waiting:
+        return replies.NOTHING_TO_RATE
+    if len(waiting) == 1:
+        return _ask_score(turn, waiting[0])
+    turn.conversation.expect("rate_pick", ids=[c.id for c in waiting])
+    return replies.RATE_PICK.format(lines=replies.complaint_pick_lines(waiting))
+
+
+def _ask_score(turn: Turn, complaint: Complaint) -> str:
+    turn.conversation.expect("rate_score", complaint_id=complaint.id)
+    return replies.ask_score(complaint)
+
+
+def _rate_pick(turn: Turn, step: dict, text: str) -> str:
+    complaint_id = _picked(step, text)
+    if complaint_id is None:
+        return replies.PICK_AGAIN
+    try:
+        return _ask_score(turn, complaints.complaint_of(turn.citizen, complaint_id))
+    except NotFound:
+        turn.conversation.clear()
+        return replies.COMPLAINT_NOT_FOUND
+
+
+def _rate_score(turn: Turn, step: dict, text: str) -> str:
+    if not SCORE.match(text):
+        return replies.RATE_AGAIN
+    turn.conversation.clear()
+    try:
+        complaint = complaints.complaint_of(turn.citizen, step.get("complaint_id"))
+        complaint = complaints.rate_answer(complaint=complaint, citizen=turn.citizen, rating=int(text))
+    except DomainError as refused:
+        return refused.message
+    return replies.rated(complaint)
+
+
 def help_text(turn: Turn) -> str:
     return replies.HELP
 
@@ -93,6 +134,8 @@ COMMANDS: dict[str, Callable[[Turn], str]] = {
     "我的投诉": my_complaints,
     "投诉记录": my_complaints,
     "投诉举报": complain,
+    "评价投诉": rate_complaint,
+    "投诉评价": rate_complaint,
     "帮助": help_text,
     "?": help_text,
     "\uff1f": help_text,  # the full-width question mark Chinese keyboards type
@@ -141,6 +184,8 @@ STEPS: dict[str, Callable[[Turn, dict, str], str | None]] = {
     "pick_progress": _pick_progress,
     "complain_pick": _complain_pick,
     "complain_body": _complain_body,
+    "rate_pick": _rate_pick,
+    "rate_score": _rate_score,
 }
 
 

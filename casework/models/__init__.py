@@ -1,5 +1,6 @@
 """Every table of the domain core, importable from one place."""
 
+from casework.complaint_status import Verdict
 from casework.models.complaint import Complaint, ComplaintStatus
 from casework.models.incident import (
     Attachment,
@@ -41,4 +42,5 @@ __all__ = [
     "Undelivered",
     "Unit",
     "UnitLevel",
+    "Verdict",
 ]

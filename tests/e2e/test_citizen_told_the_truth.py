@@ -5,10 +5,12 @@ report, and a complaint answer is pushed and readable in chat."""
 
 from sqlalchemy import select
 
-from casework import complaints, doorplates, incidents, seed
+from casework import doorplates, incidents, seed
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
 from casework.models import Attachment, AttachmentState, AuditEntry, ChatMessage, Complaint, Incident, Officer, Unit
 from casework.status import IncidentStatus
+from tests.complaint_steps import walk
 from tests.wechat_side import Sender, serving, wechat_config
 from wechat import simulator
 
@@ -196,7 +198,13 @@ def test_a_complaint_answer_is_pushed_and_shows_in_progress_and_my_complaints(ma
             settle(app)
             complaint = db.session.scalar(select(Complaint))
             supervisor = db.session.scalar(select(Officer).where(Officer.badge_no == "100005"))
-            complaints.answer(complaint=complaint, officer=supervisor, text="已核实,对出警民警批评教育。")
+            walk(
+                complaint,
+                ComplaintStatus.ANSWERED,
+                supervisor=supervisor,
+                explainer=db.session.scalar(select(Officer).where(Officer.badge_no == "100002")),
+                answer="已核实,对出警民警批评教育。",
+            )
             settle(app)
             number = db.session.scalar(select(Complaint)).number
         pushed = [t for t in pushed_texts(fake, openid) if number in t]

@@ -7,11 +7,13 @@ import io
 import requests
 from PIL import Image
 
-from casework import citizens, complaints, incidents, seed
+from casework import citizens, incidents, seed
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
-from casework.models import Attachment, Complaint, Incident
+from casework.models import Attachment, Incident
 from casework.status import IncidentStatus
 from miniapp_api.models import MiniappSession
+from tests.complaint_steps import walk
 from tests.miniapp_support import jpeg_with_gps, make_mp4
 
 
@@ -97,10 +99,12 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     assert early.status_code == 409
 
     with live.app.app_context():
-        complaints.answer(
-            complaint=db.session.get(Complaint, complaint["id"]),
-            officer=seed.officer("100005"),
-            text="经核查,出警时间符合规定,已向您说明。",
+        walk(
+            complaint["id"],
+            ComplaintStatus.ANSWERED,
+            supervisor=seed.officer("100005"),
+            explainer=seed.officer("100007"),
+            answer="经核查,出警时间符合规定,已向您说明。",
         )
         stored = db.session.get(Incident, incident["id"])
         for status in (IncidentStatus.ON_SCENE, IncidentStatus.HANDLED, IncidentStatus.CLOSED):
@@ -109,7 +113,7 @@ def test_citizen_walks_login_upload_report_list_detail_chat_complaint(live_serve
     answered = citizen.get(live.api(f"/complaints/{complaint['id']}")).json()
     assert answered["answer"].startswith("经核查") and answered["status"] == "answered"
     rated = citizen.post(live.api(f"/complaints/{complaint['id']}/rating"), json={"rating": 4})
-    assert rated.status_code == 200 and rated.json()["rating"] == 4
+    assert rated.status_code == 200 and rated.json()["rating"] == 4 and rated.json()["status_label"] == "已办结"
     assert citizen.post(live.api(f"/complaints/{complaint['id']}/rating"), json={"rating": 5}).status_code == 409
 
     rating = citizen.post(live.api(f"/incidents/{incident['id']}/rating"), json={"rating": 5, "comment": "谢谢"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from casework import access, chat, citizens, complaints, incidents, queries, seed
+from casework import access, chat, citizens, complaint_inbox, complaints, incidents, queries, seed
 from casework.db import db
 from casework.errors import NotFound
 from casework.models import (
@@ -27,6 +27,7 @@ from casework.models import (
     Unit,
 )
 from casework.status import Channel, IncidentStatus
+from supervision import complaints as supervision
 
 MISSING_ID = 987654
 
@@ -156,12 +157,28 @@ SERVICES = [
         missing=lambda officer: complaints.complaint_for(officer, MISSING_ID),
     ),
     Service(
-        "complaints.answer",
+        "supervision.accept",
         (Role.SUPERVISOR,),
         writes=True,
-        run=lambda officer, _, complaint: complaints.answer(
-            complaint=complaint, officer=officer, text="经核查,处置符合规定,已向您说明。"
-        ),
+        run=lambda officer, _, complaint: supervision.accept(complaint=complaint, officer=officer),
+    ),
+    Service(
+        "supervision.complaint_for_supervisor",
+        (Role.SUPERVISOR,),
+        run=lambda officer, _, complaint: supervision.complaint_for_supervisor(officer, complaint.id),
+        missing=lambda officer: supervision.complaint_for_supervisor(officer, MISSING_ID),
+    ),
+    Service(
+        "supervision.queue",
+        (Role.SUPERVISOR,),
+        refuses=False,
+        run=lambda officer, incident, _: [c.incident for c in supervision.queue(officer)],
+    ),
+    Service(
+        "complaint_inbox.inbox",
+        (Role.OFFICER,),
+        refuses=False,
+        run=lambda officer, incident, _: [c.incident for c in complaint_inbox.inbox(officer)],
     ),
 ]
 
@@ -270,7 +287,7 @@ def test_each_officer_sees_and_acts_on_exactly_its_tree(app, world, service):
 
 def _missing_message(service: Service, officer: Officer) -> str:
     """What the same officer is told about a record that does not exist at all."""
-    kind = Complaint if service.name.startswith("complaints.") else Incident
+    kind = Complaint if service.name.startswith(("complaints.", "supervision.")) else Incident
     if service.missing is not None:
         with pytest.raises(NotFound) as missing:
             service.missing(officer)

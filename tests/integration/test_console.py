@@ -593,9 +593,13 @@ def test_only_an_admin_opens_the_admin_pages_and_manages_officers(client, world)
 
 def test_the_handling_unit_explains_a_complaint_and_another_station_cannot_see_it(client, world, citizen):
     from casework import complaints
+    from casework.complaint_status import ComplaintStatus
+    from tests.complaint_steps import walk
 
     ours = complaints.file(citizen=citizen, incident=report_at(citizen, "DH-0001"), body="出警太慢")
     theirs = complaints.file(citizen=citizen, incident=report_at(citizen, "XH-0001"), body="态度不好")
+    for complaint in (ours, theirs):  # routed, accepted, and the unit's explanation asked for
+        walk(complaint, ComplaintStatus.INVESTIGATING, supervisor=world.officer("100005"), explainer=None)
     log_in(client, STATION_A)
     page = client.get("/console/complaints").get_data(as_text=True)
     assert ours.number in page and theirs.number not in page and "出警太慢" in page

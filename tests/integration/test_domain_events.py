@@ -8,6 +8,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from casework import citizens, complaints, events, evidence, incidents, seed, subscriptions
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
 from casework.events import PAYLOAD, Event, UnknownEvent
 from casework.models import AttachmentKind, Category, OutboxMessage
@@ -15,6 +16,7 @@ from casework.status import Channel, IncidentStatus
 from casework.subscriptions import DuplicateRegistration
 from casework.unit_of_work import transaction
 from server import jobs, worker
+from tests.complaint_steps import walk
 
 NO_SUCH_ID = 987654321  # the real subscribers load fresh state and find nothing to do for it
 
@@ -169,10 +171,14 @@ def test_every_state_change_publishes_its_event(make_app, fake):
         incidents.rate(incident=incident, citizen=citizen, rating=5)
         complaint = complaints.file(citizen=citizen, incident=incident, body="处理太慢")
         app.extensions["wx110.dispatcher"].drain()
-        complaints.answer(complaint=complaint, officer=supervisor, text="已核查并改进")
+        explainer = seed.officer("100007")  # the incident is the command centre's until routed elsewhere
+        complaint = walk(complaint, ComplaintStatus.ANSWERED, supervisor=supervisor, explainer=explainer)
+        complaints.rate_answer(complaint=complaint, citizen=citizen, rating=1)  # unsatisfied: the second review
+        complaint = walk(complaint, ComplaintStatus.ANSWERED, supervisor=supervisor, explainer=explainer)
         complaints.rate_answer(complaint=complaint, citizen=citizen, rating=4)
         app.extensions["wx110.dispatcher"].drain()
         incident, pending, failing, complaint = incident.id, pending.id, failing.id, complaint.id
+        supervisor_id = supervisor.id
 
     assert recorder.of(Event.INCIDENT_REPORTED) == [{"incident_id": incident}]
     assert recorder.of(Event.EVIDENCE_ADDED) == [{"attachment_id": pending}, {"attachment_id": failing}]
@@ -186,5 +192,17 @@ def test_every_state_change_publishes_its_event(make_app, fake):
     assert len(assigned) == 1 and assigned[0]["incident_id"] == incident
     assert recorder.of(Event.COMPLAINT_FILED) == [{"complaint_id": complaint}]
     assert sorted(p["destination"] for p in recorder.of(Event.COMPLAINT_ROUTED)) == ["supervision", "unit"]
-    assert recorder.of(Event.COMPLAINT_ANSWERED) == [{"complaint_id": complaint}]
-    assert recorder.of(Event.COMPLAINT_RATED) == [{"complaint_id": complaint}]
+    assert recorder.of(Event.COMPLAINT_ANSWERED) == [{"complaint_id": complaint}] * 2
+    assert recorder.of(Event.COMPLAINT_RATED) == [{"complaint_id": complaint}] * 2
+    assert recorder.of(Event.COMPLAINT_ACCEPTED) == [
+        {"complaint_id": complaint, "officer_id": supervisor_id, "review": 1}
+    ]  # the second review starts accepted (reopened)
+    requested = recorder.of(Event.COMPLAINT_EXPLANATION_REQUESTED)
+    assert len(requested) == 2 and all(p["complaint_id"] == complaint and p["due_at"] for p in requested)
+    assert recorder.of(Event.COMPLAINT_EXPLAINED) == [{"complaint_id": complaint}] * 2
+    assert (
+        recorder.of(Event.COMPLAINT_VERDICT_GIVEN)
+        == [{"complaint_id": complaint, "verdict": "partly_substantiated"}] * 2
+    )
+    assert recorder.of(Event.COMPLAINT_REOPENED) == [{"complaint_id": complaint, "review": 2}]
+    assert recorder.of(Event.COMPLAINT_CLOSED) == [{"complaint_id": complaint, "review": 2}]

@@ -27,9 +27,12 @@ from casework import (
     seed,
     viewing,
 )
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
 from casework.models import AttachmentKind, AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
 from casework.status import Channel, IncidentStatus
+from supervision import complaints as supervision
+from tests.complaint_steps import walk
 from tests.miniapp_support import png_bytes
 
 API = "/api/miniapp/v1"
@@ -83,10 +86,27 @@ def filed_complaint(w: World) -> None:
     w.made["complaint"] = complaints.file(citizen=w.citizen(), incident=w.incident(), body="出警太慢").id
 
 
-def answered_complaint(w: World) -> None:
-    filed_complaint(w)
-    supervisor = db.session.get(Officer, w.supervisor_id)
-    complaints.answer(complaint=db.session.get(Complaint, w.made["complaint"]), officer=supervisor, text="已核实")
+def complaint_at(status: ComplaintStatus) -> Callable[[World], None]:
+    """A prepare step: a complaint filed and taken through the workflow up to `status`."""
+
+    def prepare(w: World) -> None:
+        filed_complaint(w)
+        walk(
+            w.made["complaint"],
+            status,
+            supervisor=db.session.get(Officer, w.supervisor_id),
+            explainer=seed.officer("100007"),
+        )
+
+    return prepare
+
+
+def the_complaint(w: World) -> Complaint:
+    return db.session.get(Complaint, w.made["complaint"])
+
+
+def supervisor_of(w: World) -> Officer:
+    return db.session.get(Officer, w.supervisor_id)
 
 
 def unplaced_then_located(w: World) -> None:
@@ -193,30 +213,60 @@ CASES: dict[str, Case] = {
         filed_complaint,
         lambda w: [("citizen", w.citizen_id, "complaint.filed", "complaint", w.made["complaint"])],
     ),
-    "answer": Case(
+    "route complaint to unit": Case(
         filed_complaint,
-        lambda w: complaints.answer(
-            complaint=db.session.get(Complaint, w.made["complaint"]),
-            officer=db.session.get(Officer, w.supervisor_id),
-            text="已核实并整改",
-        ),
-        lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])],
+        lambda w: complaints.route_to_unit(w.made["complaint"]),
+        lambda w: [("system", None, "complaint.routed_to_unit", "complaint", w.made["complaint"])],
+    ),
+    "route complaint to supervision": Case(
+        filed_complaint,
+        lambda w: complaints.route_to_supervision(w.made["complaint"]),
+        lambda w: [("system", None, "complaint.routed_to_supervision", "complaint", w.made["complaint"])],
+    ),
+    "accept complaint": Case(
+        complaint_at(ComplaintStatus.ROUTED),
+        lambda w: supervision.accept(complaint=the_complaint(w), officer=supervisor_of(w)),
+        lambda w: [("officer", w.supervisor_id, "complaint.accepted", "complaint", w.made["complaint"])],
+    ),
+    "request explanation": Case(
+        complaint_at(ComplaintStatus.ACCEPTED),
+        lambda w: supervision.request_explanation(complaint=the_complaint(w), officer=supervisor_of(w), request="说明"),
+        lambda w: [("officer", w.supervisor_id, "complaint.explanation_requested", "complaint", w.made["complaint"])],
     ),
     "explain complaint": Case(
-        filed_complaint,
+        complaint_at(ComplaintStatus.INVESTIGATING),
         lambda w: complaint_inbox.explain(
-            complaint=db.session.get(Complaint, w.made["complaint"]),
-            officer=seed.officer("100007"),
-            explanation="当晚警力不足",
+            complaint=the_complaint(w), officer=seed.officer("100007"), explanation="当晚警力不足"
         ),
         lambda w: [("officer", seed.officer("100007").id, "complaint.explained", "complaint", w.made["complaint"])],
     ),
-    "rate answer": Case(
-        answered_complaint,
-        lambda w: complaints.rate_answer(
-            complaint=db.session.get(Complaint, w.made["complaint"]), citizen=w.citizen(), rating=4
+    "complaint verdict": Case(
+        complaint_at(ComplaintStatus.EXPLAINED),
+        lambda w: supervision.give_verdict(
+            complaint=the_complaint(w), officer=supervisor_of(w), verdict="substantiated", action="通报批评"
         ),
-        lambda w: [("citizen", w.citizen_id, "complaint.answer_rated", "complaint", w.made["complaint"])],
+        lambda w: [("officer", w.supervisor_id, "complaint.verdict_given", "complaint", w.made["complaint"])],
+    ),
+    "answer": Case(
+        complaint_at(ComplaintStatus.DECIDED),
+        lambda w: supervision.answer(complaint=the_complaint(w), officer=supervisor_of(w), text="已核实并整改"),
+        lambda w: [("officer", w.supervisor_id, "complaint.answered", "complaint", w.made["complaint"])],
+    ),
+    "rate answer": Case(
+        complaint_at(ComplaintStatus.ANSWERED),
+        lambda w: complaints.rate_answer(complaint=the_complaint(w), citizen=w.citizen(), rating=4),
+        lambda w: [
+            ("citizen", w.citizen_id, "complaint.answer_rated", "complaint", w.made["complaint"]),
+            ("citizen", w.citizen_id, "complaint.closed", "complaint", w.made["complaint"]),
+        ],
+    ),
+    "rate answer unsatisfied": Case(
+        complaint_at(ComplaintStatus.ANSWERED),
+        lambda w: complaints.rate_answer(complaint=the_complaint(w), citizen=w.citizen(), rating=1),
+        lambda w: [
+            ("citizen", w.citizen_id, "complaint.answer_rated", "complaint", w.made["complaint"]),
+            ("system", None, "complaint.reopened", "complaint", w.made["complaint"]),
+        ],
     ),
     "login": Case(
         nothing,

@@ -3,11 +3,12 @@
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from casework import citizens, complaints, incidents
+from casework import citizens, complaint_inbox, complaints, incidents, seed
 from casework.db import db
 from casework.models import AuditEntry, Complaint, OutboxMessage
 from casework.status import Channel
 from server import jobs, worker
+from supervision import complaints as supervision
 from tests.fail_fast import assert_fails_fast
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
@@ -47,7 +48,7 @@ def test_complaint_survives_redis_outage_and_is_routed_exactly_once(make_app, re
 
     with down.app_context():
         complaint = db.session.get(Complaint, complaint_id)
-        assert complaint is not None and complaint.status == "submitted"
+        assert complaint is not None and complaint.status == "filed"
         pending = db.session.scalars(select(OutboxMessage).where(OutboxMessage.dispatched_at.is_(None))).all()
         assert {m.job for m in pending} >= {"complaint.route_to_unit", "complaint.route_to_supervision"}
 
@@ -69,6 +70,36 @@ def test_complaint_survives_redis_outage_and_is_routed_exactly_once(make_app, re
             db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None)))
             == 0
         )
+
+
+def test_a_complaint_filed_while_redis_is_down_reaches_the_unit_and_supervision_once_it_is_back(
+    make_app, redis, redis_url
+):
+    down = make_app(REDIS_URL=DEAD_REDIS)
+    with down.app_context():
+        seed.load_world()
+        citizen = citizens.identify(oa_openid="openid-outage")
+        incident = incidents.report(  # at a doorplate of 东湖派出所: the station holds it
+            citizen=citizen, channel=Channel.WECHAT, description="有人偷车", doorplate=seed.doorplate("DH-0001")
+        )
+        complaint_id = complaints.file(citizen=citizen, incident=incident, body="民警一直没来").id
+        station, supervisor = seed.officer("100002"), seed.officer("100005")
+        assert complaint_inbox.inbox(station) == [] and supervision.queue(supervisor) == []  # not routed yet
+        db.session.remove()
+
+    up = make_app(REDIS_URL=redis_url)
+    with up.app_context():
+        assert jobs.relay_pending(grace_seconds=0) >= 2
+        worker.use_app(up)
+        run_worker(redis)
+        station, supervisor = seed.officer("100002"), seed.officer("100005")
+        assert [c.id for c in complaint_inbox.inbox(station)] == [complaint_id]
+        [queued] = supervision.queue(supervisor)
+        assert queued.id == complaint_id and queued.state.value == "routed" and queued.step_due_at is not None
+        assert sorted(routed_actions(complaint_id)) == ["complaint.routed_to_supervision", "complaint.routed_to_unit"]
+        assert jobs.relay_pending(grace_seconds=0) == 0  # nothing left to send: each place got it once
+        supervision.accept(complaint=queued, officer=supervisor)  # and the workflow goes on from there
+        assert db.session.get(Complaint, complaint_id).state.value == "accepted"
 
 
 def test_duplicate_delivery_of_a_job_has_one_effect(make_app, redis, redis_url):
