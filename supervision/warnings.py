@@ -96,7 +96,7 @@ def raise_once(
 
 def recipients(unit: Unit | None, officer_id: int | None, colour: Colour) -> list[Officer]:
     """Who is told: the officer (else the unit's officers) and the unit's legal officer (the nearest one up the
-    tree); for red, the supervisors of the unit above and of the unit itself."""
+    tree); for red, also the unit's own supervisors and those of the nearest unit above that has any."""
     chosen: dict[int, Officer] = {}
     if unit is None:
         return []
@@ -106,9 +106,14 @@ def recipients(unit: Unit | None, officer_id: int | None, colour: Colour) -> lis
             chosen[officer.id] = officer
     chain = [unit, *unit.ancestors()]
     if colour is Colour.RED:
-        for target in chain[:2]:
-            for officer in _with_role(target, Role.SUPERVISOR):
-                chosen[officer.id] = officer
+        for officer in _with_role(unit, Role.SUPERVISOR):
+            chosen[officer.id] = officer
+        for target in chain[1:]:  # escalated: the nearest unit above that has supervisors (督察)
+            above = _with_role(target, Role.SUPERVISOR)
+            if above:
+                for officer in above:
+                    chosen[officer.id] = officer
+                break
     else:
         if not chosen:
             for officer in _with_role(unit, Role.OFFICER):

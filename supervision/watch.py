@@ -170,10 +170,11 @@ def complaint_filed(complaint_id: int) -> None:
 
 @use_case
 def complaint_routed(complaint_id: int, destination: str) -> None:
-    """Reaching the unit starts the clock on its written explanation."""
+    """Reaching the unit starts the clock on its written explanation, counted from the filing (the routing job
+    runs on the wall clock; the filing moment is the one the complainant knows)."""
     complaint = db.session.get(Complaint, complaint_id)
     if complaint is not None and destination == "unit" and complaint.explained_at is None:
-        _complaint_clock(points.EXPLANATION_OVERDUE, complaint, complaint.routed_to_unit_at or complaint.filed_at)
+        _complaint_clock(points.EXPLANATION_OVERDUE, complaint, complaint.filed_at)
 
 
 @use_case
