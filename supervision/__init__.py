@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
         events.subscribe(app, event, handler, job=job)
     events.subscribe(app, Event.NOTIFICATION_DUE, notify.deliver, job="supervision.deliver_notice", queue="notify")
     events.periodic(
-        app, "supervision.sweep", sweep.periodic_sweep, every=app.config.get("SUPERVISION_SWEEP_SECONDS", 60)
+        app, "supervision.sweep", sweep.periodic_sweep, every=app.config["SUPERVISION_SWEEP_SECONDS"]
     )
     app.cli.add_command(calendar_cli)
     app.cli.add_command(supervision_cli)
