@@ -151,6 +151,14 @@ def csv_export(warnings: list[Warning]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def incidents_warned(colour: str | None = None):
+    """A subquery of the incidents with an open warning (of `colour`, or any), for the live queue's filter."""
+    query = select(Warning.incident_id).where(Warning.resolved_at.is_(None), Warning.incident_id.is_not(None))
+    if colour:
+        query = query.where(Warning.colour == colour)
+    return query
+
+
 def open_colours(incident_ids: list[int]) -> dict[int, str]:
     """The most severe open warning colour of each incident (its own, its case's or its complaints')."""
     if not incident_ids:

@@ -96,7 +96,8 @@ def raise_once(
 
 def recipients(unit: Unit | None, officer_id: int | None, colour: Colour) -> list[Officer]:
     """Who is told: the officer (else the unit's officers) and the unit's legal officer (the nearest one up the
-    tree); for red, also the unit's own supervisors and those of the nearest unit above that has any."""
+    tree); for red, instead of the legal officer, the unit's own supervisors and those of the nearest unit above
+    that has any (the escalation)."""
     chosen: dict[int, Officer] = {}
     if unit is None:
         return []
@@ -105,6 +106,9 @@ def recipients(unit: Unit | None, officer_id: int | None, colour: Colour) -> lis
         if officer is not None and officer.active:
             chosen[officer.id] = officer
     chain = [unit, *unit.ancestors()]
+    if not chosen:
+        for officer in _with_role(unit, Role.OFFICER):
+            chosen[officer.id] = officer
     if colour is Colour.RED:
         for officer in _with_role(unit, Role.SUPERVISOR):
             chosen[officer.id] = officer
@@ -115,9 +119,6 @@ def recipients(unit: Unit | None, officer_id: int | None, colour: Colour) -> lis
                     chosen[officer.id] = officer
                 break
     else:
-        if not chosen:
-            for officer in _with_role(unit, Role.OFFICER):
-                chosen[officer.id] = officer
         for target in chain:
             legal = _with_role(target, Role.LEGAL_OFFICER)
             if legal:
