@@ -45,6 +45,7 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
     result = SweepResult()
     while True:
         with transaction():
+            warnings.forget_recipients()  # who is told may have changed since the last batch
             by_code = points.all_points()
             due = list(
                 db.session.scalars(
@@ -98,11 +99,8 @@ def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result:
     red_due = red_at is not None and red_at <= now and "red" in colours
     if "blue" in colours and target.blue_at is not None and target.blue_at <= now and not red_due:
         _raise(target, point, Colour.BLUE, target.blue_at, now, result)
-    if red_due:
-        if _raise(target, point, Colour.RED, red_at, now, result):
-            for lower in warnings.open_warnings(target):
-                if lower.colour != Colour.RED.value:
-                    lower.resolved_at, lower.resolution = now, "escalated"
+    if red_due and _raise(target, point, Colour.RED, red_at, now, result):
+        warnings.escalated(target, at=now)
     later = [m for m in (target.blue_at, target.due_at, target.rectify_due_at) if m is not None and m > now]
     target.next_check_at = min(later) if later else None
 

@@ -7,7 +7,7 @@ its own due date; red is escalated to the supervisors of the unit above (and the
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casework import audit, clock
@@ -135,8 +135,24 @@ def _with_role(unit: Unit, role: Role) -> list[Officer]:
     return [o for o in officers if role.value in (o.roles or [])]
 
 
+RECIPIENTS_CACHE = "supervision.recipients"
+
+
+def _recipients_once(unit: Unit | None, officer_id: int | None, colour: Colour) -> list[Officer]:
+    """`recipients`, remembered for the rest of the transaction (a sweep raises many warnings for few units)."""
+    cache = db.session.info.setdefault(RECIPIENTS_CACHE, {})
+    key = (unit.id if unit else None, officer_id, colour)
+    if key not in cache:
+        cache[key] = recipients(unit, officer_id, colour)
+    return cache[key]
+
+
+def forget_recipients() -> None:
+    db.session.info.pop(RECIPIENTS_CACHE, None)
+
+
 def _notify(warning: Warning, unit: Unit | None, colour: Colour, now: datetime) -> None:
-    for officer in recipients(unit, warning.officer_id, colour):
+    for officer in _recipients_once(unit, warning.officer_id, colour):
         channels = [NotificationChannel.CONSOLE]
         if officer.wechat_openid and settings.get("SUPERVISION_WARNING_TEMPLATE_ID"):
             channels.append(NotificationChannel.WECHAT)
@@ -147,8 +163,8 @@ def _notify(warning: Warning, unit: Unit | None, colour: Colour, now: datetime) 
                 warning_id=warning.id, officer_id=officer.id, channel=channel.value, created_at=now
             )
             db.session.add(notification)
-            db.session.flush()
             if channel is not NotificationChannel.CONSOLE:
+                db.session.flush()  # its id goes into the event
                 publish(Event.NOTIFICATION_DUE, notification_id=notification.id)
 
 
@@ -157,6 +173,16 @@ def open_warnings(target: DeadlineClock) -> list[Warning]:
         db.session.scalars(
             select(Warning).where(Warning.clock_id == target.id, Warning.resolved_at.is_(None)).order_by(Warning.id)
         )
+    )
+
+
+def escalated(target: DeadlineClock, *, at: datetime) -> None:
+    """The clock's red is raised: its blue and yellow are closed as escalated (the red carries the matter on)."""
+    db.session.execute(
+        update(Warning)
+        .where(Warning.clock_id == target.id, Warning.resolved_at.is_(None), Warning.colour != Colour.RED.value)
+        .values(resolved_at=at, resolution="escalated")
+        .execution_options(synchronize_session="fetch")
     )
 
 
