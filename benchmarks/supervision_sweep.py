@@ -98,8 +98,7 @@ def rearm(app, due: int) -> None:
     with app.app_context():
         db.session.execute(
             text(
-                "UPDATE deadline_clock SET extended_count = extended_count + 1, next_check_at = due_at "
-                "WHERE id <= :due"
+                "UPDATE deadline_clock SET extended_count = extended_count + 1, next_check_at = due_at WHERE id <= :due"
             ),
             {"due": due},
         )

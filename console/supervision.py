@@ -14,7 +14,7 @@ from casework.models import Role
 from console.auth import me, requires
 from console.views import csrf, headers
 from supervision import board, notify, points, warnings
-from supervision.models import Colour, MonitoringPoint, SubjectType
+from supervision.models import Colour, SubjectType
 
 bp = Blueprint("supervision", __name__, url_prefix="/console/supervision")
 bp.after_request(headers)

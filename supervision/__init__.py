@@ -18,8 +18,6 @@ def init_app(app: Flask) -> None:
     for event, (job, handler) in watch.HANDLERS.items():
         events.subscribe(app, event, handler, job=job)
     events.subscribe(app, Event.NOTIFICATION_DUE, notify.deliver, job="supervision.deliver_notice", queue="notify")
-    events.periodic(
-        app, "supervision.sweep", sweep.periodic_sweep, every=app.config["SUPERVISION_SWEEP_SECONDS"]
-    )
+    events.periodic(app, "supervision.sweep", sweep.periodic_sweep, every=app.config["SUPERVISION_SWEEP_SECONDS"])
     app.cli.add_command(calendar_cli)
     app.cli.add_command(supervision_cli)

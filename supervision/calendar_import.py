@@ -25,7 +25,9 @@ def import_year(*, content: str, source: str, actor: Actor, now: datetime | None
     existing = db.session.get(CalendarYear, parsed.year)
     replaced = None
     if existing is not None:
-        replaced = db.session.scalar(select(func.count()).select_from(CalendarDay).where(CalendarDay.year == parsed.year))
+        replaced = db.session.scalar(
+            select(func.count()).select_from(CalendarDay).where(CalendarDay.year == parsed.year)
+        )
         db.session.execute(delete(CalendarDay).where(CalendarDay.year == parsed.year))
         existing.source, existing.loaded_at = source[:256], now
     else:

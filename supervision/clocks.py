@@ -159,7 +159,10 @@ def extend(
     now = now or clock.now()
     point = points.point(target.kind)
     before = target.due_at
-    target.detail = {**(target.detail or {}), "extended_days": int((target.detail or {}).get("extended_days", 0)) + days}
+    target.detail = {
+        **(target.detail or {}),
+        "extended_days": int((target.detail or {}).get("extended_days", 0)) + days,
+    }
     target.extended_count += 1
     _arm(target, point)
     warnings.resolve_open(target, at=now, resolution="extended")

@@ -198,7 +198,7 @@ def window(parameters: dict, *, prefix: str = "", days_override: int | None = No
     if parameters.get(f"{prefix}days") is not None:
         return Window(days=int(parameters[f"{prefix}days"]), working=working)
     if parameters.get(f"{prefix}hours") is not None:
-        return Window(minutes=int(round(float(parameters[f"{prefix}hours"]) * 60)))
+        return Window(minutes=round(float(parameters[f"{prefix}hours"]) * 60))
     if parameters.get(f"{prefix}minutes") is not None:
         return Window(minutes=int(parameters[f"{prefix}minutes"]))
     return None

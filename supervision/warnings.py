@@ -47,9 +47,11 @@ def raise_once(
     """
     occurrence = target.extended_count
     already = db.session.scalar(
-        select(exists().where(
-            Warning.clock_id == target.id, Warning.colour == colour.value, Warning.occurrence == occurrence
-        ))
+        select(
+            exists().where(
+                Warning.clock_id == target.id, Warning.colour == colour.value, Warning.occurrence == occurrence
+            )
+        )
     )
     if already:
         return None
@@ -192,9 +194,7 @@ def resolve_open(target: DeadlineClock, *, at: datetime, resolution: str) -> int
     for warning in open_warnings(target):
         warning.resolved_at = at
         warning.resolution = resolution
-        audit.record(
-            actor=SWEEP, action="warning.resolved", subject=warning, at=at, detail={"resolution": resolution}
-        )
+        audit.record(actor=SWEEP, action="warning.resolved", subject=warning, at=at, detail={"resolution": resolution})
         publish(Event.WARNING_RESOLVED, warning_id=warning.id)
         resolved += 1
     return resolved

@@ -10,8 +10,16 @@ from sqlalchemy import func, select
 from casework import settings
 from casework.db import db
 from casework.events import Event
-from casework.models import Attachment, AttachmentKind, AttachmentState, ChatMessage, Complaint, Incident
-from casework.models import SenderKind, TimelineEntry
+from casework.models import (
+    Attachment,
+    AttachmentKind,
+    AttachmentState,
+    ChatMessage,
+    Complaint,
+    Incident,
+    SenderKind,
+    TimelineEntry,
+)
 from casework.status import IncidentStatus
 from casework.unit_of_work import use_case
 from supervision import clocks, points
@@ -86,10 +94,17 @@ def incident_recategorised(incident_id: int, timeline_entry_id: int) -> None:
     changes = db.session.scalar(
         select(func.count())
         .select_from(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "recategorised", TimelineEntry.id <= entry.id)
+        .where(
+            TimelineEntry.incident_id == incident.id,
+            TimelineEntry.kind == "recategorised",
+            TimelineEntry.id <= entry.id,
+        )
     )
     limit = int(points.point(points.CATEGORY_CHANGED_OFTEN).parameters.get("max_changes", 2))
-    if changes > limit and clocks.running(SubjectType.INCIDENT.value, incident.id, points.CATEGORY_CHANGED_OFTEN) is None:
+    if (
+        changes > limit
+        and clocks.running(SubjectType.INCIDENT.value, incident.id, points.CATEGORY_CHANGED_OFTEN) is None
+    ):
         _incident_clock(points.CATEGORY_CHANGED_OFTEN, incident, entry.at, detail={"changes": changes})
 
 

@@ -27,8 +27,12 @@ def test_two_processes_sweeping_at_once_raise_each_warning_once(app, world):
     unit = seed.doorplate("DH-0001").unit_id
     for n in range(CLOCKS):
         clocks.start(
-            kind="INCIDENT_UNASSIGNED", subject_type="incident", subject_id=100_000 + n, number=f"JQ-T{n:05d}",
-            started_at=started, unit_id=unit,
+            kind="INCIDENT_UNASSIGNED",
+            subject_type="incident",
+            subject_id=100_000 + n,
+            number=f"JQ-T{n:05d}",
+            started_at=started,
+            unit_id=unit,
         )
     db.session.commit()
     env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
@@ -37,7 +41,11 @@ def test_two_processes_sweeping_at_once_raise_each_warning_once(app, world):
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "flask", "supervision", "sweep", "--now", moment],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for _ in range(2)
     ]
@@ -50,12 +58,19 @@ def test_two_processes_sweeping_at_once_raise_each_warning_once(app, world):
         select(Warning.clock_id, Warning.colour, func.count()).group_by(Warning.clock_id, Warning.colour)
     ).all()
     assert len(per_clock) == 2 * CLOCKS and {count for _, _, count in per_clock} == {1}
-    assert db.session.scalar(
-        select(func.count()).select_from(DeadlineClock).where(DeadlineClock.next_check_at.is_not(None))
-    ) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(DeadlineClock).where(DeadlineClock.next_check_at.is_not(None))
+        )
+        == 0
+    )
     # And a third sweep at the same moment finds nothing to do.
     third = subprocess.run(
         [sys.executable, "-m", "flask", "supervision", "sweep", "--now", moment],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert "visited 0 clock(s), raised 0" in third.stdout, third.stdout + third.stderr

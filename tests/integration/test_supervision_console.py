@@ -32,7 +32,10 @@ def warned(app, world):
     for code in ("DH-0001", "JB-0001"):
         made.append(
             incidents.report(
-                citizen=citizen, channel=Channel.WECHAT, description="有人打架", doorplate=seed.doorplate(code),
+                citizen=citizen,
+                channel=Channel.WECHAT,
+                description="有人打架",
+                doorplate=seed.doorplate(code),
                 now=datetime.now(CHINA).replace(microsecond=0),
             ).number
         )
@@ -89,7 +92,9 @@ def test_the_live_queue_shows_and_filters_by_warning_colour(app, warned):
     rows = client.get("/console/queue/rows?warning=red").get_data(as_text=True)
     assert warned[0] in rows and warned[1] in rows and 'data-warning="red"' in rows
     citizen = citizens.identify(oa_openid="openid-quiet")
-    quiet = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="求助", doorplate=seed.doorplate("XH-0001"))
+    quiet = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="求助", doorplate=seed.doorplate("XH-0001")
+    )
     db.session.commit()
     assert quiet.number in client.get("/console/queue/rows").get_data(as_text=True)
     assert quiet.number not in client.get("/console/queue/rows?warning=any").get_data(as_text=True)

@@ -14,10 +14,9 @@ from casework import audit, citizens, incidents, seed
 from casework.clock import CHINA
 from casework.db import db
 from casework.errors import Forbidden, InvalidInput
-from casework.models import AuditEntry, Category, Incident, System
+from casework.models import AuditEntry, Category, Incident
 from casework.status import Channel, IncidentStatus
-from supervision import calendar_import, clocks, notify, points, sweep, warnings
-from supervision.calendar import CalendarFileError
+from supervision import clocks, notify, points, sweep, warnings
 from supervision.models import CalendarDay, DeadlineClock, Notification, Warning
 
 S = IncidentStatus
@@ -37,8 +36,12 @@ def drain(app):
 def accepted_incident(app, citizen, officer, at: datetime, code: str = "0102") -> Incident:
     category = db.session.scalar(select(Category).where(Category.code == code))
     incident = incidents.report(
-        citizen=citizen, channel=Channel.WECHAT, description="被骗了", doorplate=seed.doorplate("DH-0001"),
-        category=category, now=at,
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="被骗了",
+        doorplate=seed.doorplate("DH-0001"),
+        category=category,
+        now=at,
     )
     for minutes, status in ((1, S.DISPATCHED), (5, S.ON_SCENE), (30, S.HANDLED), (60, S.ACCEPTED)):
         incidents.change_status(incident=incident, actor=officer, status=status, now=at + timedelta(minutes=minutes))
@@ -131,7 +134,10 @@ def test_each_notice_is_sent_once_by_wechat_and_sms(pushing_app, fake_wechat):
     db.session.commit()
     citizen = citizens.identify(oa_openid="openid-notice")
     incidents.report(
-        citizen=citizen, channel=Channel.WECHAT, description="有人闹事", doorplate=seed.doorplate("DH-0001"),
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="有人闹事",
+        doorplate=seed.doorplate("DH-0001"),
         now=bj(2025, 11, 3, 9),
     )
     drain(app)
@@ -166,18 +172,26 @@ def test_a_finding_stays_open_until_the_problem_is_really_gone(app, world, citiz
     finding = db.session.scalar(select(Warning).where(Warning.colour == "yellow"))
     assert finding.point.code == "RECLASSIFIED_AFTER_HANDLED"
     with pytest.raises(InvalidInput):
-        warnings.rectify(warning=db.session.get(Warning, finding.id), officer=officer, text=" ", now=bj(2025, 11, 3, 12))
+        warnings.rectify(
+            warning=db.session.get(Warning, finding.id), officer=officer, text=" ", now=bj(2025, 11, 3, 12)
+        )
     db.session.rollback()
     warnings.rectify(warning=finding, officer=officer, text="已说明", now=bj(2025, 11, 3, 12))
     # ...but the category is changed again before the next sweep: the problem is back, the warning stays.
     back = db.session.scalar(select(Category).where(Category.code == "0102"))
     incidents.recategorise(
-        incident=db.session.get(Incident, incident.id), actor=officer, category=back, reason="再改", now=bj(2025, 11, 3, 12, 5)
+        incident=db.session.get(Incident, incident.id),
+        actor=officer,
+        category=back,
+        reason="再改",
+        now=bj(2025, 11, 3, 12, 5),
     )
     drain(app)
     sweep.sweep(now=bj(2025, 11, 3, 12, 10))
     assert db.session.get(Warning, finding.id).resolved_at is None
-    warnings.rectify(warning=db.session.get(Warning, finding.id), officer=officer, text="已恢复并说明", now=bj(2025, 11, 3, 13))
+    warnings.rectify(
+        warning=db.session.get(Warning, finding.id), officer=officer, text="已恢复并说明", now=bj(2025, 11, 3, 13)
+    )
     sweep.sweep(now=bj(2025, 11, 3, 13, 1))
     assert db.session.get(Warning, finding.id).resolution == "rectified"
 
@@ -196,7 +210,10 @@ def test_a_point_turned_off_raises_nothing_and_parameters_are_checked(app, world
 
 def test_the_sweep_and_warnings_commands(app, world, citizen, officer):
     incidents.report(
-        citizen=citizen, channel=Channel.WECHAT, description="x", doorplate=seed.doorplate("XH-0001"),
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="x",
+        doorplate=seed.doorplate("XH-0001"),
         now=bj(2025, 11, 3, 9),
     )
     drain(app)

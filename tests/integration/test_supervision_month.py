@@ -45,7 +45,11 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
 
     def report(key, at, category=None):
         incident = incidents.report(
-            citizen=citizen, channel=Channel.WECHAT, description=f"报警 {key}", doorplate=place, category=category,
+            citizen=citizen,
+            channel=Channel.WECHAT,
+            description=f"报警 {key}",
+            doorplate=place,
+            category=category,
             now=at,
         )
         state[key] = incident.id
@@ -110,7 +114,7 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         while script and script[0][0] <= moment:
             script.pop(0)[1]()
             drain(app)
-        first = sweep.sweep(now=moment)
+        sweep.sweep(now=moment)
         again = sweep.sweep(now=moment)
         assert again.raised == 0 and again.resolved == 0, f"the second sweep at {moment} changed something"
         sweeps += 1
@@ -146,11 +150,21 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         ("RECLASSIFIED_AFTER_HANDLED", "yellow"): (bj(10, 22, 12), "rectified"),
     }
     # The rectification notice carried its own due date: 3 working days after the finding.
-    finding = db.session.scalar(select(Warning).where(Warning.colour == "yellow", Warning.subject_number == number["C"]))
+    finding = db.session.scalar(
+        select(Warning).where(Warning.colour == "yellow", Warning.subject_number == number["C"])
+    )
     assert finding.rectify_due_at.astimezone(CHINA) == bj(10, 23, 10, 20)
     # No clock is left waiting on the sweep; every warning was audited once when raised.
-    assert db.session.scalar(select(func.count()).select_from(DeadlineClock).where(DeadlineClock.next_check_at.is_not(None))) == 0
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "warning.raised")) == 8
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(DeadlineClock).where(DeadlineClock.next_check_at.is_not(None))
+        )
+        == 0
+    )
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "warning.raised"))
+        == 8
+    )
     # The console notices: blue and yellow to the officer in charge and the county's legal officer, red to the
     # supervisors above.
     told = {
