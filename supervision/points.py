@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 
 from casework import audit, clock
@@ -22,7 +23,7 @@ from casework.events import Event, publish
 from casework.models import Officer, Role
 from casework.unit_of_work import use_case
 from supervision import calendar
-from supervision.models import MonitoringPoint
+from supervision.models import DeadlineClock, MonitoringPoint
 
 FILING_OVERDUE = "FILING_OVERDUE"
 CASE_OVERDUE = "CASE_OVERDUE"
@@ -224,6 +225,13 @@ def update(
     if parameters is not None:
         found.parameters = _checked(found, parameters)
     if enabled is not None:
+        if enabled and not found.enabled:
+            # Turned back on: its running clocks are looked at again by the next sweep.
+            db.session.execute(
+                sa_update(DeadlineClock)
+                .where(DeadlineClock.kind == found.code, DeadlineClock.stopped_at.is_(None))
+                .values(next_check_at=now)
+            )
         found.enabled = bool(enabled)
     audit.record(
         actor=actor,

@@ -205,6 +205,8 @@ def test_a_point_turned_off_raises_nothing_and_parameters_are_checked(app, world
     incidents.report(citizen=citizen, channel=Channel.WECHAT, description="x", now=bj(2025, 11, 3, 9))
     drain(app)
     assert sweep.sweep(now=bj(2025, 11, 3, 12)).raised == 0
+    points.update(actor=admin, code="INCIDENT_UNASSIGNED", enabled=True, now=bj(2025, 11, 3, 12, 30))
+    assert sweep.sweep(now=bj(2025, 11, 3, 12, 31)).raised == 2  # turned back on: its clocks are looked at again
     assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "monitoring_point.changed"))
 
 
