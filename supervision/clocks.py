@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from casework import audit, clock
-from casework.access import require_officer
+from casework.access import not_found, require_officer, scope_of
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
 from casework.events import Event, publish
@@ -152,12 +152,16 @@ def extend(
     if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
         raise InvalidInput("延长天数须为1到365之间的整数")
     target = db.session.get(DeadlineClock, clock_.id, with_for_update=True, populate_existing=True)
+    if target is None or not scope_of(approved_by).covers(target.unit_id):
+        raise not_found(DeadlineClock)  # another unit's deadline answers as a missing one
     if target.stopped_at is not None:
         raise Conflict("该期限已停止计时,不能延长")
     if target.due_at is None:
         raise Conflict("该期限缺少节假日数据,请先导入日历")
     now = now or clock.now()
     point = points.point(target.kind)
+    if point.rule == "finding":
+        raise Conflict("监测发现的问题须整改,不能延长期限")
     before = target.due_at
     target.detail = {
         **(target.detail or {}),
