@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy import update as sa_update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from casework import audit, clock
 from casework.access import require_officer
@@ -143,31 +143,30 @@ def point(code: str) -> MonitoringPoint:
 
 def ensure_defaults() -> int:
     """Put back any default point missing from the table (the migration seeds them; an emptied database or a
-    point added by a later release gets them here), in the current transaction; returns how many were added."""
+    point added by a later release gets them here), in the current transaction; returns how many were added.
+
+    INSERT ... ON CONFLICT DO NOTHING, so two processes doing it at once add each point once, without a SAVEPOINT
+    (a job's transaction stays one plain transaction)."""
     present = set(db.session.scalars(select(MonitoringPoint.code)))
-    added = 0
-    for code, name, rule, parameters, path, description in DEFAULTS:
-        if code in present:
-            continue
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    MonitoringPoint(
-                        code=code,
-                        name=name,
-                        rule=rule,
-                        parameters=dict(parameters),
-                        colour_path=path,
-                        enabled=True,
-                        level="province",
-                        description=description,
-                    )
-                )
-                db.session.flush()
-        except IntegrityError:
-            continue  # another process put it back first
-        added += 1
-    return added
+    missing = [
+        {
+            "code": code,
+            "name": name,
+            "rule": rule,
+            "parameters": dict(parameters),
+            "colour_path": path,
+            "enabled": True,
+            "level": "province",
+            "description": description,
+        }
+        for code, name, rule, parameters, path, description in DEFAULTS
+        if code not in present
+    ]
+    if not missing:
+        return 0
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(MonitoringPoint).values(missing).on_conflict_do_nothing(index_elements=["code"])
+    return db.session.execute(statement).rowcount
 
 
 @dataclass(frozen=True)
