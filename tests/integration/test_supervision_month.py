@@ -91,6 +91,13 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         (bj(9, 26, 10, 0), lambda: move("A", S.HANDLED, bj(9, 26, 10, 0))),
         (bj(9, 29, 15, 0), lambda: move("A", S.ACCEPTED, bj(9, 29, 15, 0))),
         (bj(10, 10, 16, 30), lambda: move("A", S.FILED, bj(10, 10, 16, 30))),  # filed 90 minutes late
+        # D: accepted on Thu 9 Oct after the holiday: Fri 10 Oct, Sat 11 Oct (a make-up working day) and Mon 13 Oct
+        # -> due Mon 13 Oct 15:00 (Tue 14 Oct if the make-up Saturday were not counted); never decided.
+        (bj(10, 9, 9, 0), lambda: report("D", bj(10, 9, 9, 0), fraud)),
+        (bj(10, 9, 9, 2), lambda: move("D", S.DISPATCHED, bj(10, 9, 9, 2))),
+        (bj(10, 9, 9, 15), lambda: move("D", S.ON_SCENE, bj(10, 9, 9, 15))),
+        (bj(10, 9, 10, 0), lambda: move("D", S.HANDLED, bj(10, 9, 10, 0))),
+        (bj(10, 9, 15, 0), lambda: move("D", S.ACCEPTED, bj(10, 9, 15, 0))),
         # B: a report nobody dispatches for 90 minutes: yellow at 10 min, red at 30, resolved once dispatched.
         (bj(10, 14, 8, 0), lambda: report("B", bj(10, 14, 8, 0))),
         (bj(10, 14, 9, 30), lambda: move("B", S.DISPATCHED, bj(10, 14, 9, 30))),
@@ -122,12 +129,14 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         moment += timedelta(hours=1)
     assert not script and sweeps == 29 * 24 + 16 + 1
 
-    number = {key: db.session.get(Incident, state[key]).number for key in ("A", "B", "C")}
+    number = {key: db.session.get(Incident, state[key]).number for key in ("A", "B", "C", "D")}
     complaint_number = db.session.get(complaints.Complaint, state["complaint"]).number
     blue_a = bj(9, 29, 15, 0) + (bj(10, 10, 15, 0) - bj(9, 29, 15, 0)) * 0.6  # 6 Oct 05:24
     assert raised() == [
         ("FILING_OVERDUE", "blue", number["A"], blue_a, bj(10, 6, 6)),
         ("FILING_OVERDUE", "red", number["A"], bj(10, 10, 15, 0), bj(10, 10, 15)),
+        ("FILING_OVERDUE", "blue", number["D"], bj(10, 9, 15) + timedelta(days=4) * 0.6, bj(10, 12, 1)),
+        ("FILING_OVERDUE", "red", number["D"], bj(10, 13, 15, 0), bj(10, 13, 15)),
         ("INCIDENT_UNASSIGNED", "yellow", number["B"], bj(10, 14, 8, 10), bj(10, 14, 9)),
         ("INCIDENT_UNASSIGNED", "red", number["B"], bj(10, 14, 8, 30), bj(10, 14, 9)),
         ("EXPLANATION_OVERDUE", "blue", complaint_number, bj(10, 15, 5, 12), bj(10, 15, 6)),
@@ -136,18 +145,23 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         ("RECLASSIFIED_AFTER_HANDLED", "yellow", number["C"], bj(10, 20, 10, 20), bj(10, 20, 11)),
     ]
     resolved = {
-        (w.point.code, w.colour): (w.resolved_at.astimezone(CHINA), w.resolution)
+        (w.point.code, w.colour, w.subject_number != number["D"]): (
+            w.resolved_at and w.resolved_at.astimezone(CHINA),
+            w.resolution,
+        )
         for w in db.session.scalars(select(Warning))
     }
     assert resolved == {
-        ("FILING_OVERDUE", "blue"): (bj(10, 10, 15), "escalated"),
-        ("FILING_OVERDUE", "red"): (bj(10, 10, 17), "filed"),
-        ("EXPLANATION_OVERDUE", "blue"): (bj(10, 15, 9), "explained"),
-        ("INCIDENT_UNASSIGNED", "yellow"): (bj(10, 14, 9), "escalated"),
-        ("INCIDENT_UNASSIGNED", "red"): (bj(10, 14, 10), "dispatched"),
-        ("COMPLAINT_UNANSWERED", "blue"): (bj(10, 20, 10), "escalated"),
-        ("COMPLAINT_UNANSWERED", "red"): (bj(10, 21, 9), "answered"),
-        ("RECLASSIFIED_AFTER_HANDLED", "yellow"): (bj(10, 22, 12), "rectified"),
+        ("FILING_OVERDUE", "blue", True): (bj(10, 10, 15), "escalated"),
+        ("FILING_OVERDUE", "red", True): (bj(10, 10, 17), "filed"),
+        ("FILING_OVERDUE", "blue", False): (bj(10, 13, 15), "escalated"),
+        ("FILING_OVERDUE", "red", False): (None, None),  # still undecided at the month's end: the red stays
+        ("EXPLANATION_OVERDUE", "blue", True): (bj(10, 15, 9), "explained"),
+        ("INCIDENT_UNASSIGNED", "yellow", True): (bj(10, 14, 9), "escalated"),
+        ("INCIDENT_UNASSIGNED", "red", True): (bj(10, 14, 10), "dispatched"),
+        ("COMPLAINT_UNANSWERED", "blue", True): (bj(10, 20, 10), "escalated"),
+        ("COMPLAINT_UNANSWERED", "red", True): (bj(10, 21, 9), "answered"),
+        ("RECLASSIFIED_AFTER_HANDLED", "yellow", True): (bj(10, 22, 12), "rectified"),
     }
     # The rectification notice carried its own due date: 3 working days after the finding.
     finding = db.session.scalar(
@@ -163,7 +177,7 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
     )
     assert (
         db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "warning.raised"))
-        == 8
+        == 10
     )
     # The console notices: blue and yellow to the officer in charge and the county's legal officer, red to the
     # supervisors above.
