@@ -15,7 +15,7 @@ from console.auth import me, requires
 from console.views import csrf, headers
 from supervision import complaints as supervision
 
-bp = Blueprint("supervision", __name__, url_prefix="/console/supervision")
+bp = Blueprint("complaint_queue", __name__, url_prefix="/console/supervision")
 bp.after_request(headers)
 
 
@@ -76,7 +76,7 @@ def _step(complaint_id: int, action, done: str):
         flash(refused.message, "error")
     else:
         flash(done)
-    return redirect(url_for("supervision.complaint", complaint_id=complaint_id))
+    return redirect(url_for("complaint_queue.complaint", complaint_id=complaint_id))
 
 
 @bp.post("/complaints/<int:complaint_id>/accept")

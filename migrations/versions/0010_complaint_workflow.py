@@ -7,7 +7,7 @@ a row waits for are set from the defaults in calendar days (accept 1, verdict 3,
 investigating unit is the handling unit, or the unit above the officer complained about.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 05:00:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

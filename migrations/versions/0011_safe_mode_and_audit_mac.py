@@ -7,7 +7,7 @@ role; only a superuser session with `session_replication_role = replica` (mainte
 gets past them, and the application's role must not be a superuser.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01 04:50:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -33,7 +33,7 @@ def test_old_complaints_map_onto_the_workflow(ctx, world, citizen):
     citizen_id, incident_id, officer_id, station_id, county_id = ids
     db.session.remove()
     try:
-        downgrade(revision="0008")
+        downgrade(revision="0009")
         with db.engine.begin() as connection:
             for number, status, against, explanation, answered, rating in OLD:
                 connection.execute(

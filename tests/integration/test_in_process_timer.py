@@ -4,7 +4,7 @@ import time
 
 from sqlalchemy import select
 
-from casework import citizens, complaints, incidents
+from casework import citizens, complaints, incidents, subscriptions
 from casework.db import db
 from casework.models import Complaint, OutboxMessage
 from casework.status import Channel
@@ -20,7 +20,7 @@ def test_timer_relays_messages_left_pending(app):
         app.extensions["wx110.dispatcher"] = _Forgetful(app.extensions["wx110.dispatcher"])
         complaint_id = complaints.file(citizen=citizen, incident=incident, body="处置不公").id
         undone = db.session.scalars(select(OutboxMessage).where(OutboxMessage.done_at.is_(None))).all()
-        assert len(undone) == 2
+        assert len(undone) == len(subscriptions.of(app).subscribers("complaint.filed")) == 3
         db.session.remove()
 
     app.config.update(OUTBOX_RELAY_GRACE_SECONDS=0, OUTBOX_STALE_SECONDS=0)  # the crash was long ago

@@ -1,22 +1,20 @@
-"""The supervisor's complaint pages in the console: the queue sorted by urgency with its deadlines and a status
-filter, each step as a form on the complaint page, the unit's explanation requested in its inbox, CSRF on every
-form, supervisors only, and another unit's complaint answering 404."""
+"""The supervision pages of the console through HTTP (Flask's test client, the real database): the board scoped
+to the viewer, its CSV export that Excel opens (UTF-8 with a BOM), a warning's page with its drill-down and the
+rectification form, the notices badge, the live queue's warning colour and filter, and the admin's points page."""
 
-import re
-from datetime import timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
-from casework import clock, complaints
-from casework.complaint_status import ComplaintStatus
+from casework import citizens, incidents, seed
+from casework.clock import CHINA
 from casework.db import db
-from casework.models import AuditEntry, Complaint, Officer, Role, Unit
-from tests.complaint_steps import walk
-from tests.integration.test_console import Browser, csrf_of, log_in, report_at
-
-SUPERVISOR = "100005"  # 郑督, the city
-STATION_A = "100002"  # 林晓, 东湖派出所
+from casework.models import AuditEntry
+from casework.status import Channel
+from supervision import sweep
+from supervision.models import MonitoringPoint, Warning
+from tests.integration.test_console import Browser, csrf_of, log_in
 
 
 @pytest.fixture
@@ -26,120 +24,104 @@ def app(make_app):
     return app
 
 
-def numbers(page: str) -> list[str]:
-    return re.findall(r'<tr data-number="(\w+)"', page)
-
-
-def routed(citizen, code: str, body: str, supervisor: Officer, **kwargs) -> Complaint:
-    complaint = complaints.file(citizen=citizen, incident=report_at(citizen, code), body=body, **kwargs)
-    return walk(complaint, ComplaintStatus.ROUTED, supervisor=supervisor, explainer=None)
-
-
-def test_the_queue_lists_the_most_urgent_first_with_the_time_left_and_filters_by_status(client, world, citizen):
-    supervisor = world.officer(SUPERVISOR)
-    later = routed(citizen, "DH-0001", "出警太慢", supervisor)
-    overdue = routed(citizen, "XH-0001", "态度不好", supervisor)
-    db.session.get(Complaint, overdue.id).step_due_at = clock.now() - timedelta(hours=3)
+@pytest.fixture
+def warned(app, world):
+    """Two incidents left undispatched, one at each of two stations, swept into yellow and red."""
+    citizen = citizens.identify(oa_openid="openid-board")
+    made = []
+    for code in ("DH-0001", "JB-0001"):
+        made.append(
+            incidents.report(
+                citizen=citizen,
+                channel=Channel.WECHAT,
+                description="有人打架",
+                doorplate=seed.doorplate(code),
+                now=datetime.now(CHINA).replace(microsecond=0),
+            ).number
+        )
     db.session.commit()
-    log_in(client, SUPERVISOR)
-    page = client.get("/console/supervision/complaints").get_data(as_text=True)
-    assert numbers(page) == [overdue.number, later.number]
-    assert re.search(rf'data-number="{overdue.number}"[^>]*class="overdue"', page)
-    assert "已超期2小时" in page or "已超期3小时" in page
-    assert "剩余" in page  # the other one's deadline is ahead
+    app.extensions["wx110.dispatcher"].drain()
+    sweep.sweep(now=datetime.now(CHINA).replace(second=0, microsecond=0).replace(year=datetime.now().year + 1))
+    return made
 
-    client.post(
-        f"/console/supervision/complaints/{later.id}/accept", data={"csrf_token": csrf_of(page)}, follow_redirects=True
+
+def test_the_board_counts_only_the_viewers_scope_and_exports_csv_for_excel(app, warned):
+    client = app.test_client()
+    log_in(client, "100004")  # the 东湖 county's legal officer: sees 东湖派出所's warnings, not 江滨's
+    page = client.get("/console/supervision/board").get_data(as_text=True)
+    assert 'data-colour="red"' in page and "东湖派出所" in page and "江滨派出所" not in page
+    assert "警情超时未派警" in page and 'id="trend-chart"' in page and "chart.umd.min.js" in page
+    exported = client.get("/console/supervision/board.csv")
+    assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    body = exported.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("预警编号,颜色,监测点") and len(lines) == 1 + 2  # yellow and red of one incident
+    assert all(warned[0] in line for line in lines[1:]) and not any(warned[1] in line for line in lines)
+    officer_client = app.test_client()
+    log_in(officer_client, "100002")
+    assert officer_client.get("/console/supervision/board").status_code == 403  # the board is for supervision
+
+
+def test_a_warning_page_drills_down_and_takes_a_rectification(app, warned):
+    client = app.test_client()
+    log_in(client, "100002")
+    queue = client.get("/console/").get_data(as_text=True)
+    assert 'id="warning-badge"' in queue  # notices unread
+    red = db.session.scalar(select(Warning).where(Warning.colour == "red", Warning.subject_number == warned[0]))
+    page = client.get(f"/console/supervision/warnings/{red.id}").get_data(as_text=True)
+    assert "红色预警" in page and 'id="drill-incident"' in page and f"/console/incidents/{red.incident_id}" in page
+    response = client.post(
+        f"/console/supervision/warnings/{red.id}/rectification",
+        data={"rectification": "已派警处置", "csrf_token": csrf_of(page)},
     )
-    accepted = client.get("/console/supervision/complaints?status=accepted").get_data(as_text=True)
-    assert numbers(accepted) == [later.number]
-    assert numbers(client.get("/console/supervision/complaints?status=routed").get_data(as_text=True)) == [
-        overdue.number
-    ]
-
-
-def test_each_step_is_a_form_on_the_complaint_page_and_the_unit_answers_in_its_inbox(app, world, citizen):
-    supervisor_client, station_client = app.test_client(), app.test_client()
-    complaint = routed(citizen, "DH-0001", "民警到场后没有调解就走了", world.officer(SUPERVISOR))
-    log_in(supervisor_client, SUPERVISOR)
-    log_in(station_client, STATION_A, address="10.0.0.2")
-    path = f"/console/supervision/complaints/{complaint.id}"
-
-    def page() -> str:
-        return supervisor_client.get(path).get_data(as_text=True)
-
-    def step(name: str, **form) -> str:
-        return supervisor_client.post(
-            f"{path}/{name}", data={"csrf_token": csrf_of(page()), **form}, follow_redirects=True
-        ).get_data(as_text=True)
-
-    shown = page()
-    assert 'id="accept"' in shown and complaint.incident.number in shown and "督察受理" in shown
-    assert "已受理该投诉" in step("accept")
-    assert "已要求办案单位作出情况说明" in step("explanation-request", request="请说明为何未调解")
-
-    inbox = station_client.get("/console/complaints").get_data(as_text=True)
-    assert "请说明为何未调解" in inbox and "前作出情况说明" in inbox and "剩余" in inbox
-    station_client.post(
-        f"/console/complaints/{complaint.id}/explanation",
-        data={"csrf_token": csrf_of(inbox), "explanation": "当时双方情绪激动,约定次日调解"},
-    )
-    shown = page()
-    assert "当时双方情绪激动,约定次日调解" in shown and 'id="give-verdict"' in shown
-    assert "请选择调查结论" in step("verdict", verdict="", action="x")  # refused, shown on the page
-    assert "已记录调查结论" in step("verdict", verdict="partly_substantiated", action="责令所在派出所书面检查")
-    assert "已答复投诉人" in step("answer", answer="经核查部分属实,已责令整改,次日已组织调解。")
-    shown = page()
-    assert "投诉部分属实" in shown and "等待投诉人评价" in shown
+    assert response.status_code == 302
     db.session.expire_all()
-    c = db.session.get(Complaint, complaint.id)
-    assert c.state is ComplaintStatus.ANSWERED and c.answered_by_id == world.officer(SUPERVISOR).id
-    got = db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.subject_id == c.id, AuditEntry.subject_type == "complaint")
-    ).all()
-    assert {"complaint.accepted", "complaint.explanation_requested", "complaint.explained"} <= set(got)
-    assert {"complaint.verdict_given", "complaint.answered"} <= set(got)
-    # The case page lists the incident's complaints: to supervision's page for the supervisor, to the inbox else.
-    case = supervisor_client.get(f"/console/incidents/{c.incident_id}").get_data(as_text=True)
-    assert f'href="/console/supervision/complaints/{c.id}"' in case and "已答复待评价" in case
-    case = station_client.get(f"/console/incidents/{c.incident_id}").get_data(as_text=True)
-    assert c.number in case and "/console/supervision/" not in case
+    assert db.session.get(Warning, red.id).rectification == "已派警处置"
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "warning.rectified"))
+    listing = client.get("/console/supervision/warnings").get_data(as_text=True)
+    assert warned[0] in listing and warned[1] not in listing  # 江滨's warnings are out of scope
+    assert 'id="warning-badge"' not in client.get("/console/").get_data(as_text=True)  # read once listed
+    other = db.session.scalar(select(Warning).where(Warning.subject_number == warned[1]))
+    assert client.get(f"/console/supervision/warnings/{other.id}").status_code == 404
 
 
-def test_forms_need_their_csrf_token_pages_need_a_supervisor_and_another_unit_s_complaint_is_404(
-    client, world, citizen
-):
-    supervisor = world.officer(SUPERVISOR)
-    theirs = routed(citizen, "JB-0001", "江滨的投诉", supervisor)  # 江滨区: another county
-    ours = routed(citizen, "DH-0001", "东湖的投诉", supervisor)
-    county = Officer(
-        badge_no="T-dh-sup",
-        name="东湖督察",
-        unit_id=db.session.scalar(select(Unit.id).where(Unit.code == "330102")),
-        roles=[Role.SUPERVISOR.value],
+def test_the_live_queue_shows_and_filters_by_warning_colour(app, warned):
+    client = app.test_client()
+    log_in(client, "100007")  # the province sees both
+    rows = client.get("/console/queue/rows?warning=red").get_data(as_text=True)
+    assert warned[0] in rows and warned[1] in rows and 'data-warning="red"' in rows
+    citizen = citizens.identify(oa_openid="openid-quiet")
+    quiet = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="求助", doorplate=seed.doorplate("XH-0001")
     )
-    county.set_password("a-long-password")
-    db.session.add(county)
     db.session.commit()
+    assert quiet.number in client.get("/console/queue/rows").get_data(as_text=True)
+    assert quiet.number not in client.get("/console/queue/rows?warning=any").get_data(as_text=True)
+    assert client.get("/console/queue/rows?warning=blue").get_data(as_text=True).count("data-number=") == 0
 
-    log_in(client, STATION_A)  # an officer, not a supervisor
-    assert client.get("/console/supervision/complaints").status_code == 403
-    assert client.get(f"/console/supervision/complaints/{ours.id}").status_code == 403
-    client.post("/console/logout", data={"csrf_token": csrf_of(client.get("/console/complaints").get_data(True))})
 
-    log_in(client, "T-dh-sup", password="a-long-password")
-    page = client.get("/console/supervision/complaints").get_data(as_text=True)
-    assert numbers(page) == [ours.number]
-    token = csrf_of(page)
-    assert client.get(f"/console/supervision/complaints/{theirs.id}").status_code == 404
-    assert (
-        client.post(f"/console/supervision/complaints/{theirs.id}/accept", data={"csrf_token": token}).status_code
-        == 404
+def test_an_admin_turns_a_point_off_and_changes_its_parameters(app, world):
+    client = app.test_client()
+    log_in(client, "100000")
+    page = client.get("/console/supervision/points").get_data(as_text=True)
+    assert "受案立案超期" in page and "反复修改案由" in page
+    response = client.post(
+        "/console/supervision/points/CHAT_UNANSWERED",
+        data={"p_minutes": "15", "p_rectify_minutes": "45", "csrf_token": csrf_of(page)},
     )
-    assert client.post(f"/console/supervision/complaints/{ours.id}/accept", data={}).status_code == 400  # no token
+    assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Complaint, ours.id).state is ComplaintStatus.ROUTED
-    assert db.session.get(Complaint, theirs.id).state is ComplaintStatus.ROUTED
-    client.post(f"/console/supervision/complaints/{ours.id}/accept", data={"csrf_token": token})
+    point = db.session.scalar(select(MonitoringPoint).where(MonitoringPoint.code == "CHAT_UNANSWERED"))
+    assert point.parameters["minutes"] == 15 and not point.enabled
+    refused = client.post(
+        "/console/supervision/points/CHAT_UNANSWERED",
+        data={"p_minutes": "-3", "enabled": "on", "csrf_token": csrf_of(page)},
+        follow_redirects=True,
+    )
+    assert "须为1到10000之间的整数" in refused.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Complaint, ours.id).state is ComplaintStatus.ACCEPTED
+    assert not db.session.get(MonitoringPoint, point.id).enabled  # refused as a whole
+    officer_client = app.test_client()
+    log_in(officer_client, "100002")
+    assert officer_client.get("/console/supervision/points").status_code == 403

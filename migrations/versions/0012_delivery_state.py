@@ -1,8 +1,8 @@
 """pushes: why an officer's chat message could not reach the citizen; what else a subscribe-message consent was
 spent on (a chat message, a complaint answer)
 
-Revision ID: 0014
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 04:40:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
-down_revision = '0008'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
