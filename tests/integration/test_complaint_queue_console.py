@@ -103,7 +103,7 @@ def test_each_step_is_a_form_on_the_complaint_page_and_the_unit_answers_in_its_i
     case = supervisor_client.get(f"/console/incidents/{c.incident_id}").get_data(as_text=True)
     assert f'href="/console/supervision/complaints/{c.id}"' in case and "已答复待评价" in case
     case = station_client.get(f"/console/incidents/{c.incident_id}").get_data(as_text=True)
-    assert c.number in case and "/console/supervision/" not in case
+    assert c.number in case and "/console/supervision/complaints/" not in case
 
 
 def test_forms_need_their_csrf_token_pages_need_a_supervisor_and_another_unit_s_complaint_is_404(
