@@ -184,12 +184,32 @@ def complaint_filed(complaint_id: int) -> None:
 
 
 @use_case
-def complaint_routed(complaint_id: int, destination: str) -> None:
-    """Reaching the unit starts the clock on its written explanation, counted from the filing (the routing job
-    runs on the wall clock; the filing moment is the one the complainant knows)."""
+def complaint_explanation_requested(complaint_id: int, unit_id: int | None = None, due_at: str | None = None) -> None:
+    """Supervision's request starts the clock on the handling unit's written explanation (each review asks anew)."""
     complaint = db.session.get(Complaint, complaint_id)
-    if complaint is not None and destination == "unit" and complaint.explained_at is None:
-        _complaint_clock(points.EXPLANATION_OVERDUE, complaint, complaint.filed_at)
+    if complaint is not None and complaint.explanation_requested_at is not None and complaint.explained_at is None:
+        _complaint_clock(points.EXPLANATION_OVERDUE, complaint, complaint.explanation_requested_at)
+
+
+@use_case
+def complaint_reopened(complaint_id: int, review: int) -> None:
+    """An unsatisfied rating opens the second review: the answer clock runs again from the reopening."""
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is not None and complaint.reopened_at is not None:
+        _complaint_clock(points.COMPLAINT_UNANSWERED, complaint, complaint.reopened_at)
+
+
+@use_case
+def complaint_closed(complaint_id: int, review: int) -> None:
+    """A closed complaint waits for nothing more: whatever still runs on it stops."""
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None:
+        return
+    at = complaint.closed_at or complaint.answered_at
+    for kind in (points.COMPLAINT_UNANSWERED, points.EXPLANATION_OVERDUE):
+        running = clocks.running(SubjectType.COMPLAINT.value, complaint.id, kind)
+        if running is not None:
+            clocks.stop(running, at=at, reason="closed")
 
 
 @use_case
@@ -217,7 +237,12 @@ HANDLERS: dict[Event, tuple[str, object]] = {
     Event.EVIDENCE_ADDED: ("supervision.evidence_added", evidence_added),
     Event.EVIDENCE_STORED: ("supervision.evidence_stored", evidence_stored),
     Event.COMPLAINT_FILED: ("supervision.complaint_filed", complaint_filed),
-    Event.COMPLAINT_ROUTED: ("supervision.complaint_routed", complaint_routed),
+    Event.COMPLAINT_EXPLANATION_REQUESTED: (
+        "supervision.complaint_explanation_requested",
+        complaint_explanation_requested,
+    ),
+    Event.COMPLAINT_REOPENED: ("supervision.complaint_reopened", complaint_reopened),
+    Event.COMPLAINT_CLOSED: ("supervision.complaint_closed", complaint_closed),
     Event.COMPLAINT_ANSWERED: ("supervision.complaint_answered", complaint_answered),
     Event.COMPLAINT_EXPLAINED: ("supervision.complaint_explained", complaint_explained),
 }

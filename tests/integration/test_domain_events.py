@@ -125,7 +125,8 @@ def test_flask_events_lists_every_event_with_its_subscribers(app):
     }
     assert set(by_event["evidence.added"]) == {"bot.fetch_media", "supervision.evidence_added"}
     assert by_event["notification.due"] == ["supervision.deliver_notice"]
-    assert by_event["complaint.reopened"] == []
+    assert by_event["complaint.reopened"] == ["supervision.complaint_reopened"]
+    assert by_event["complaint.explanation_requested"] == ["supervision.complaint_explanation_requested"]
     assert {s["name"] for s in listing["periodic"]} == {
         "outbox.relay",
         "miniapp.sweep_sessions",

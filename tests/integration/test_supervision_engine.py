@@ -231,3 +231,59 @@ def test_the_sweep_and_warnings_commands(app, world, citizen, officer):
     assert listed[0]["due_at"] == "2025-11-03T01:30:00+00:00" and listed[0]["resolved_at"] is None
     assert json.loads(runner.invoke(args=["supervision", "warnings", "--json", "--unit", "33010201"]).output) == []
     assert db.session.scalar(select(func.count()).select_from(Warning)) == 2
+
+
+def test_the_complaint_workflow_drives_its_clocks_through_a_second_review_to_the_close(
+    app, world, citizen, officer, supervisor
+):
+    """The explanation clock starts when supervision asks (not at filing) and stops when the unit explains; an
+    unsatisfied rating runs the answer clock again from the reopening; closing stops whatever still runs."""
+    from casework import complaints
+    from casework.complaint_status import ComplaintStatus
+    from tests.complaint_steps import walk
+
+    def running(kind):
+        return db.session.scalars(
+            select(DeadlineClock).where(
+                DeadlineClock.subject_type == "complaint",
+                DeadlineClock.kind == kind,
+                DeadlineClock.stopped_at.is_(None),
+            )
+        ).all()
+
+    def settle():
+        db.session.commit()
+        app.extensions["wx110.dispatcher"].drain()
+        db.session.expire_all()
+
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="投诉对象", doorplate=world.doorplate("DH-0001"), now=t0
+    )
+    complaint = complaints.file(citizen=citizen, incident=incident, body="出警太慢", now=t0)
+    settle()
+    walk(complaint.id, ComplaintStatus.ACCEPTED, supervisor=supervisor, explainer=officer, now=t0)
+    settle()
+    assert running(points.EXPLANATION_OVERDUE) == [] and len(running(points.COMPLAINT_UNANSWERED)) == 1
+    walk(complaint.id, ComplaintStatus.INVESTIGATING, supervisor=supervisor, explainer=officer, now=t0)
+    settle()
+    [explanation] = running(points.EXPLANATION_OVERDUE)
+    assert explanation.started_at == t0
+    walk(complaint.id, ComplaintStatus.ANSWERED, supervisor=supervisor, explainer=officer, now=t0)
+    settle()
+    assert running(points.EXPLANATION_OVERDUE) == [] and running(points.COMPLAINT_UNANSWERED) == []
+    reopened_at = t0 + timedelta(days=1)
+    complaints.rate_answer(
+        citizen=citizen, complaint=db.session.get(complaints.Complaint, complaint.id), rating=1, now=reopened_at
+    )
+    settle()
+    [again] = running(points.COMPLAINT_UNANSWERED)
+    assert again.started_at == reopened_at
+    walk(complaint.id, ComplaintStatus.ANSWERED, supervisor=supervisor, explainer=officer, now=reopened_at)
+    settle()
+    complaints.rate_answer(
+        citizen=citizen, complaint=db.session.get(complaints.Complaint, complaint.id), rating=2, now=reopened_at
+    )
+    settle()
+    assert db.session.get(complaints.Complaint, complaint.id).state is ComplaintStatus.CLOSED
+    assert running(points.COMPLAINT_UNANSWERED) == [] and running(points.EXPLANATION_OVERDUE) == []

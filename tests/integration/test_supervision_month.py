@@ -13,6 +13,7 @@ from casework.clock import CHINA
 from casework.db import db
 from casework.models import AuditEntry, Category, Incident
 from casework.status import Channel, IncidentStatus
+from supervision import complaints as supervision_complaints
 from supervision import sweep, warnings
 from supervision.models import DeadlineClock, Notification, Warning
 
@@ -64,8 +65,13 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         )
 
     def complain(key, at):
+        """Filed, routed to the unit and supervision, accepted and the unit's explanation asked for, all at `at`."""
         incident = db.session.get(Incident, state[key])
         state["complaint"] = complaints.file(citizen=citizen, incident=incident, body="出警太慢", now=at).id
+        drain(app)  # the routing jobs
+        complaint = db.session.get(complaints.Complaint, state["complaint"])
+        supervision_complaints.accept(complaint=complaint, officer=supervisor, now=at)
+        supervision_complaints.request_explanation(complaint=complaint, officer=supervisor, now=at)
 
     def explain(at):
         complaint = db.session.get(complaints.Complaint, state["complaint"])
@@ -73,7 +79,10 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
 
     def answer(at):
         complaint = db.session.get(complaints.Complaint, state["complaint"])
-        complaints.answer(complaint=complaint, officer=supervisor, text="已核查并整改", now=at)
+        supervision_complaints.give_verdict(
+            complaint=complaint, officer=supervisor, verdict="partly_substantiated", action="批评教育", now=at
+        )
+        supervision_complaints.answer(complaint=complaint, officer=supervisor, text="已核查并整改", now=at)
 
     def rectify(at):
         finding = db.session.scalar(
