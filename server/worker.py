@@ -9,6 +9,8 @@ from rq import get_current_job
 from casework import clock, outbox, subscriptions
 from casework.db import db
 
+RAN_KEY = "wx110:periodic:ran"  # + ":<sweep>:<moment>": set by the run of that moment
+RAN_TTL = 7 * 86400
 _app: Flask | None = None
 _pid: int | None = None
 
@@ -44,6 +46,9 @@ def run_periodic(name: str, now: str | None = None) -> None:
     moment = datetime.fromisoformat(now) if now else _enqueued_at()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    job = get_current_job()
+    if job is not None and now and not job.connection.set(f"{RAN_KEY}:{name}:{now}", job.id, nx=True, ex=RAN_TTL):
+        return  # this moment of the sweep already ran (a scheduler restarted between enqueueing and recording)
     with _job_app().app_context():
         try:
             subscriptions.of().sweeps[name].func(now=moment)
