@@ -91,7 +91,7 @@ def run_worker(
             rq_worker.max_connection_wait_time = MAX_BACKOFF
             try:
                 rq_worker.work(with_scheduler=True, burst=burst)
-                stopped = rq_worker._stop_requested or burst
+                stopped = burst or rq_worker._shutdown_requested_date is not None  # SIGTERM / SIGINT
             except RedisError as exc:
                 outage.failed(exc)
                 stopped = False
@@ -165,6 +165,7 @@ def schedule_round(app: Flask, connection: Redis, *, now: float | None = None) -
 def run_scheduler(app: Flask, connection: Redis, *, tick: float = 1.0, stop: threading.Event | None = None) -> None:
     """Enqueue the periodic sweeps at their moments until SIGTERM; ride out Redis outages and catch up after."""
     stop = stop or threading.Event()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -172,7 +173,8 @@ def run_scheduler(app: Flask, connection: Redis, *, tick: float = 1.0, stop: thr
     log.info("scheduler: %d periodic sweep(s)", len(subscriptions.of(app).sweeps))
     while not stop.is_set():
         try:
-            schedule_round(app, connection)
+            for name, moment in schedule_round(app, connection):
+                log.info("scheduler: enqueued %s for %s", name, datetime.fromtimestamp(moment, UTC).isoformat())
         except RedisError as exc:
             outage.failed(exc)
             backoff.wait(stop)
