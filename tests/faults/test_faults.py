@@ -118,11 +118,14 @@ def test_redis_shut_down_for_20_seconds_loses_nothing(cluster, fake):
     sender = _in_background(model.send_steadily, RATE, 40)
     time.sleep(8)
     cluster.redis.stop()
+    down = time.monotonic()
     time.sleep(20)
     cluster.redis.start()
     back = time.monotonic()
     sender.join()
     model.finish()
+    during = [m for m in model.delivered() if down < m.delivered_at < back]
+    assert len(during) >= 40, "reports were acknowledged while Redis was down (kept in PostgreSQL's outbox)"
     assert len(model.delivered()) >= 0.9 * len(model.messages), [m.attempts for m in model.messages][:20]
     done = wait_until_handled(fake, model, 90)
     assert done - back <= 60, f"the last report was handled {done - back:.0f} s after Redis returned"
@@ -213,10 +216,14 @@ def test_postgresql_stopped_immediately_for_10_seconds_loses_nothing_in_queued_m
     sender = _in_background(model.send_steadily, RATE, 30)
     time.sleep(8)
     cluster.postgres.stop("immediate")
+    down = time.monotonic()
     time.sleep(10)
     cluster.postgres.start()
+    back = time.monotonic()
     sender.join()
     model.finish()
+    during = [m for m in model.delivered() if down < m.delivered_at < back]
+    assert len(during) >= 20, "reports were acknowledged while PostgreSQL was down (kept in Redis)"
     assert len(model.delivered()) >= 0.9 * len(model.messages), [m.attempts for m in model.messages][:20]
     wait_until_handled(fake, model, 120)
     assert_exactly_once(cluster, fake, model)
