@@ -180,7 +180,9 @@ def test_kill_9_a_worker_every_few_seconds_loses_nothing(cluster, fake):
     for _round in range(6):
         name = f"worker-{random.randrange(cluster.worker_count)}"
         pid = cluster.processes[name].pid
-        message_id = _current_outbox_job(redis, pid)
+        busy_by = time.monotonic() + 3  # kill it mid-job when it has one within 3 s
+        while (message_id := _current_outbox_job(redis, pid)) is None and time.monotonic() < busy_by:
+            time.sleep(0.02)
         killed_at = time.time()
         cluster.kill(name)
         if message_id is not None:
@@ -192,6 +194,7 @@ def test_kill_9_a_worker_every_few_seconds_loses_nothing(cluster, fake):
     sender.join()
     model.finish()
     assert all(not left for left in orphans), f"children of a killed worker still running: {orphans}"
+    assert interrupted, "no kill caught a worker mid-job"
     assert model.delivered(), "nothing was delivered"
     wait_until_handled(fake, model, 90)
     deadline = (interrupted[-1][1] if interrupted else time.time()) + 60
