@@ -98,6 +98,7 @@ def clean_started_registries(connection: Redis) -> None:
 def one_round(app: Flask, connection: Redis, *, now: datetime | None = None) -> dict:
     """One housekeeping round in `app` (tests call it directly); returns what it did."""
     done = {"held": 0, "relayed": 0, "requeued": 0, "skipped": False}
+    connection.ping()  # an unreachable Redis fails every round alike, not only the rounds that take the lock
     with app.app_context():
         try:
             with locks.try_held(*LOCK) as mine:

@@ -115,8 +115,10 @@ def assert_exactly_once(cluster, fake, model: WeChatModel, *, may_repeat: frozen
 
 def test_redis_shut_down_for_20_seconds_loses_nothing(cluster, fake):
     model = WeChatModel(cluster.callback_url, run="redis")
+    logged = {name: len(cluster.log_of(name)) for name in ("worker-0", "worker-1", "scheduler")}
     sender = _in_background(model.send_steadily, RATE, 40)
     time.sleep(8)
+    before = int(time.time()) // 2 * 2
     cluster.redis.stop()
     down = time.monotonic()
     time.sleep(20)
@@ -130,8 +132,20 @@ def test_redis_shut_down_for_20_seconds_loses_nothing(cluster, fake):
     done = wait_until_handled(fake, model, 90)
     assert done - back <= 60, f"the last report was handled {done - back:.0f} s after Redis returned"
     assert_exactly_once(cluster, fake, model)
+    after = int(time.time()) // 2 * 2 - 4
     for name in ("worker-0", "worker-1", "scheduler"):
         assert cluster.processes[name].poll() is None, f"{name} exited:\n{cluster.log_of(name)[-3000:]}"
+        during = cluster.log_of(name)[logged[name] :]
+        # rq's scheduler process ends on a lost connection with one traceback (its worker starts it again).
+        tracebacks = during.count("Traceback") - during.count("During handling of the above exception")
+        assert tracebacks <= 1, f"{name} logged {tracebacks} tracebacks:\n{during[-3000:]}"
+        complaints = [line for line in during.splitlines() if "unreachable" in line or "could not connect" in line]
+        # Once per part (rq's dequeue, the worker loop, housekeeping, a job's push), not once per try: a line a
+        # second would be 20 and more.
+        assert len(complaints) <= 6, f"{name} logged the outage {len(complaints)} times:\n" + "\n".join(complaints)
+    # The scheduler enqueued the relay moments it missed while Redis was down, and each ran once.
+    runs = _relay_runs(Redis.from_url(cluster.redis.url), before, after)
+    assert {count for count in runs.values()} == {1}, runs
 
 
 def _current_outbox_job(redis: Redis, pid: int) -> int | None:
