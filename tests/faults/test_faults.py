@@ -25,6 +25,8 @@ from tests.faults import cluster as deployment
 from tests.faults.wechat_model import WeChatModel
 from wechat.fake import FakeWeChat
 
+pytestmark = pytest.mark.faults
+
 RECEIVED = "已收到"
 RATE = 5.0  # new reports a second
 
