@@ -60,7 +60,7 @@ def keep(data: dict, xml: bytes, *, wait: float | None = None) -> None:
                 db.session.rollback()
             except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
                 db.session.invalidate()
-            log.warning("bot: database unreachable (%s); keeping the message in Redis", type(exc).__name__)
+            _warn_once_a_minute("bot: database unreachable (%s); keeping messages in Redis", type(exc).__name__)
             if redis is not None:
                 try:
                     _hold(redis, xml)
@@ -71,6 +71,16 @@ def keep(data: dict, xml: bytes, *, wait: float | None = None) -> None:
             log.error("bot: neither the database nor Redis can keep a message; WeChat will retry it")
             raise NotKept()
         time.sleep(0.5)
+
+
+_last_warning = [0.0]
+
+
+def _warn_once_a_minute(message: str, *args) -> None:
+    """One line a minute per process while an outage lasts, not one per message."""
+    if time.monotonic() - _last_warning[0] >= 60:
+        _last_warning[0] = time.monotonic()
+        log.warning(message, *args)
 
 
 def _held_waiting(redis) -> bool:

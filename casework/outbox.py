@@ -115,19 +115,26 @@ def claim_abandoned(*, now: datetime, alive: set[int], limit: int = 200) -> list
     lost the queue. Re-sending one that is in fact still starting is harmless: `execute` runs a message once.
     """
     since = now - timedelta(seconds=settings.get("OUTBOX_ABANDONED_SECONDS"))
+    unfinished = (
+        OutboxMessage.done_at.is_(None),
+        OutboxMessage.attempts < settings.get("OUTBOX_MAX_ATTEMPTS"),
+        OutboxMessage.dispatched_at.is_not(None),
+        OutboxMessage.dispatched_at < since,
+    )
+    # Ids first, unlocked, so that a long backlog still waiting in the queue does not hide the abandoned ones
+    # behind it; then lock those (the conditions again: another relay may have re-sent one meanwhile).
+    ids = select(OutboxMessage.id).where(*unfinished).order_by(OutboxMessage.id).limit(20_000)
+    candidates = db.session.scalars(ids)
+    gone = [message_id for message_id in candidates if message_id not in alive][:limit]
+    if not gone:
+        return []
     query = (
         select(OutboxMessage)
-        .where(
-            OutboxMessage.done_at.is_(None),
-            OutboxMessage.attempts < settings.get("OUTBOX_MAX_ATTEMPTS"),
-            OutboxMessage.dispatched_at.is_not(None),
-            OutboxMessage.dispatched_at < since,
-        )
+        .where(OutboxMessage.id.in_(gone), *unfinished)
         .order_by(OutboxMessage.id)
-        .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [row for row in db.session.scalars(query) if row.id not in alive]
+    return list(db.session.scalars(query))
 
 
 def running_ids() -> set[int] | None:
