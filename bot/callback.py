@@ -55,10 +55,12 @@ def receive():
         if current_app.config["WECHAT_REPLY_MODE"] == "queued":
             # Captured for a job, which pushes the reply; a retry of a captured message also gets `success`
             # (the pushed reply is on its way, and repeating it passively would say it twice).
-            queued.capture(opened.data, opened.xml)
+            queued.keep(opened.data, opened.xml)
             reply = ""
         else:
             reply = inbox.answer(opened.msg, opened.data)
+    except queued.NotKept:
+        return _text("service unavailable", 503)  # after WeChat's 5 s: it retries; nothing claims it was kept
     except Exception:
         # The inbox already turns handler failures into BUSY; this is for the database being unreachable.
         log.exception("wechat callback failed")

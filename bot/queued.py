@@ -10,11 +10,14 @@ scan, a "投诉", or a report is seen before the text that follows it.
 import functools
 import logging
 import threading
+import time
 from contextlib import contextmanager
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import envelope, inbox, outbound, registry, replies
 from bot.models import InboundMessage
@@ -24,6 +27,88 @@ from casework.db import db
 log = logging.getLogger(__name__)
 LOCK_SPACE = 0x5758  # first key of the two-key advisory locks that serialise one citizen's queued messages
 _local_lock = threading.Lock()  # the same guard where there are no advisory locks (SQLite, one process)
+
+
+HELD = "wx110:inbound:held"  # the Redis stream of messages kept while the database was unreachable
+UNREACHABLE = (OperationalError, InterfaceError)
+
+
+class NotKept(Exception):
+    """Neither the database nor Redis could keep a message: WeChat must not be told it was delivered."""
+
+
+def keep(data: dict, xml: bytes, *, wait: float | None = None) -> None:
+    """Capture a message durably before the callback answers `success`: in the database, or, while it is
+    unreachable, in Redis (an append-only stream that `drain_held` moves into the database in arrival order).
+
+    While earlier messages still wait in Redis, new ones queue behind them, so one citizen's messages keep their
+    order. When neither can keep it, try again for up to `wait` seconds (past WeChat's 5-second limit, so that
+    WeChat retries) and raise NotKept.
+    """
+    redis = current_app.extensions.get("wx110.redis")
+    wait = current_app.config["WECHAT_UNKEPT_WAIT"] if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if redis is not None and _held_waiting(redis):
+                _hold(redis, xml)
+                return
+            capture(data, xml)
+            return
+        except UNREACHABLE as exc:
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+                db.session.invalidate()
+            _warn_once_a_minute("bot: database unreachable (%s); keeping messages in Redis", type(exc).__name__)
+            if redis is not None:
+                try:
+                    _hold(redis, xml)
+                    return
+                except RedisError:
+                    pass
+        if time.monotonic() >= deadline:
+            log.error("bot: neither the database nor Redis can keep a message; WeChat will retry it")
+            raise NotKept()
+        time.sleep(0.5)
+
+
+_last_warning = [0.0]
+
+
+def _warn_once_a_minute(message: str, *args) -> None:
+    """One line a minute per process while an outage lasts, not one per message."""
+    if time.monotonic() - _last_warning[0] >= 60:
+        _last_warning[0] = time.monotonic()
+        log.warning(message, *args)
+
+
+def _held_waiting(redis) -> bool:
+    try:
+        return bool(redis.xlen(HELD))
+    except RedisError:
+        return False  # nothing can be drained from an unreachable Redis either: the database decides
+
+
+def _hold(redis, xml: bytes) -> None:
+    redis.xadd(HELD, {"xml": xml})
+
+
+def drain_held(redis, *, batch: int = 200) -> int:
+    """Move the messages kept in Redis into the database in arrival order, each exactly once (its claim row's
+    unique key makes a second capture a no-op); return how many were moved. One drainer at a time (the caller
+    holds the housekeeping lock)."""
+    moved = 0
+    while True:
+        entries = redis.xrange(HELD, count=batch)
+        if not entries:
+            return moved
+        for entry_id, fields in entries:
+            xml = fields[b"xml"]
+            opened = envelope.parse(xml)
+            capture(opened.data, xml)
+            redis.xdel(HELD, entry_id)  # a crash before this captures it again: a no-op
+            moved += 1
 
 
 def capture(data: dict, xml: bytes) -> bool:

@@ -39,3 +39,40 @@ def held(space: int, key: int) -> Iterator[None]:
             except Exception:
                 log.exception("could not end the transaction holding advisory lock (%s, %s)", space, key)
                 connection.invalidate()  # the server releases it when the connection goes; never pool this one
+
+
+@contextmanager
+def try_held(space: int, key: int) -> Iterator[bool]:
+    """Take the two-key advisory lock (`space`, `key`) if it is free and hold it until the block ends; yield
+    whether this caller got it (PostgreSQL; elsewhere always True: one process, nothing to share)."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        got = connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:space, :key)"), {"space": space, "key": key}
+        ).scalar()
+        try:
+            yield bool(got)
+        finally:
+            try:
+                transaction.rollback()
+            except Exception:
+                log.exception("could not end the transaction holding advisory lock (%s, %s)", space, key)
+                connection.invalidate()
+
+
+def held_keys(space: int) -> set[int] | None:
+    """The second keys of the two-key advisory locks in `space` that some session holds now (PostgreSQL; None
+    elsewhere, where nobody can tell)."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    rows = db.session.execute(
+        text(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted "
+            "AND classid = CAST(:space AS oid)"
+        ),
+        {"space": space},
+    ).scalars()
+    return {int(objid) for objid in rows}

@@ -109,6 +109,40 @@ def claim_for_relay(*, now: datetime, limit: int = 500) -> list[OutboxMessage]:
     return list(db.session.scalars(query))
 
 
+def claim_abandoned(*, now: datetime, alive: set[int], limit: int = 200) -> list[OutboxMessage]:
+    """Lock and return messages queued a while ago, not done, whose job is neither waiting in the queue nor running
+    (`alive`: the ids the queue still holds or a live process runs): the worker died mid-job, or a Redis restart
+    lost the queue. Re-sending one that is in fact still starting is harmless: `execute` runs a message once.
+    """
+    since = now - timedelta(seconds=settings.get("OUTBOX_ABANDONED_SECONDS"))
+    unfinished = (
+        OutboxMessage.done_at.is_(None),
+        OutboxMessage.attempts < settings.get("OUTBOX_MAX_ATTEMPTS"),
+        OutboxMessage.dispatched_at.is_not(None),
+        OutboxMessage.dispatched_at < since,
+    )
+    # Ids first, unlocked, so that a long backlog still waiting in the queue does not hide the abandoned ones
+    # behind it; then lock those (the conditions again: another relay may have re-sent one meanwhile).
+    ids = select(OutboxMessage.id).where(*unfinished).order_by(OutboxMessage.id).limit(20_000)
+    candidates = db.session.scalars(ids)
+    gone = [message_id for message_id in candidates if message_id not in alive][:limit]
+    if not gone:
+        return []
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(gone), *unfinished)
+        .order_by(OutboxMessage.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(db.session.scalars(query))
+
+
+def running_ids() -> set[int] | None:
+    """Ids of the messages whose handler some process is running now (PostgreSQL: their run lock is held; None
+    elsewhere)."""
+    return locks.held_keys(_RUN_LOCK_SPACE)
+
+
 def mark_dispatched(ids: list[int], *, now: datetime) -> None:
     """Record that these messages went to the queue at `now` (in the current transaction)."""
     if ids:

@@ -80,6 +80,12 @@ SETTINGS = [
     Setting("CHAT_MESSAGE_MAX", int, 1000, "longest chat message, in characters"),
     Setting("COMPLAINT_BODY_MAX", int, 2000, "longest complaint or answer to one, in characters"),
     Setting("OUTBOX_STALE_SECONDS", int, 600, "the relay re-sends a job queued this long ago and not yet done"),
+    Setting(
+        "OUTBOX_ABANDONED_SECONDS",
+        int,
+        20,
+        "a job queued this long ago, not done, neither waiting in the queue nor running, is re-sent",
+    ),
     Setting("OUTBOX_MAX_ATTEMPTS", int, 10, "the relay stops re-sending a job that failed this many times"),
     Setting(
         "OUTBOX_RELAY_GRACE_SECONDS",

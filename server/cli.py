@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from rq import Queue, SimpleWorker, Worker
-from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
 from bot import menu as bot_menu
 from casework import audit, audit_checkpoints, clock, events, seed, subscriptions
 from casework.db import db
 from casework.models import OutboxMessage
-from server import jobs, worker
+from server import jobs, processes
 from server.extensions import worker_redis
 from server.incident_cli import incident_cli
 from wechat.cli import wechat_cli
@@ -182,30 +180,29 @@ def outbox_status():
     help="Run jobs in this process instead of a forked child per job (several times the job rate).",
 )
 def worker_command(queues: str, burst: bool, no_fork: bool):
-    """Run an rq worker (with rq's scheduler, so that retries with backoff happen)."""
+    """Run an rq worker (with rq's scheduler, so that retries with backoff happen) and its housekeeping."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL is not set: in-process mode runs jobs inside the web process")
-    worker.use_app(app)
-    connection = worker_redis(app)
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    worker_class = SimpleWorker if no_fork else Worker
-    worker_class([Queue(name, connection=connection) for name in names], connection=connection).work(
-        with_scheduler=True, burst=burst
+    processes.run_worker(
+        app,
+        worker_redis(app),
+        names,
+        burst=burst,
+        no_fork=no_fork,
+        every=app.config["WORKER_HOUSEKEEPING_SECONDS"],
     )
 
 
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command():
-    """Run rq's cron scheduler for the periodic sweeps (outbox relay, deadline sweeps)."""
+    """Enqueue the periodic sweeps (outbox relay, deadline sweeps) at their moments, each moment once."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL is not set: in-process mode runs sweeps on a timer")
-    cron = CronScheduler(connection=worker_redis(app), name="wx110")
-    for sweep in subscriptions.of(app).sweeps.values():
-        cron.register(worker.run_periodic, queue_name="default", args=(sweep.name,), interval=sweep.interval)
-    cron.start()
+    processes.run_scheduler(app, worker_redis(app))
 
 
 def _drain() -> None:

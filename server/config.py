@@ -167,6 +167,12 @@ GROUPS: dict[str, list[Setting]] = {
             False,
             "a production deployment: development defaults that are not secret (`AUDIT_MAC_KEYS`) are refused",
         ),
+        Setting(
+            "WORKER_HOUSEKEEPING_SECONDS",
+            float,
+            5.0,
+            "how often each worker (one at a time) drains messages kept in Redis, relays and re-queues abandoned jobs",
+        ),
         Setting("SECRET_KEY", str, "dev-only-not-secret", "session and signing secret", shown="a development value"),
         Setting(
             "AUDIT_CHECKPOINT_DIR",
@@ -203,6 +209,13 @@ GROUPS: dict[str, list[Setting]] = {
             one_of("inline", "queued"),
             "inline",
             "`inline`: answer inside the callback; `queued`: answer `success` and push the reply from a job",
+        ),
+        Setting(
+            "WECHAT_UNKEPT_WAIT",
+            float,
+            5.5,
+            "queued mode: seconds the callback keeps trying when neither the database nor Redis can keep a message, "
+            "then answers 503 (past WeChat's 5 s, so WeChat retries)",
         ),
         Setting("WECHAT_REPLAY_WINDOW", int, 300, "seconds a signed callback timestamp stays fresh"),
         Setting("WECHAT_MAX_BODY", int, 64 * 1024, "largest callback body in bytes"),

@@ -9,6 +9,8 @@ from rq import get_current_job
 from casework import clock, outbox, subscriptions
 from casework.db import db
 
+RAN_KEY = "wx110:periodic:ran"  # + ":<sweep>:<moment>": set by the run of that moment
+RAN_TTL = 7 * 86400
 _app: Flask | None = None
 _pid: int | None = None
 
@@ -39,14 +41,19 @@ def run_outbox_message(message_id: int) -> bool:
             db.session.remove()
 
 
-def run_periodic(name: str, now: str | None = None) -> None:
-    """Run one sweep for the moment `now` (ISO 8601); by default the moment the scheduler enqueued it."""
+def run_periodic(name: str, now: str | None = None) -> bool:
+    """Run one sweep for the moment `now` (ISO 8601; by default the moment the scheduler enqueued it), once per
+    moment under rq; return whether it ran (False: that moment already ran)."""
     moment = datetime.fromisoformat(now) if now else _enqueued_at()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    job = get_current_job()
+    if job is not None and now and not job.connection.set(f"{RAN_KEY}:{name}:{now}", job.id, nx=True, ex=RAN_TTL):
+        return False  # this moment of the sweep already ran (the same moment enqueued twice)
     with _job_app().app_context():
         try:
             subscriptions.of().sweeps[name].func(now=moment)
+            return True
         finally:
             db.session.remove()
 

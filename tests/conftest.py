@@ -37,6 +37,11 @@ def pytest_configure(config):
         "needs_postgresql: the test proves something only on PostgreSQL (concurrency, advisory locks, "
         "triggers); it runs there alone, and a run that leaves PostgreSQL out says so (and fails under CI)",
     )
+    config.addinivalue_line(
+        "markers",
+        "faults: the fault suite (its own PostgreSQL and Redis, killed and stopped under load); part of the default "
+        "run, `-m 'not faults'` leaves it out",
+    )
     left_out = services.left_out_by_setting(BACKENDS)
     if left_out:
         if services.IN_CI:

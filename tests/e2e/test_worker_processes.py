@@ -72,3 +72,52 @@ def test_flask_scheduler_enqueues_the_periodic_relay(make_app, redis, redis_url)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            if f"\nPPid:\t{pid}\n" in status and "\nState:\tZ" not in status:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_a_worker_killed_with_9_leaves_no_scheduler_child_behind(make_app, redis, redis_url):
+    app = make_app(REDIS_URL=redis_url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker", "--no-fork"],
+        cwd=ROOT,
+        env=cli_env(app, redis_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline, children = time.monotonic() + 60, []
+        while not children and time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = _children(process.pid)  # rq's scheduler process, forked once the worker is up
+        assert children, "the worker started no scheduler process"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_alive(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(child) for child in children), "the scheduler child outlived its worker"
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

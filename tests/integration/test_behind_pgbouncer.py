@@ -4,9 +4,11 @@ SET without LOCAL). A representative set runs concurrently through a PgBouncer o
 changes, complaints, the outbox's jobs and relay, and the audit chain."""
 
 import threading
+from datetime import timedelta
 
 import psycopg
 import pytest
+from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, text, update
 
 from casework import audit, citizens, clock, complaints, events, incidents, locks, outbox, seed
@@ -15,7 +17,8 @@ from casework.events import Event
 from casework.models import AuditEntry, Complaint, Incident, OutboxMessage
 from casework.status import Channel, IncidentStatus
 from casework.unit_of_work import transaction
-from server import jobs
+from server import housekeeping, jobs, worker
+from server.extensions import worker_redis
 from tests import pgbouncer, services
 
 pytestmark = pytest.mark.needs_postgresql  # PgBouncer stands in front of PostgreSQL
@@ -151,3 +154,39 @@ def test_a_lock_held_across_commits_behind_pgbouncer_excludes_others_and_is_rele
     waiter.join(timeout=30)
     assert errors == []
     assert _advisory_locks_left() == 0
+
+
+def test_housekeeping_rounds_of_several_workers_behind_pgbouncer_take_turns_and_leave_no_lock(
+    bouncer, make_app, redis, redis_url
+):
+    make_app()
+    app = make_app(SQLALCHEMY_DATABASE_URI=bouncer.url(), DATABASE_TRANSACTION_POOLER=True, REDIS_URL=redis_url)
+    with app.app_context():
+        for index in range(3):
+            incidents.report(
+                citizen=citizens.identify(oa_openid=f"o-pooled-hk-{index}"),
+                channel=Channel.WECHAT,
+                description="有人打架",
+            )
+            db.session.commit()
+        db.session.execute(update(OutboxMessage).values(dispatched_at=clock.now() - timedelta(seconds=60)))
+        db.session.commit()
+        lost = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None)))
+        db.session.remove()
+    redis.flushdb()  # a Redis restart lost the queue
+    rounds: list[dict] = []
+    errors = _in_threads(
+        app, 4, lambda _index: rounds.append(housekeeping.one_round(app, app.extensions["wx110.redis"]))
+    )
+    assert errors == []
+    assert lost >= 3
+    assert sum(done["requeued"] for done in rounds) == lost  # each lost message queued again once
+    assert _advisory_locks_left() == 0
+    worker.use_app(app)
+    connection = worker_redis(app)
+    SimpleWorker([Queue(name, connection=connection) for name in jobs.QUEUES], connection=connection).work(burst=True)
+    with app.app_context():
+        assert (
+            db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None)))
+            == 0
+        )
