@@ -310,7 +310,7 @@ def test_the_scheduler_killed_and_restarted_runs_every_moment_once(cluster, fake
     wait_until_handled(fake, model, 60)
     time.sleep(3)  # the last moments' jobs finish
     runs = _relay_runs(redis, first, last)
-    assert len(runs) >= 10
+    assert len(runs) >= 5  # the three restarts and their pauses span at least 11.5 s of 2-second moments
     assert [moment for moment, count in runs.items() if count == 0] == [], "moments skipped"
     assert [moment for moment, count in runs.items() if count > 1] == [], "moments run twice"
     assert_exactly_once(cluster, fake, model)

@@ -38,9 +38,15 @@ def run_jobs(app) -> None:
 def test_while_the_database_is_down_the_callback_keeps_messages_in_redis_and_the_drain_moves_them_in_order_once(
     make_app, fake, redis, redis_url
 ):
-    up = make_app(**wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued"))
+    up = make_app(**wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued", WECHAT_ALLOW_PLAINTEXT=False))
     down = make_app(
-        **wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued", SQLALCHEMY_DATABASE_URI=DEAD_POSTGRESQL)
+        **wechat_config(
+            fake,
+            REDIS_URL=redis_url,
+            WECHAT_REPLY_MODE="queued",
+            WECHAT_ALLOW_PLAINTEXT=False,
+            SQLALCHEMY_DATABASE_URI=DEAD_POSTGRESQL,
+        )
     )
     first = simulator.message("text", "o-outage-1", "小区门口有人打架", msg_id=9_300_000_001)
     second = simulator.message("text", "o-outage-1", "有人受伤了", msg_id=9_300_000_002)
