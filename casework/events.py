@@ -41,6 +41,13 @@ class Event(StrEnum):
     DOORPLATE_REVOKED = "doorplate.revoked"
     DOORPLATE_MOVED = "doorplate.moved"
     CATEGORY_CHANGED = "category.changed"
+    CALENDAR_IMPORTED = "calendar.imported"
+    CLOCK_EXTENDED = "clock.extended"
+    WARNING_RAISED = "warning.raised"
+    WARNING_RECTIFIED = "warning.rectified"
+    WARNING_RESOLVED = "warning.resolved"
+    NOTIFICATION_DUE = "notification.due"
+    MONITORING_POINT_CHANGED = "monitoring_point.changed"
 
 
 # What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
@@ -66,6 +73,13 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.DOORPLATE_REVOKED: ("doorplate_id",),
     Event.DOORPLATE_MOVED: ("doorplate_id", "to_doorplate_id"),
     Event.CATEGORY_CHANGED: ("category_id",),  # created, edited, (de)activated, by an admin or by the seed
+    Event.CALENDAR_IMPORTED: ("year",),  # an operator loaded (or replaced) a year of holidays and make-up days
+    Event.CLOCK_EXTENDED: ("clock_id",),  # an approved extension moved a deadline
+    Event.WARNING_RAISED: ("warning_id",),  # blue, yellow or red, by the supervision sweep
+    Event.WARNING_RECTIFIED: ("warning_id",),  # the officer said what was done (the sweep checks it)
+    Event.WARNING_RESOLVED: ("warning_id",),  # the sweep found the condition gone
+    Event.NOTIFICATION_DUE: ("notification_id",),  # a WeChat or SMS notice of a warning to one officer
+    Event.MONITORING_POINT_CHANGED: ("point_id",),  # an admin turned a point on or off or changed its parameters
 }
 
 

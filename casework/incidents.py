@@ -33,6 +33,18 @@ from casework.unit_of_work import use_case
 
 HANDLING_ROLES = (Role.DISPATCHER, Role.OFFICER, Role.LEGAL_OFFICER)
 
+# The incident column that keeps the moment each status was reached.
+STAGE_COLUMNS = {
+    IncidentStatus.DISPATCHED: "dispatched_at",
+    IncidentStatus.ON_SCENE: "on_scene_at",
+    IncidentStatus.HANDLED: "handled_at",
+    IncidentStatus.CLOSED: "closed_at",
+    IncidentStatus.ACCEPTED: "accepted_at",
+    IncidentStatus.FILED: "filed_at",
+    IncidentStatus.NOT_FILED: "filed_at",
+    IncidentStatus.CONCLUDED: "concluded_at",
+}
+
 
 @dataclass(frozen=True)
 class EvidenceSpec:
@@ -336,6 +348,7 @@ def change_status(
     incident.updated_at = now
     if target in FINISHED:
         incident.finished_at = now
+    setattr(incident, STAGE_COLUMNS[target], now)
     entry = _timeline(
         incident,
         actor,

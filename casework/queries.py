@@ -102,12 +102,16 @@ def queue(
     channel: str | None = None,
     unit_id: int | None = None,
     search: str | None = None,
+    among=None,
     limit: int = 50,
 ) -> list[Incident]:
     """The console's live queue: incidents in the officer's scope, newest first, filtered; `search` is an incident
-    number (or its beginning) or a reporter's phone number. One indexed query, cheap enough to poll."""
+    number (or its beginning) or a reporter's phone number; `among`, a subquery of incident ids (e.g. those with an
+    open warning), narrows it further. One indexed query, cheap enough to poll."""
     require_officer(officer)
     query = select(Incident).where(visible_units_clause(officer, Incident.unit_id))
+    if among is not None:
+        query = query.where(Incident.id.in_(among))
     if status:
         query = query.where(Incident.status == status)
     if category_id:

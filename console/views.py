@@ -19,6 +19,7 @@ from casework.models import Category, Officer, Role, Unit
 from casework.status import TRANSITIONS, Channel, IncidentStatus
 from console.auth import ConsoleUser, me, requires
 from media.storage import storage
+from supervision import board
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 
@@ -26,7 +27,8 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-QUEUE_FILTERS = ("status", "category", "channel", "unit", "q")
+QUEUE_FILTERS = ("status", "category", "channel", "unit", "q", "warning")
+WARNING_FILTERS = ("any", "blue", "yellow", "red")
 
 csrf = CSRFProtect()
 
@@ -112,6 +114,11 @@ def _filters() -> dict:
         "channel": args.get("channel") if args.get("channel") in {c.value for c in Channel} else None,
         "unit_id": number("unit"),
         "search": args.get("q", "")[:64] or None,
+        "among": (
+            board.incidents_warned(None if args["warning"] == "any" else args["warning"])
+            if args.get("warning") in WARNING_FILTERS
+            else None
+        ),
     }
 
 
@@ -123,6 +130,7 @@ def queue():
     return render_template(
         "console/queue.html",
         rows=rows,
+        warned=board.open_colours([i.id for i in rows]),
         args={name: request.args.get(name, "") for name in QUEUE_FILTERS},
         statuses=list(IncidentStatus),
         channels=list(Channel),
@@ -138,7 +146,10 @@ def queue_rows():
     """The queue's rows alone, polled every 2 s by the page."""
     rows = queries.queue(me(), **_filters())
     return render_template(
-        "console/_rows.html", rows=rows, query_string=request.query_string.decode("ascii", "replace")
+        "console/_rows.html",
+        rows=rows,
+        warned=board.open_colours([i.id for i in rows]),
+        query_string=request.query_string.decode("ascii", "replace"),
     )
 
 

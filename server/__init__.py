@@ -10,6 +10,7 @@ import bot
 import casework
 import console
 import miniapp_api
+import supervision
 from qr import cli as qr_cli
 from qr import views as qr_views
 from qr import wxacode
@@ -31,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     extensions.init_db(app)
     casework.init_app(app)
+    supervision.init_app(app)
     jobs.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

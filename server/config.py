@@ -13,6 +13,7 @@ from pathlib import Path
 from casework import settings as domain_settings
 from casework.settings import Setting
 from store.limits import Rule
+from supervision import settings as supervision_settings
 
 
 class ConfigError(ValueError):
@@ -269,6 +270,7 @@ GROUPS: dict[str, list[Setting]] = {
         Setting("MINIAPP_ENV_VERSION", str, "release", "mini-program version a doorplate code opens"),
     ],
     "Domain": domain_settings.SETTINGS,
+    "Supervision": supervision_settings.SETTINGS,
 }
 
 SETTINGS = [setting for group in GROUPS.values() for setting in group]

@@ -45,6 +45,14 @@ class Incident(db.Model):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Each stage's own moment (the deadline clocks and monitoring points read these, not the timeline).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # filed or decided not to file
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rating: Mapped[int | None] = mapped_column()
     rating_comment: Mapped[str | None] = mapped_column(Text)
 

@@ -102,6 +102,8 @@ class Officer(db.Model):
     unit: Mapped[Unit] = relationship()
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The officer's official-account openid once they bound their WeChat (warnings are pushed there).
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -110,15 +110,25 @@ def test_flask_events_lists_every_event_with_its_subscribers(app):
     listing = json.loads(result.output)
     by_event = {e["event"]: [s["job"] for s in e["subscribers"]] for e in listing["events"]}
     assert list(by_event) == [e.value for e in Event]
-    assert by_event["incident.reported"] == ["incident.route"]
-    assert by_event["complaint.filed"] == ["complaint.route_to_unit", "complaint.route_to_supervision"]
-    assert set(by_event["incident.status_changed"]) == {"bot.push_progress", "miniapp.notify_progress"}
-    assert by_event["evidence.added"] == ["bot.fetch_media"]
+    assert by_event["incident.reported"] == ["incident.route", "supervision.incident_reported"]
+    assert by_event["complaint.filed"] == [
+        "complaint.route_to_unit",
+        "complaint.route_to_supervision",
+        "supervision.complaint_filed",
+    ]
+    assert set(by_event["incident.status_changed"]) == {
+        "bot.push_progress",
+        "miniapp.notify_progress",
+        "supervision.incident_status_changed",
+    }
+    assert set(by_event["evidence.added"]) == {"bot.fetch_media", "supervision.evidence_added"}
+    assert by_event["notification.due"] == ["supervision.deliver_notice"]
     assert by_event["complaint.reopened"] == []
     assert {s["name"] for s in listing["periodic"]} == {
         "outbox.relay",
         "miniapp.sweep_sessions",
         "miniapp.sweep_uploads",
+        "supervision.sweep",
     }
     text = app.test_cli_runner().invoke(args=["events"])
     assert text.exit_code == 0 and "complaint.filed" in text.output and "-> complaint.route_to_unit" in text.output

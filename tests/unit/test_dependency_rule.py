@@ -162,6 +162,7 @@ def test_the_scan_sees_the_real_imports():
     assert ("bot/handlers/account.py", "casework.doorplates") in seen
     assert ("qr/views.py", "casework") in seen
     assert ("wechat/cli.py", "wechat") in seen
+    assert ("supervision/watch.py", "casework.events") in seen  # the supervision engine is read as domain
 
 
 DOMAIN_MODULE = '''\

@@ -1,0 +1,196 @@
+"""Deadline clocks: started and stopped by what happens to an incident, case or complaint, extended on approval.
+
+A clock's deadline comes from its monitoring point (window and blue share), overridden per category where the
+point names a `category_key`. A working-day deadline that reaches a year with no calendar data is kept with no
+deadline and flagged `calendar_missing` (shown on the board) until an operator loads that year.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from casework import audit, clock
+from casework.access import require_officer
+from casework.db import db
+from casework.errors import Conflict, InvalidInput
+from casework.events import Event, publish
+from casework.models import Category, Officer, Role, System
+from casework.text import clean
+from casework.unit_of_work import use_case
+from supervision import calendar, points, warnings
+from supervision.calendar import CalendarMissing
+from supervision.models import DeadlineClock, MonitoringPoint
+
+SUPERVISION = System("supervision")
+
+
+def running(subject_type: str, subject_id: int, kind: str) -> DeadlineClock | None:
+    """The running clock of `kind` on a subject, if any."""
+    return db.session.scalar(
+        select(DeadlineClock).where(
+            DeadlineClock.subject_type == subject_type,
+            DeadlineClock.subject_id == subject_id,
+            DeadlineClock.kind == kind,
+            DeadlineClock.stopped_at.is_(None),
+        )
+    )
+
+
+def start(
+    *,
+    kind: str,
+    subject_type: str,
+    subject_id: int,
+    number: str,
+    started_at: datetime,
+    unit_id: int | None = None,
+    officer_id: int | None = None,
+    incident_id: int | None = None,
+    category: Category | None = None,
+    days: int | None = None,
+    detail: dict | None = None,
+) -> DeadlineClock | None:
+    """Start a clock of `kind` on a subject (in the caller's transaction); a clock already started for this
+    subject and moment (a job run twice) or already running is left as it is and returned."""
+    existing = running(subject_type, subject_id, kind) or db.session.scalar(
+        select(DeadlineClock).where(
+            DeadlineClock.subject_type == subject_type,
+            DeadlineClock.subject_id == subject_id,
+            DeadlineClock.kind == kind,
+            DeadlineClock.started_at == started_at,
+        )
+    )
+    if existing is not None:
+        return existing
+    point = points.point(kind)
+    new = DeadlineClock(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_number=number,
+        incident_id=incident_id,
+        unit_id=unit_id,
+        officer_id=officer_id,
+        started_at=started_at,
+        detail=detail or {},
+        extended_count=0,
+        calendar_missing=False,
+    )
+    override = days
+    key = point.parameters.get("category_key")
+    if override is None and key and category is not None:
+        override = (category.deadlines or {}).get(key)
+        if override is None and category.parent is not None:
+            override = (category.parent.deadlines or {}).get(key)
+    span = points.window(point.parameters, days_override=override)
+    if point.rule == "finding" or span is None:
+        new.due_at = started_at  # a finding is due the moment it is found
+    else:
+        new.window_days, new.working_days = span.days, span.working
+        new.window_minutes = span.minutes
+    _arm(new, point)
+    db.session.add(new)
+    db.session.flush()
+    audit.record(
+        actor=SUPERVISION,
+        action="clock.started",
+        subject=new,
+        at=started_at,
+        detail={
+            "kind": kind,
+            "subject": f"{subject_type}:{subject_id}",
+            "due_at": new.due_at,
+            "calendar_missing": new.calendar_missing,
+        },
+    )
+    return new
+
+
+def _arm(target: DeadlineClock, point: MonitoringPoint) -> None:
+    """Compute the deadline (the window from the start, plus approved extensions) and the blue moment."""
+    if point.rule != "finding" and (target.window_days is not None or target.window_minutes is not None):
+        span = points.Window(days=target.window_days, minutes=target.window_minutes, working=target.working_days)
+        extra = int((target.detail or {}).get("extended_days", 0))
+        try:
+            due = span.after(target.started_at)
+            if extra:
+                due = calendar.add_days(due, extra, working=target.working_days)
+        except CalendarMissing:
+            target.due_at, target.blue_at, target.next_check_at = None, None, None
+            target.calendar_missing = True
+            return
+        target.due_at, target.calendar_missing = due, False
+        if "blue" in point.colours:
+            target.blue_at = span.blue(target.started_at, due, point.parameters.get("blue_share"))
+    target.rectify_due_at = None
+    moments = [m for m in (target.blue_at, target.due_at) if m is not None]
+    target.next_check_at = min(moments) if moments else None
+
+
+def stop(target: DeadlineClock | None, *, at: datetime, reason: str) -> bool:
+    """Stop a running clock (the sweep then resolves its open warnings); False if there was none."""
+    if target is None or target.stopped_at is not None:
+        return False
+    target.stopped_at = at
+    target.stop_reason = reason
+    target.next_check_at = at  # the sweep's next pass resolves what this clock raised
+    audit.record(actor=SUPERVISION, action="clock.stopped", subject=target, at=at, detail={"reason": reason})
+    return True
+
+
+EXTENDING_ROLES = (Role.LEGAL_OFFICER, Role.SUPERVISOR)
+
+
+@use_case
+def extend(
+    *, clock_: DeadlineClock, days: int, approved_by: Officer, reason: str, now: datetime | None = None
+) -> DeadlineClock:
+    """An approved extension: the deadline moves `days` further (in the clock's own kind of days) and its warnings
+    are re-armed (a new blue and red can be raised against the new deadline); audited, with an event."""
+    require_officer(approved_by, *EXTENDING_ROLES)
+    reason = clean(reason, missing="请填写延长理由", limit=500, what="理由")
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
+        raise InvalidInput("延长天数须为1到365之间的整数")
+    target = db.session.get(DeadlineClock, clock_.id, with_for_update=True, populate_existing=True)
+    if target.stopped_at is not None:
+        raise Conflict("该期限已停止计时,不能延长")
+    if target.due_at is None:
+        raise Conflict("该期限缺少节假日数据,请先导入日历")
+    now = now or clock.now()
+    point = points.point(target.kind)
+    before = target.due_at
+    target.detail = {
+        **(target.detail or {}),
+        "extended_days": int((target.detail or {}).get("extended_days", 0)) + days,
+    }
+    target.extended_count += 1
+    _arm(target, point)
+    warnings.resolve_open(target, at=now, resolution="extended")
+    audit.record(
+        actor=approved_by,
+        action="clock.extended",
+        subject=target,
+        at=now,
+        detail={"days": days, "reason": reason, "due_before": before, "due_after": target.due_at},
+    )
+    publish(Event.CLOCK_EXTENDED, clock_id=target.id)
+    return target
+
+
+def rearm_missing_calendar(*, now: datetime) -> int:
+    """Recompute every clock flagged calendar-missing (after a year was loaded); returns how many now have a
+    deadline."""
+    fixed = 0
+    by_code = points.all_points()
+    for target in db.session.scalars(select(DeadlineClock).where(DeadlineClock.calendar_missing.is_(True))):
+        _arm(target, by_code[target.kind])
+        if not target.calendar_missing:
+            fixed += 1
+            audit.record(
+                actor=SUPERVISION,
+                action="clock.rearmed",
+                subject=target,
+                at=now,
+                detail={"due_at": target.due_at},
+            )
+    return fixed
