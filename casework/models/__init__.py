@@ -1,5 +1,18 @@
 """Every table of the domain core, importable from one place."""
 
+from casework.models.case import (
+    Case,
+    CaseStage,
+    CaseType,
+    CauseChange,
+    Material,
+    Measure,
+    MeasureState,
+    MeasureStep,
+    PropertyItem,
+    PropertyMovement,
+    PropertyState,
+)
 from casework.models.complaint import Complaint, ComplaintStatus
 from casework.models.incident import (
     Attachment,
@@ -21,7 +34,11 @@ __all__ = [
     "AttachmentKind",
     "AttachmentState",
     "AuditEntry",
+    "Case",
+    "CaseStage",
+    "CaseType",
     "Category",
+    "CauseChange",
     "ChatMessage",
     "Citizen",
     "Complaint",
@@ -30,9 +47,16 @@ __all__ = [
     "DoorplateStatus",
     "Incident",
     "LoginFailure",
+    "Material",
+    "Measure",
+    "MeasureState",
+    "MeasureStep",
     "NumberSequence",
     "Officer",
     "OutboxMessage",
+    "PropertyItem",
+    "PropertyMovement",
+    "PropertyState",
     "Role",
     "SenderKind",
     "System",
