@@ -44,10 +44,27 @@ def _officers(*roles: Role) -> list[Officer]:
     return [o for o in found if not roles or any(r.value in (o.roles or []) for r in roles)]
 
 
+def _approvers() -> list[Officer]:
+    """Who may approve: legal officers and supervisors of the viewer's scope and of the units above it."""
+    viewer = me()
+    above = [u.id for u in viewer.unit.ancestors()]
+    found = db.session.scalars(
+        select(Officer)
+        .where(Officer.active, scope_of(viewer).clause(Officer.unit_id) | Officer.unit_id.in_(above))
+        .order_by(Officer.badge_no)
+    ).all()
+    return [o for o in found if any(r.value in (o.roles or []) for r in measures.APPROVING_ROLES)]
+
+
 def _chosen_officer(field: str) -> Officer | None:
+    """The officer a form's select named, if the viewer could have chosen them (else none)."""
     value = request.form.get(field, "")
     chosen = db.session.get(Officer, int(value)) if value.isdigit() else None
-    return chosen if chosen is not None and scope_of(me()).covers(chosen.unit_id) else None
+    if chosen is None:
+        return None
+    if scope_of(me()).covers(chosen.unit_id) or chosen.unit_id in {u.id for u in me().unit.ancestors()}:
+        return chosen
+    return None
 
 
 def _int(field: str) -> int | None:
@@ -179,7 +196,7 @@ def measure_list(case_id: int):
         case=case,
         measures=measures.measures_of(case),
         kinds=measures.KINDS,
-        approvers=_officers(*measures.APPROVING_ROLES),
+        approvers=_approvers(),
     )
 
 
