@@ -52,7 +52,11 @@ def follow(incident: Incident, status: IncidentStatus, *, actor: Officer, at: da
         action="case.stage_changed",
         subject=case,
         at=at,
-        detail={"from": before, "to": stage.value, "reason": case.not_filed_reason if stage is CaseStage.NOT_FILED else None},
+        detail={
+            "from": before,
+            "to": stage.value,
+            "reason": case.not_filed_reason if stage is CaseStage.NOT_FILED else None,
+        },
     )
     publish(Event.CASE_STAGE_CHANGED, case_id=case.id, stage=stage.value)
 

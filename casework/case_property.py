@@ -45,7 +45,9 @@ SETTLED = frozenset({P.TRANSFERRED, P.DISPOSED, P.RETURNED_TO_OWNER})
 
 
 def items_of(case: Case) -> list[PropertyItem]:
-    return list(db.session.scalars(select(PropertyItem).where(PropertyItem.case_id == case.id).order_by(PropertyItem.id)))
+    return list(
+        db.session.scalars(select(PropertyItem).where(PropertyItem.case_id == case.id).order_by(PropertyItem.id))
+    )
 
 
 def item_for(officer: Officer, item_id: int) -> PropertyItem:

@@ -22,9 +22,7 @@ class Cause:
 def all_causes() -> dict[str, Cause]:
     """Every cause by code, in the file's order."""
     rows = json.loads(CAUSES_FILE.read_text(encoding="utf-8"))["causes"]
-    return {
-        row["code"]: Cause(row["code"], row["name"], row["type"], bool(row.get("active", True))) for row in rows
-    }
+    return {row["code"]: Cause(row["code"], row["name"], row["type"], bool(row.get("active", True))) for row in rows}
 
 
 def of_type(case_type: str) -> list[Cause]:

@@ -216,8 +216,16 @@ def _open(case, chosen, actor, person_name, approver, document, serious, now) ->
     )
     db.session.add(measure)
     db.session.flush()
-    _step(measure, "start", actor, now, approved_by_id=approver.id, approved_at=now, document_ref=document,
-          term_end_at=term_end)
+    _step(
+        measure,
+        "start",
+        actor,
+        now,
+        approved_by_id=approver.id,
+        approved_at=now,
+        document_ref=document,
+        term_end_at=term_end,
+    )
     audit.record(
         actor=actor,
         action="measure.started",
@@ -312,9 +320,7 @@ def extend(
 
 
 @use_case
-def approve(
-    *, step: MeasureStep, approver: Officer, document_ref: str, now: datetime | None = None
-) -> MeasureStep:
+def approve(*, step: MeasureStep, approver: Officer, document_ref: str, now: datetime | None = None) -> MeasureStep:
     """The approval of an extension recorded without one."""
     require_officer(approver, *APPROVING_ROLES)
     step = db.session.get(MeasureStep, step.id, with_for_update=True, populate_existing=True)

@@ -140,7 +140,10 @@ def assign(case_id: int):
     if lead is None:
         flash("请选择主办民警", "error")
     else:
-        _act(lambda: cases.assign(case=case, actor=officer, lead=lead, second=_chosen_officer("second")), "已指定办案民警")
+        _act(
+            lambda: cases.assign(case=case, actor=officer, lead=lead, second=_chosen_officer("second")),
+            "已指定办案民警",
+        )
     return redirect(url_for("cases.case_page", case_id=case_id))
 
 

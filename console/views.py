@@ -11,7 +11,19 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from casework import case_file, chat, clock, complaint_inbox, complaints, dispatch, incidents, officers, privacy, queries, viewing
+from casework import (
+    case_file,
+    chat,
+    clock,
+    complaint_inbox,
+    complaints,
+    dispatch,
+    incidents,
+    officers,
+    privacy,
+    queries,
+    viewing,
+)
 from casework.access import scope_of
 from casework.db import db
 from casework.errors import DomainError

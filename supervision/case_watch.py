@@ -134,7 +134,9 @@ def measure_approved(measure_id: int, step_id: int) -> None:
     measure = db.session.get(Measure, measure_id)
     if measure is not None and not _awaiting_approval(measure.id):
         step = db.session.get(MeasureStep, step_id)
-        clocks.stop(clocks.running(MEASURE, measure.id, points.MEASURE_UNAPPROVED), at=step.approved_at, reason="approved")
+        clocks.stop(
+            clocks.running(MEASURE, measure.id, points.MEASURE_UNAPPROVED), at=step.approved_at, reason="approved"
+        )
 
 
 @use_case
@@ -205,9 +207,7 @@ def case_cause_changed(case_id: int, change_id: int) -> None:
 
 
 def cause_changed_since(case_id: int, moment: datetime) -> bool:
-    return bool(
-        db.session.scalar(select(exists().where(CauseChange.case_id == case_id, CauseChange.at > moment)))
-    )
+    return bool(db.session.scalar(select(exists().where(CauseChange.case_id == case_id, CauseChange.at > moment))))
 
 
 @use_case

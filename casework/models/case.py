@@ -209,9 +209,7 @@ class PropertyItem(db.Model):
     holder: Mapped[Officer | None] = relationship(foreign_keys=[holder_id])
     stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    movements: Mapped[list["PropertyMovement"]] = relationship(
-        back_populates="item", order_by="PropertyMovement.id"
-    )
+    movements: Mapped[list["PropertyMovement"]] = relationship(back_populates="item", order_by="PropertyMovement.id")
 
     @property
     def state_enum(self) -> PropertyState:

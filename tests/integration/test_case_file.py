@@ -168,7 +168,12 @@ def test_an_extension_without_approval_is_flagged_until_approved(app, world, cit
     case = accepted(app, citizen, officer, bj(2025, 11, 3, 9))
     start = bj(2025, 11, 3, 12)
     summons = measures.start(
-        case=case, actor=officer, kind="summons", person_name="李某", approved_by=legal, document_ref="传字1号",
+        case=case,
+        actor=officer,
+        kind="summons",
+        person_name="李某",
+        approved_by=legal,
+        document_ref="传字1号",
         now=start,
     )
     step = measures.extend(measure=summons, actor=officer, hours=12, reason="案情复杂", now=start + timedelta(hours=11))
@@ -181,14 +186,17 @@ def test_an_extension_without_approval_is_flagged_until_approved(app, world, cit
     assert open_warnings(points.MEASURE_UNAPPROVED) == []
 
 
-def test_bail_reaching_11_months_raises_blue_and_renewal_past_the_limit_is_flagged(
-    app, world, citizen, officer, legal
-):
+def test_bail_reaching_11_months_raises_blue_and_renewal_past_the_limit_is_flagged(app, world, citizen, officer, legal):
     case = accepted(app, citizen, officer, bj(2025, 1, 6, 9))
     start = bj(2025, 1, 6, 12)
     # Bail before the case is filed: recorded, and a finding until it is filed.
     bail = measures.start(
-        case=case, actor=officer, kind="bail", person_name="王某", approved_by=legal, document_ref="取保字1号",
+        case=case,
+        actor=officer,
+        kind="bail",
+        person_name="王某",
+        approved_by=legal,
+        document_ref="取保字1号",
         now=start,
     )
     drain(app)
@@ -205,7 +213,12 @@ def test_bail_reaching_11_months_raises_blue_and_renewal_past_the_limit_is_flagg
     assert [w.colour for w in open_warnings(points.MEASURE_BAIL_TERM)] == ["blue"]
 
     measures.extend(
-        measure=bail, actor=officer, days=60, approved_by=legal, document_ref="续保字1号", reason="继续取保",
+        measure=bail,
+        actor=officer,
+        days=60,
+        approved_by=legal,
+        document_ref="续保字1号",
+        reason="继续取保",
         now=measures.add_months(start, 11) + timedelta(days=1),
     )
     drain(app)
@@ -315,7 +328,9 @@ def test_the_cause_changed_three_times_raises_the_point_once(app, world, citizen
     case = accepted(app, citizen, officer, bj(2025, 11, 3, 9))
     at = bj(2025, 11, 3, 12)
     for hours, code in enumerate(("X0102", "X0103", "X0101", "X0102")):  # set once, then changed three times
-        cases.change_cause(case=case, actor=officer, cause_code=code, reason="根据调查情况", now=at + timedelta(hours=hours))
+        cases.change_cause(
+            case=case, actor=officer, cause_code=code, reason="根据调查情况", now=at + timedelta(hours=hours)
+        )
         drain(app)
         sweep.sweep(now=at + timedelta(hours=hours, minutes=30))
     sweep.sweep(now=at + timedelta(hours=6))
@@ -358,6 +373,6 @@ def test_an_incident_accepted_twice_is_impossible_and_the_case_exists_once(app, 
         incidents.change_status(incident=case.incident, actor=officer, status=S.ACCEPTED)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Case)) == 1
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.opened")) == 1
-
-
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.opened")) == 1
+    )

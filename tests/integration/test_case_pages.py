@@ -84,8 +84,13 @@ def test_the_officer_works_the_case_from_the_console(client, case, officer):
     photo = io.BytesIO(b"\xff\xd8\xff\xe0" + b"0" * 64)
     client.post(
         f"/console/cases/{case.id}/property",
-        data={"description": "银色手机", "quantity": "1", "quantity_unit": "部", "photo": (photo, "p.jpg"),
-              "csrf_token": token},
+        data={
+            "description": "银色手机",
+            "quantity": "1",
+            "quantity_unit": "部",
+            "photo": (photo, "p.jpg"),
+            "csrf_token": token,
+        },
         content_type="multipart/form-data",
     )
     item = case_property.items_of(case)[0]
@@ -99,8 +104,12 @@ def test_the_officer_works_the_case_from_the_console(client, case, officer):
 
     client.post(
         f"/console/cases/{case.id}/materials",
-        data={"kind": "filing_decision", "title": "立案决定书", "file": (io.BytesIO(b"%PDF-1.4 decision"), "d.pdf"),
-              "csrf_token": token},
+        data={
+            "kind": "filing_decision",
+            "title": "立案决定书",
+            "file": (io.BytesIO(b"%PDF-1.4 decision"), "d.pdf"),
+            "csrf_token": token,
+        },
         content_type="multipart/form-data",
     )
     material = db.session.scalar(select(Material))
@@ -155,19 +164,31 @@ def test_a_measure_of_another_case_answers_404_under_this_case(client, case, off
     for status in (S.DISPATCHED, S.ON_SCENE, S.HANDLED, S.ACCEPTED):
         incidents.change_status(incident=other, actor=officer, status=status)
     measure = measures.start(
-        case=db.session.get(Case, other.id), actor=officer, kind="summons", person_name="甲",
-        approved_by=seed.officer("100004"), document_ref="传字9号", now=clock.now() - timedelta(hours=1),
+        case=db.session.get(Case, other.id),
+        actor=officer,
+        kind="summons",
+        person_name="甲",
+        approved_by=seed.officer("100004"),
+        document_ref="传字9号",
+        now=clock.now() - timedelta(hours=1),
     )
     log_in(client, STATION_A)
     token = csrf_of(client.get("/console/").get_data(as_text=True))
-    answer = client.post(f"/console/cases/{case.id}/measures/{measure.id}/end", data={"reason": "x", "csrf_token": token})
+    answer = client.post(
+        f"/console/cases/{case.id}/measures/{measure.id}/end", data={"reason": "x", "csrf_token": token}
+    )
     assert answer.status_code == 404
     assert re.search("未找到", answer.get_data(as_text=True))
 
 
 def test_the_warnings_export_of_another_county_leaves_the_case_out(app, client, case, officer):
     item = case_property.seize(
-        case=case, actor=officer, description="刀具", quantity=1, quantity_unit="把", now=clock.now() - timedelta(days=2)
+        case=case,
+        actor=officer,
+        description="刀具",
+        quantity=1,
+        quantity_unit="把",
+        now=clock.now() - timedelta(days=2),
     )
     db.session.commit()
     app.extensions["wx110.dispatcher"].drain()

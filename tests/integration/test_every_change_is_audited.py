@@ -416,7 +416,13 @@ def seized(w: World) -> None:
 def with_material(w: World) -> None:
     accepted(w)
     w.made["material"] = case_materials.add(
-        case=the_case(w), actor=station(w), kind="questioning", title="询问笔录", storage_key="k", sha256="0" * 64, size=1
+        case=the_case(w),
+        actor=station(w),
+        kind="questioning",
+        title="询问笔录",
+        storage_key="k",
+        sha256="0" * 64,
+        size=1,
     ).id
 
 
