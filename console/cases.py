@@ -11,9 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from sqlalchemy import select
 
 from casework import case_materials, case_property, cases, causes, clock, measures
-from casework.access import scope_of
+from casework.access import MISSING_RECORD, scope_of
 from casework.db import db
-from casework.access import MISSING_RECORD
 from casework.errors import DomainError, NotFound
 from casework.models import Case, CaseStage, Officer, Role
 from console.auth import me, requires

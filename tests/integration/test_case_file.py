@@ -369,7 +369,7 @@ def test_another_station_sees_no_case_measure_property_or_material(app, world, c
 def test_an_incident_accepted_twice_is_impossible_and_the_case_exists_once(app, world, citizen, officer):
     case = accepted(app, citizen, officer, bj(2025, 11, 3, 9))
     assert case_file.of(db.session.get(Incident, case.id)) is case
-    with pytest.raises(Exception):
+    with pytest.raises(IllegalTransition):
         incidents.change_status(incident=case.incident, actor=officer, status=S.ACCEPTED)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Case)) == 1

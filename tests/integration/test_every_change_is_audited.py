@@ -32,9 +32,20 @@ from casework import (
     viewing,
 )
 from casework.db import db
-from casework.models import AttachmentKind, AuditEntry, CaseStage, Citizen, Complaint, Doorplate, Incident, Officer
+from casework.models import (
+    AttachmentKind,
+    AuditEntry,
+    CaseStage,
+    Citizen,
+    Complaint,
+    Doorplate,
+    Incident,
+    Measure,
+    MeasureStep,
+    Officer,
+    PropertyItem,
+)
 from casework.models import Case as CaseFile
-from casework.models import Measure, MeasureStep, PropertyItem
 from casework.status import Channel, IncidentStatus
 from tests.miniapp_support import png_bytes
 
