@@ -13,7 +13,7 @@ from casework import case_file, case_materials, case_property, cases, incidents,
 from casework.clock import CHINA
 from casework.db import db
 from casework.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
-from casework.models import AuditEntry, Case, CaseStage, Category, Incident, PropertyState
+from casework.models import AuditEntry, Case, CaseStage, Category, Citizen, Incident, PropertyState
 from casework.status import Channel, IncidentStatus
 from supervision import points, sweep
 from supervision.models import DeadlineClock, Warning
@@ -376,3 +376,31 @@ def test_an_incident_accepted_twice_is_impossible_and_the_case_exists_once(app, 
     assert (
         db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.opened")) == 1
     )
+
+
+@pytest.fixture
+def miniapp_app(make_app):
+    app = make_app(MINIAPP_APPID="wx-case-mini", MINIAPP_SECRET="s")
+    with app.app_context():
+        seed.load_categories()
+        seed.load_world()
+        yield app
+        db.session.remove()
+
+
+def test_the_citizen_reads_the_case_stages_in_the_mini_program_and_never_the_internal_notes(miniapp_app):
+    app = miniapp_app
+    client = app.test_client()
+    token = client.post("/api/miniapp/v1/session", json={"code": "code-o-case"}).json["token"]
+    reporter = db.session.scalar(select(Citizen).where(Citizen.miniapp_openid.is_not(None)))
+    officer = seed.officer("100002")
+    case = accepted(app, reporter, officer, bj(2025, 11, 3, 9))
+    cases.change_cause(case=case, actor=officer, cause_code="X0102", reason="内部研判:系团伙作案")
+    cases.decide_filing(case=case, actor=officer, filed=True, reason="内部:证据充分")
+    cases.advance(case=case, actor=officer, stage=CaseStage.INVESTIGATING, internal_note="内部:嫌疑人在逃")
+    db.session.commit()
+    answer = client.get(f"/api/miniapp/v1/incidents/{case.id}", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    notes = [entry["note"] for entry in answer.json["timeline"]]
+    assert "已受理为案件。" in notes and "已立案侦查(调查)。" in notes and "案件已进入侦查(调查)阶段。" in notes
+    assert "内部" not in answer.get_data(as_text=True)
