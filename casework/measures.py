@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from casework import audit, clock, settings, text
-from casework.access import not_found, require_officer, require_visible
+from casework.access import can_see, not_found, require_officer, require_visible
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
 from casework.events import Event, publish
@@ -149,12 +149,15 @@ def measure_for(officer: Officer, measure_id: int) -> Measure:
     return measure
 
 
-def _approver(approved_by: Officer | None, actor: Officer) -> Officer:
+def _approver(approved_by: Officer | None, actor: Officer, case: Case) -> Officer:
+    """A legal officer or supervisor other than the acting officer, whose scope covers the case."""
     if approved_by is None:
         raise InvalidInput("请选择审批人")
     require_officer(approved_by, *APPROVING_ROLES)
     if approved_by.id == actor.id:
         raise InvalidInput("审批人不能是经办人本人")
+    if not can_see(approved_by, case):
+        raise InvalidInput("审批人须为本案有管辖权的法制员或督察")
     return approved_by
 
 
@@ -191,7 +194,7 @@ def start(
     if case.stage_enum in (CaseStage.CONCLUDED, CaseStage.NOT_FILED):
         raise Conflict("案件已办结或不予立案,不能采取强制措施")
     person_name = text.clean(person_name, missing="请填写被采取措施人姓名", limit=64, what="姓名")
-    approver = _approver(approved_by, actor)
+    approver = _approver(approved_by, actor, case)
     document = _document(document_ref)
     now = now or clock.now()
     measure = _open(case, chosen, actor, person_name, approver, document, bool(serious), now)
@@ -283,7 +286,7 @@ def extend(
     new_end = measure.term_end_at + delta
     if chosen.extension == "approval" and new_end > measure.legal_end_at:
         raise InvalidInput(f"延长后超过{chosen.label}的法定最长期限")
-    approver = _approver(approved_by, actor) if approved_by is not None else None
+    approver = _approver(approved_by, actor, measure.case) if approved_by is not None else None
     document = _document(document_ref) if approver is not None or document_ref else None
     now = now or clock.now()
     before = measure.term_end_at
@@ -358,7 +361,7 @@ def end(
     require_officer(actor, *MEASURE_ROLES)
     measure = _locked(measure, actor)
     reason = text.clean(reason, missing="请填写解除理由", limit=500, what="理由")
-    approver = _approver(approved_by, actor)
+    approver = _approver(approved_by, actor, measure.case)
     document = _document(document_ref)
     now = now or clock.now()
     _close(measure, MeasureState.ENDED, actor, approver, document, reason, now)
@@ -416,7 +419,7 @@ def change(
     case = measure.case
     if case.type_enum not in chosen.case_types:
         raise InvalidInput(f"{case.type_enum.label}不适用{chosen.label}")
-    approver = _approver(approved_by, actor)
+    approver = _approver(approved_by, actor, case)
     document = _document(document_ref)
     note = (reason or "").strip()[:500] or None
     now = now or clock.now()

@@ -18,6 +18,8 @@ from casework.models import Case, CaseStage, Officer, Role
 from console.auth import me, requires
 from console.views import csrf, headers
 from media.storage import TooLarge, storage
+from supervision import clocks, points
+from supervision.models import DeadlineClock, SubjectType
 
 bp = Blueprint("cases", __name__, url_prefix="/console/cases")
 bp.after_request(headers)
@@ -113,7 +115,44 @@ def case_page(case_id: int):
         missing=case_materials.missing(case),
         material_kinds=case_materials.KINDS,
         stage_type=CaseStage,
+        deadlines=_deadlines(case),
+        point_names={code: name for code, name, *_ in points.DEFAULTS},
+        may_extend=any(me().has_role(r) for r in clocks.EXTENDING_ROLES),
     )
+
+
+def _deadlines(case: Case) -> list[DeadlineClock]:
+    """The case's running stage deadlines (filing review, public-order case), which an approval may extend."""
+    return list(
+        db.session.scalars(
+            select(DeadlineClock)
+            .where(
+                DeadlineClock.subject_type == SubjectType.CASE.value,
+                DeadlineClock.subject_id == case.id,
+                DeadlineClock.kind.in_((points.FILING_OVERDUE, points.CASE_OVERDUE)),
+                DeadlineClock.stopped_at.is_(None),
+            )
+            .order_by(DeadlineClock.id)
+        )
+    )
+
+
+@bp.post("/<int:case_id>/deadlines/<int:clock_id>/extend")
+@requires(*clocks.EXTENDING_ROLES)
+def extend_deadline(case_id: int, clock_id: int):
+    """An approved extension of a stage deadline (filing review to 7 or 30 days, a public-order case +30 days)."""
+    officer = me()
+    case = cases.case_for(officer, case_id)
+    target = next((c for c in _deadlines(case) if c.id == clock_id), None)
+    if target is None:
+        raise NotFound(MISSING_RECORD)
+    _act(
+        lambda: clocks.extend(
+            clock_=target, days=_int("days") or 0, approved_by=officer, reason=request.form.get("reason", "")
+        ),
+        "已批准延长期限",
+    )
+    return redirect(url_for("cases.case_page", case_id=case_id))
 
 
 @bp.post("/<int:case_id>/cause")

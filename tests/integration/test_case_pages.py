@@ -15,6 +15,7 @@ from casework.db import db
 from casework.models import AuditEntry, Case, Category, CauseChange, Material, Officer, Unit
 from casework.status import Channel, IncidentStatus
 from supervision import sweep
+from supervision.models import DeadlineClock
 from tests.integration.test_console import Browser, csrf_of, log_in
 
 S = IncidentStatus
@@ -205,3 +206,31 @@ def test_the_warnings_export_of_another_county_leaves_the_case_out(app, client, 
     log_in(outside, "200001")
     other = outside.get("/console/supervision/board.csv")
     assert other.status_code == 200 and case.number not in other.get_data(as_text=True)
+
+
+def test_the_legal_officer_extends_the_filing_review_from_the_case_page(app, client, case):
+    db.session.commit()
+    app.extensions["wx110.dispatcher"].drain()  # the filing clock starts from the outbox
+    deadline = db.session.scalar(
+        select(DeadlineClock).where(DeadlineClock.subject_id == case.id, DeadlineClock.kind == "FILING_OVERDUE")
+    )
+    due = deadline.due_at
+    log_in(client, STATION_A)
+    page = client.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    assert "受案立案超期" in page and "批准延长" not in page  # an officer cannot extend their own deadline
+    token = csrf_of(page)
+    refused = client.post(
+        f"/console/cases/{case.id}/deadlines/{deadline.id}/extend",
+        data={"days": "4", "reason": "x", "csrf_token": token},
+    )
+    assert refused.status_code == 403
+    legal = app.test_client()
+    log_in(legal, "100004")
+    page = legal.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    legal.post(
+        f"/console/cases/{case.id}/deadlines/{deadline.id}/extend",
+        data={"days": "4", "reason": "线索需核查", "csrf_token": csrf_of(page)},
+    )
+    db.session.expire_all()
+    extended = db.session.get(DeadlineClock, deadline.id)
+    assert extended.extended_count == 1 and extended.due_at > due
