@@ -17,6 +17,7 @@ from casework.errors import DomainError, NotFound
 from casework.models import Case, CaseStage, Officer, Role
 from console.auth import me, requires
 from console.views import csrf, headers
+from media import sniff
 from media.storage import TooLarge, storage
 from supervision import clocks, points
 from supervision.models import DeadlineClock, SubjectType
@@ -81,6 +82,22 @@ def _date(field: str) -> datetime | None:
     except ValueError:
         return None
     return datetime.combine(day, time(18, 0), tzinfo=clock.CHINA)
+
+
+PDF = "application/pdf"
+
+
+def _content_type(upload, *, documents: bool) -> str | None:
+    """What the uploaded bytes are (never the declared type): a JPEG or PNG, or for a document also a PDF."""
+    head = upload.stream.read(16)
+    upload.stream.seek(0)
+    if documents and head.startswith(b"%PDF-"):
+        return PDF
+    try:
+        found = sniff.sniff(head)
+    except sniff.Rejected:
+        return None
+    return found.content_type if found.content_type in sniff.IMAGE_TYPES else None
 
 
 def _act(action, done: str) -> None:
@@ -367,8 +384,12 @@ def seize(case_id: int):
     photo = request.files.get("photo")
     stored = None
     if photo is not None and photo.filename:
+        kind = _content_type(photo, documents=False)
+        if kind is None:
+            flash("照片仅支持JPEG、PNG格式", "error")
+            return redirect(url_for("cases.property_list", case_id=case_id))
         try:
-            stored = storage().save(photo.stream, suffix=".jpg", max_bytes=MATERIAL_MAX_BYTES)
+            stored = storage().save(photo.stream, suffix=sniff.Sniffed(kind).suffix, max_bytes=MATERIAL_MAX_BYTES)
         except TooLarge:
             flash("照片过大", "error")
             return redirect(url_for("cases.property_list", case_id=case_id))
@@ -419,7 +440,8 @@ def property_photo(case_id: int, item_id: int):
     if item.case_id != case_id or not item.photo_key:
         raise NotFound(MISSING_RECORD)
     cases.view(officer=officer, case_id=case_id, what=f"property_photo:{item.id}")
-    response = send_file(storage().path(item.photo_key), mimetype="image/jpeg", max_age=0)
+    mimetype = sniff.PNG if item.photo_key.endswith(".png") else sniff.JPEG
+    response = send_file(storage().path(item.photo_key), mimetype=mimetype, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -449,6 +471,10 @@ def add_material(case_id: int):
     if upload is None or not upload.filename:
         flash("请选择要上传的文件", "error")
         return redirect(url_for("cases.material_list", case_id=case_id))
+    content_type = _content_type(upload, documents=True)
+    if content_type is None:
+        flash("材料仅支持PDF、JPEG、PNG格式", "error")
+        return redirect(url_for("cases.material_list", case_id=case_id))
     try:
         stored = storage().save(upload.stream, max_bytes=MATERIAL_MAX_BYTES)
     except TooLarge:
@@ -463,7 +489,7 @@ def add_material(case_id: int):
             storage_key=stored.key,
             sha256=stored.sha256,
             size=stored.size,
-            content_type=upload.mimetype,
+            content_type=content_type,
             original_name=upload.filename,
         ),
         "已上传材料",

@@ -234,3 +234,20 @@ def test_the_legal_officer_extends_the_filing_review_from_the_case_page(app, cli
     db.session.expire_all()
     extended = db.session.get(DeadlineClock, deadline.id)
     assert extended.extended_count == 1 and extended.due_at > due
+
+
+def test_a_disguised_material_is_refused_and_nothing_is_filed(client, case):
+    log_in(client, STATION_A)
+    token = csrf_of(client.get(f"/console/cases/{case.id}/materials").get_data(as_text=True))
+    answer = client.post(
+        f"/console/cases/{case.id}/materials",
+        data={
+            "kind": "questioning",
+            "file": (io.BytesIO(b"<html><script>x</script>"), "record.pdf"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "材料仅支持PDF、JPEG、PNG格式" in answer.get_data(as_text=True)
+    assert db.session.scalar(select(Material).limit(1)) is None
