@@ -146,6 +146,10 @@ class Measure(db.Model):
     def active(self) -> bool:
         return self.state == MeasureState.ACTIVE.value
 
+    @property
+    def state_enum(self) -> MeasureState:
+        return MeasureState(self.state)
+
 
 class MeasureStep(db.Model):
     """Start, extension, change or end of a measure, with who approved it and the document that says so."""
