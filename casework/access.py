@@ -24,10 +24,10 @@ from sqlalchemy import ColumnElement, false, select, true
 
 from casework.db import db
 from casework.errors import Forbidden, NotFound
-from casework.models import Citizen, Complaint, Incident, Officer, Role, Unit, UnitLevel
+from casework.models import Case, Citizen, Complaint, Incident, Officer, Role, Unit, UnitLevel
 
 # What a missing record of each kind answers; a record outside the officer's scope answers the same.
-MISSING = {Incident: "未找到该警情", Complaint: "未找到该投诉"}
+MISSING = {Incident: "未找到该警情", Complaint: "未找到该投诉", Case: "未找到该案件"}
 MISSING_RECORD = "未找到该记录"
 
 COUNTY_WIDE_ROLES = (Role.LEGAL_OFFICER, Role.SUPERVISOR)
@@ -109,11 +109,14 @@ def visible_units_clause(officer: Officer, column) -> ColumnElement[bool]:
 
 def unit_of(record) -> int | None:
     """The unit that holds `record`: an incident's handling unit, a complaint's (else its incident's), or the
-    incident's for anything hanging off an incident (timeline entry, attachment, chat message)."""
+    incident's for anything hanging off an incident (timeline entry, attachment, chat message), a case's for
+    anything hanging off a case (measure, property item, material)."""
     if isinstance(record, Complaint):
         return record.handling_unit_id if record.handling_unit_id is not None else record.incident.unit_id
-    if isinstance(record, Incident):
+    if isinstance(record, Incident | Case):
         return record.unit_id
+    if hasattr(record, "case"):  # a measure, a property item, a material: the case's unit
+        return record.case.unit_id
     if hasattr(record, "incident"):
         return record.incident.unit_id
     return record.unit_id

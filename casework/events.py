@@ -40,6 +40,16 @@ class Event(StrEnum):
     COMPLAINT_RATED = "complaint.rated"
     COMPLAINT_REOPENED = "complaint.reopened"
     COMPLAINT_CLOSED = "complaint.closed"
+    CASE_OPENED = "case.opened"
+    CASE_STAGE_CHANGED = "case.stage_changed"
+    CASE_CAUSE_CHANGED = "case.cause_changed"
+    MEASURE_STARTED = "measure.started"
+    MEASURE_EXTENDED = "measure.extended"
+    MEASURE_APPROVED = "measure.approved"
+    MEASURE_ENDED = "measure.ended"
+    PROPERTY_SEIZED = "property.seized"
+    PROPERTY_MOVED = "property.moved"
+    MATERIAL_ADDED = "material.added"
     DOORPLATES_CREATED = "doorplates.created"
     DOORPLATES_UPDATED = "doorplates.updated"
     DOORPLATE_REVOKED = "doorplate.revoked"
@@ -76,6 +86,16 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.COMPLAINT_RATED: ("complaint_id",),
     Event.COMPLAINT_REOPENED: ("complaint_id", "review"),  # review: 2, the second (and last) one
     Event.COMPLAINT_CLOSED: ("complaint_id", "review"),
+    Event.CASE_OPENED: ("case_id",),  # an incident was accepted: its case exists
+    Event.CASE_STAGE_CHANGED: ("case_id", "stage"),  # filed / not filed, investigation, transferred, concluded
+    Event.CASE_CAUSE_CHANGED: ("case_id", "change_id"),
+    Event.MEASURE_STARTED: ("measure_id",),  # a compulsory measure began (also the new one of a change)
+    Event.MEASURE_EXTENDED: ("measure_id", "step_id"),  # its term moved (with or without its approval yet)
+    Event.MEASURE_APPROVED: ("measure_id", "step_id"),  # an extension recorded without approval got it
+    Event.MEASURE_ENDED: ("measure_id",),  # ended, or changed into another measure
+    Event.PROPERTY_SEIZED: ("item_id",),
+    Event.PROPERTY_MOVED: ("item_id", "movement_id"),  # stored, taken out, returned, transferred, disposed of
+    Event.MATERIAL_ADDED: ("material_id",),
     Event.DOORPLATES_CREATED: ("doorplate_ids",),  # an import publishes one per batch of new doorplates
     Event.DOORPLATES_UPDATED: ("doorplate_ids",),
     Event.DOORPLATE_REVOKED: ("doorplate_id",),

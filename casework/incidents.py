@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from casework import audit, clock, idempotency, notes, numbering, settings, text
+from casework import audit, case_file, clock, idempotency, notes, numbering, settings, text
 from casework.access import require_officer, require_owner, require_visible
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
@@ -367,6 +367,7 @@ def change_status(
         detail={"from": before, "to": target.value, "timeline_entry_id": entry.id},
     )
     publish(Event.INCIDENT_STATUS_CHANGED, incident_id=incident.id, timeline_entry_id=entry.id)
+    case_file.follow(incident, target, actor=actor, at=now, note=internal_note or public_note)
     return entry
 
 

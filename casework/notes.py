@@ -13,6 +13,12 @@ STATUS = {
     IncidentStatus.NOT_FILED: "经审查决定不予立案。",
     IncidentStatus.CONCLUDED: "案件已办结。",
 }
+# A case's own stages (the ones the incident status does not already tell).
+CASE_STAGE = {
+    "investigating": "案件已进入侦查(调查)阶段。",
+    "transferred": "案件已移送检察机关审查起诉。",
+    "decided": "公安机关已依法作出处理决定。",
+}
 LOCATED = "已记录报警位置:{address}"
 REROUTED = "已按报警位置转交{unit}处理。"
 EVIDENCE = "已收到您提交的{kind}材料。"  # bytes already stored (an upload)

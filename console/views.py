@@ -11,7 +11,19 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from casework import chat, clock, complaint_inbox, complaints, dispatch, incidents, officers, privacy, queries, viewing
+from casework import (
+    case_file,
+    chat,
+    clock,
+    complaint_inbox,
+    complaints,
+    dispatch,
+    incidents,
+    officers,
+    privacy,
+    queries,
+    viewing,
+)
 from casework.access import scope_of
 from casework.db import db
 from casework.errors import DomainError
@@ -181,6 +193,7 @@ def _case_page(record, revealed=None):
     return render_template(
         "console/incident.html",
         incident=record,
+        case=case_file.of(record),
         revealed=revealed,
         intelligence=queries.intelligence(record, officer=officer),
         citizen_phone=privacy.mask_phone(record.citizen.phone),

@@ -9,13 +9,13 @@ from flask import Flask
 
 from casework import events
 from casework.events import Event
-from supervision import models, notify, settings, sweep, watch  # noqa: F401 - models: the tables join the metadata
+from supervision import case_watch, models, notify, settings, sweep, watch  # noqa: F401 - models: the tables join the metadata
 from supervision.cli import calendar_cli, supervision_cli
 
 
 def init_app(app: Flask) -> None:
     """Subscribe the clock handlers and the notice delivery, register the sweep and the commands."""
-    for event, (job, handler) in watch.HANDLERS.items():
+    for event, (job, handler) in (watch.HANDLERS | case_watch.HANDLERS).items():
         events.subscribe(app, event, handler, job=job)
     events.subscribe(app, Event.NOTIFICATION_DUE, notify.deliver, job="supervision.deliver_notice", queue="notify")
     events.periodic(app, "supervision.sweep", sweep.periodic_sweep, every=app.config["SUPERVISION_SWEEP_SECONDS"])

@@ -48,10 +48,12 @@ def start(
     incident_id: int | None = None,
     category: Category | None = None,
     days: int | None = None,
+    minutes: int | None = None,
     detail: dict | None = None,
 ) -> DeadlineClock | None:
     """Start a clock of `kind` on a subject (in the caller's transaction); a clock already started for this
-    subject and moment (a job run twice) or already running is left as it is and returned."""
+    subject and moment (a job run twice) or already running is left as it is and returned. `days` or `minutes`
+    override the point's window (a measure's term, a return date: the window belongs to the subject)."""
     existing = running(subject_type, subject_id, kind) or db.session.scalar(
         select(DeadlineClock).where(
             DeadlineClock.subject_type == subject_type,
@@ -83,6 +85,8 @@ def start(
         if override is None and category.parent is not None:
             override = (category.parent.deadlines or {}).get(key)
     span = points.window(point.parameters, days_override=override)
+    if minutes is not None:
+        span = points.Window(minutes=max(1, int(minutes)))
     if point.rule == "finding" or span is None:
         new.due_at = started_at  # a finding is due the moment it is found
     else:

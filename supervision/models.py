@@ -44,10 +44,18 @@ class SubjectType(StrEnum):
     INCIDENT = "incident"
     CASE = "case"
     COMPLAINT = "complaint"
+    MEASURE = "measure"  # a compulsory measure of a case
+    PROPERTY = "property"  # an item of case property
 
     @property
     def label(self) -> str:
-        return {"incident": "警情", "case": "案件", "complaint": "投诉"}[self.value]
+        return {
+            "incident": "警情",
+            "case": "案件",
+            "complaint": "投诉",
+            "measure": "强制措施",
+            "property": "涉案财物",
+        }[self.value]
 
 
 class DeadlineClock(db.Model):

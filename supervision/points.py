@@ -35,6 +35,127 @@ VIDEO_NOT_STORED = "VIDEO_NOT_STORED"
 RECLASSIFIED_AFTER_HANDLED = "RECLASSIFIED_AFTER_HANDLED"
 CATEGORY_CHANGED_OFTEN = "CATEGORY_CHANGED_OFTEN"
 CLOSED_WITHOUT_SCENE = "CLOSED_WITHOUT_SCENE"
+# The case file (a measure's term is the measure's own: these points give its blue share).
+MEASURE_SUMMONS_TERM = "MEASURE_SUMMONS_TERM"
+MEASURE_DETENTION_TERM = "MEASURE_DETENTION_TERM"
+MEASURE_ARREST_TERM = "MEASURE_ARREST_TERM"
+MEASURE_BAIL_TERM = "MEASURE_BAIL_TERM"
+MEASURE_SURVEILLANCE_TERM = "MEASURE_SURVEILLANCE_TERM"
+MEASURE_ADMIN_DETENTION_TERM = "MEASURE_ADMIN_DETENTION_TERM"
+MEASURE_UNAPPROVED = "MEASURE_UNAPPROVED"
+MEASURE_BEYOND_LIMIT = "MEASURE_BEYOND_LIMIT"
+MEASURE_BEFORE_FILING = "MEASURE_BEFORE_FILING"
+PROPERTY_NOT_STORED = "PROPERTY_NOT_STORED"
+PROPERTY_OUT_OVERDUE = "PROPERTY_OUT_OVERDUE"
+PROPERTY_UNDISPOSED = "PROPERTY_UNDISPOSED"
+MATERIALS_MISSING = "MATERIALS_MISSING"
+
+CASE_POINTS: list[tuple[str, str, str, dict, str, str]] = [
+    (
+        MEASURE_SUMMONS_TERM,
+        "传唤超时",
+        "clock",
+        {"blue_share": 0.75},
+        "blue,red",
+        "传唤、拘传持续时间将满(蓝)或超过期限仍未结束或经批准延长(红)",
+    ),
+    (
+        MEASURE_DETENTION_TERM,
+        "刑事拘留超期未提请逮捕",
+        "clock",
+        {"blue_share": 0.67},
+        "blue,red",
+        "刑事拘留期限将满(蓝)或届满仍未提请批准逮捕、变更、释放或经批准延长(红)",
+    ),
+    (
+        MEASURE_ARREST_TERM,
+        "提请逮捕超期未处理",
+        "clock",
+        {"blue_share": 0.7},
+        "blue,red",
+        "提请批准逮捕后检察机关决定期限将满或已过仍未变更或解除",
+    ),
+    (
+        MEASURE_BAIL_TERM,
+        "取保候审期限届满",
+        "clock",
+        {"blue_share": 0.9},
+        "blue,red",
+        "取保候审期限将满(蓝)或届满仍未解除或变更(红)",
+    ),
+    (
+        MEASURE_SURVEILLANCE_TERM,
+        "监视居住期限届满",
+        "clock",
+        {"blue_share": 0.9},
+        "blue,red",
+        "监视居住期限将满(蓝)或届满仍未解除或变更(红)",
+    ),
+    (
+        MEASURE_ADMIN_DETENTION_TERM,
+        "行政拘留期满未解除",
+        "clock",
+        {"blue_share": 0.8},
+        "blue,red",
+        "行政拘留期限将满(蓝)或届满仍未解除(红)",
+    ),
+    (
+        MEASURE_UNAPPROVED,
+        "强制措施延长未审批",
+        "finding",
+        {"rectify_days": 1, "working": False},
+        "yellow,red",
+        "强制措施延长期限未经审批",
+    ),
+    (
+        MEASURE_BEYOND_LIMIT,
+        "违规取保候审",
+        "finding",
+        {"rectify_days": 3, "working": True},
+        "yellow,red",
+        "取保候审、监视居住续期后超过法定最长期限",
+    ),
+    (
+        MEASURE_BEFORE_FILING,
+        "未立案采取强制措施",
+        "finding",
+        {"rectify_days": 3, "working": True},
+        "yellow,red",
+        "案件尚未立案即采取不允许立案前采取的强制措施",
+    ),
+    (
+        PROPERTY_NOT_STORED,
+        "涉案财物未按时入库",
+        "clock",
+        {"hours": 24, "rectify_hours": 24},
+        "yellow,red",
+        "扣押的涉案财物超过N小时未移交涉案财物管理室",
+    ),
+    (
+        PROPERTY_OUT_OVERDUE,
+        "涉案财物调出逾期未还",
+        "clock",
+        {"rectify_days": 1, "working": False},
+        "yellow,red",
+        "涉案财物调出后超过约定归还日期仍未归还入库",
+    ),
+    (
+        PROPERTY_UNDISPOSED,
+        "办结案件财物未处置",
+        "finding",
+        {"rectify_days": 30, "working": False},
+        "yellow,red",
+        "案件已办结,仍有涉案财物未处置、发还或移交",
+    ),
+    (
+        MATERIALS_MISSING,
+        "案件材料未录入",
+        "clock",
+        {"days": 3, "working": True, "rectify_days": 3},
+        "yellow,red",
+        "案件进入某一阶段后N个工作日内仍未录入该阶段必需的法律文书",
+    ),
+]
 
 # (code, name, rule, parameters, colour path, description): what the migration seeds.
 DEFAULTS: list[tuple[str, str, str, dict, str, str]] = [
@@ -118,6 +239,7 @@ DEFAULTS: list[tuple[str, str, str, dict, str, str]] = [
         "yellow,red",
         "派警后N分钟内即结警,未见到场处置",
     ),
+    *CASE_POINTS,
 ]
 
 

@@ -20,7 +20,7 @@ from casework import clock as wall_clock
 from casework.db import db
 from casework.models import Complaint, Incident, TimelineEntry
 from casework.unit_of_work import transaction
-from supervision import clocks, points, warnings
+from supervision import case_watch, clocks, points, warnings
 from supervision.calendar import CalendarMissing
 from supervision.models import Colour, DeadlineClock, MonitoringPoint, SubjectType, Warning
 
@@ -72,7 +72,10 @@ def periodic_sweep(*, now: datetime) -> None:
 
 
 def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result: SweepResult) -> None:
-    if target.stopped_at is None and point.rule == "finding" and _finding_gone(target):
+    if target.stopped_at is None and target.kind in case_watch.CONDITIONS:
+        if case_watch.CONDITIONS[target.kind](target):
+            clocks.stop(target, at=now, reason="condition_gone")
+    elif target.stopped_at is None and point.rule == "finding" and _finding_gone(target):
         clocks.stop(target, at=now, reason="rectified")
     if target.stopped_at is not None:
         result.resolved += warnings.resolve_open(target, at=now, resolution=target.stop_reason or "condition_gone")
@@ -118,6 +121,8 @@ def _refresh_holder(target: DeadlineClock) -> None:
         incident = db.session.get(Incident, target.subject_id)
         if incident is not None:
             target.unit_id, target.officer_id = incident.unit_id, incident.assigned_officer_id
+    elif target.subject_type in case_watch.HOLDERS:
+        case_watch.HOLDERS[target.subject_type](target)
     elif target.subject_type == SubjectType.COMPLAINT.value:
         complaint = db.session.get(Complaint, target.subject_id)
         if complaint is not None:
@@ -134,6 +139,8 @@ def _finding_gone(target: DeadlineClock) -> bool:
     )
     if rectified_at is None:
         return False
+    if target.kind == points.CATEGORY_CHANGED_OFTEN and target.subject_type == SubjectType.CASE.value:
+        return not case_watch.cause_changed_since(target.subject_id, rectified_at)
     if target.kind in (points.RECLASSIFIED_AFTER_HANDLED, points.CATEGORY_CHANGED_OFTEN):
         changed_again = db.session.scalar(
             select(

@@ -1,6 +1,19 @@
 """Every table of the domain core, importable from one place."""
 
 from casework.complaint_status import Verdict
+from casework.models.case import (
+    Case,
+    CaseStage,
+    CaseType,
+    CauseChange,
+    Material,
+    Measure,
+    MeasureState,
+    MeasureStep,
+    PropertyItem,
+    PropertyMovement,
+    PropertyState,
+)
 from casework.models.complaint import Complaint, ComplaintStatus
 from casework.models.incident import (
     Attachment,
@@ -23,7 +36,11 @@ __all__ = [
     "AttachmentKind",
     "AttachmentState",
     "AuditEntry",
+    "Case",
+    "CaseStage",
+    "CaseType",
     "Category",
+    "CauseChange",
     "ChatMessage",
     "Citizen",
     "Complaint",
@@ -32,9 +49,16 @@ __all__ = [
     "DoorplateStatus",
     "Incident",
     "LoginFailure",
+    "Material",
+    "Measure",
+    "MeasureState",
+    "MeasureStep",
     "NumberSequence",
     "Officer",
     "OutboxMessage",
+    "PropertyItem",
+    "PropertyMovement",
+    "PropertyState",
     "Role",
     "SenderKind",
     "System",

@@ -2,15 +2,40 @@
 citizens and incidents in every status), created through the same services a real user would go through."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from casework import audit, categories, chat, citizens, complaints, incidents, routing
+from casework import (
+    audit,
+    case_property,
+    cases,
+    categories,
+    chat,
+    citizens,
+    clock,
+    complaints,
+    incidents,
+    measures,
+    routing,
+)
 from casework.db import db
-from casework.models import Category, Citizen, Complaint, Doorplate, Incident, Officer, Role, System, Unit, UnitLevel
+from casework.models import (
+    Case,
+    CaseStage,
+    Category,
+    Citizen,
+    Complaint,
+    Doorplate,
+    Incident,
+    Officer,
+    Role,
+    System,
+    Unit,
+    UnitLevel,
+)
 from casework.status import Channel, IncidentStatus
 from casework.unit_of_work import use_case
 
@@ -155,6 +180,107 @@ def _demo_incidents() -> None:
         longitude=120.2101,
         source_msg_id="demo:3",
     )
+    _demo_cases(alice, first)
+
+
+def _accepted_case(citizen, *, description: str, code: str, plate: str, at: datetime, source: str) -> Case:
+    handler = officer("100002")
+    incident = incidents.report(
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description=description,
+        doorplate=doorplate(plate),
+        category=category(code),
+        source_msg_id=source,
+        now=at,
+    )
+    for minutes, status in (
+        (2, IncidentStatus.DISPATCHED),
+        (12, IncidentStatus.ON_SCENE),
+        (60, IncidentStatus.HANDLED),
+        (90, IncidentStatus.ACCEPTED),
+    ):
+        incidents.change_status(
+            incident=incident,
+            actor=handler,
+            status=status,
+            internal_note="演示数据",
+            now=at + timedelta(minutes=minutes),
+        )
+    return db.session.get(Case, incident.id)
+
+
+def _demo_cases(alice: Citizen, first: Incident) -> None:
+    """Cases in several stages with their measures and property, dated so that the supervision has something to
+    show on the first sweep: a detention past its 3 days (red), bail in its 11th month (blue), property not
+    stored within 24 hours (yellow)."""
+    handler, keeper, legal = officer("100002"), officer("100003"), officer("100004")
+    now = clock.now()
+    accepted = db.session.get(Case, first.id)
+    cases.change_cause(case=accepted, actor=handler, cause_code="X0101", reason="电动车被盗,初步认定为盗窃")
+
+    robbed = _accepted_case(
+        alice,
+        description="在湖滨街被人抢走手机和钱包",
+        code="0103",
+        plate="DH-0003",
+        at=now - timedelta(days=5),
+        source="demo:4",
+    )
+    cases.change_cause(
+        case=robbed, actor=handler, cause_code="X0104", reason="持械抢走财物", now=now - timedelta(days=5)
+    )
+    cases.decide_filing(case=robbed, actor=handler, filed=True, now=now - timedelta(days=4, hours=20))
+    cases.advance(
+        case=robbed,
+        actor=handler,
+        stage=CaseStage.INVESTIGATING,
+        internal_note="嫌疑人已到案",
+        now=now - timedelta(days=4, hours=12),
+    )
+    measures.start(
+        case=robbed,
+        actor=handler,
+        kind="detention",
+        person_name="刘某",
+        approved_by=legal,
+        document_ref="东公(刑)拘字〔演示〕1号",
+        now=now - timedelta(days=4, hours=10),
+    )
+    case_property.seize(  # still with the officer two days later: late for the property room
+        case=robbed,
+        actor=handler,
+        description="被抢黑色手机一部",
+        quantity=1,
+        quantity_unit="部",
+        now=now - timedelta(days=2),
+    )
+    cash = case_property.seize(
+        case=robbed, actor=handler, description="现金", quantity=860, quantity_unit="元", now=now - timedelta(days=4)
+    )
+    case_property.move(item=cash, actor=handler, kind="stored", receiver=keeper, now=now - timedelta(days=3, hours=20))
+
+    cheated = _accepted_case(
+        alice,
+        description="网上刷单被骗了三万元",
+        code="0102",
+        plate="DH-0002",
+        at=now - timedelta(days=340),
+        source="demo:5",
+    )
+    cases.change_cause(
+        case=cheated, actor=handler, cause_code="X0103", reason="刷单返利诈骗", now=now - timedelta(days=340)
+    )
+    cases.decide_filing(case=cheated, actor=handler, filed=True, now=now - timedelta(days=339))
+    measures.start(
+        case=cheated,
+        actor=handler,
+        kind="bail",
+        person_name="陈某",
+        approved_by=legal,
+        document_ref="东公(刑)取保字〔演示〕1号",
+        now=now - timedelta(days=335),
+    )
 
 
 def _summary() -> dict:
@@ -167,6 +293,7 @@ def _summary() -> dict:
         ("citizens", Citizen),
         ("incidents", Incident),
         ("complaints", Complaint),
+        ("cases", Case),
     ):
         counts[name] = db.session.scalar(select(func.count()).select_from(model))
     return counts

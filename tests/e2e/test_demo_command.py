@@ -87,7 +87,7 @@ def test_wx110_demo_starts_the_service_with_demo_data(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
-    assert "incidents=3" in output
+    assert "incidents=5" in output
     assert "Traceback" not in output and "ERROR" not in output, output  # a fresh start is clean
 
 

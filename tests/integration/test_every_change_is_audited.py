@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import select, text
 
 from casework import (
+    case_materials,
+    case_property,
+    cases,
     categories,
     chat,
     citizens,
@@ -22,6 +25,7 @@ from casework import (
     complaints,
     dispatch,
     incidents,
+    measures,
     officers,
     routing,
     seed,
@@ -29,7 +33,20 @@ from casework import (
 )
 from casework.complaint_status import ComplaintStatus
 from casework.db import db
-from casework.models import AttachmentKind, AuditEntry, Citizen, Complaint, Doorplate, Incident, Officer
+from casework.models import (
+    AttachmentKind,
+    AuditEntry,
+    CaseStage,
+    Citizen,
+    Complaint,
+    Doorplate,
+    Incident,
+    Measure,
+    MeasureStep,
+    Officer,
+    PropertyItem,
+)
+from casework.models import Case as CaseFile
 from casework.status import Channel, IncidentStatus
 from supervision import complaints as supervision
 from tests.complaint_steps import walk
@@ -402,6 +419,216 @@ CASES: dict[str, Case] = {
         lambda w: [("system", None, "doorplate.moved", "doorplate", plate("DH-0003"))],
     ),
 }
+
+
+STATION = "100002"  # the incident's station (its doorplate's unit)
+LEGAL = "100004"
+
+
+def station(w: World) -> Officer:
+    return seed.officer(STATION)
+
+
+def handled(w: World) -> None:
+    for status in FINISH[:3]:
+        incidents.change_status(incident=w.incident(), actor=station(w), status=status)
+
+
+def accepted(w: World) -> None:
+    handled(w)
+    incidents.change_status(incident=w.incident(), actor=station(w), status=IncidentStatus.ACCEPTED)
+
+
+def the_case(w: World) -> CaseFile:
+    return db.session.get(CaseFile, w.incident_id)
+
+
+def filed(w: World) -> None:
+    accepted(w)
+    cases.decide_filing(case=the_case(w), actor=station(w), filed=True)
+
+
+def detained(w: World) -> None:
+    filed(w)
+    w.made["measure"] = measures.start(
+        case=the_case(w),
+        actor=station(w),
+        kind="detention",
+        person_name="张某",
+        approved_by=seed.officer(LEGAL),
+        document_ref="拘字1号",
+    ).id
+
+
+def extended_unapproved(w: World) -> None:
+    detained(w)
+    w.made["step"] = measures.extend(
+        measure=db.session.get(Measure, w.made["measure"]), actor=station(w), days=2, reason="案情复杂"
+    ).id
+
+
+def seized(w: World) -> None:
+    accepted(w)
+    w.made["item"] = case_property.seize(
+        case=the_case(w), actor=station(w), description="手机", quantity=1, quantity_unit="部"
+    ).id
+
+
+def with_material(w: World) -> None:
+    accepted(w)
+    w.made["material"] = case_materials.add(
+        case=the_case(w),
+        actor=station(w),
+        kind="questioning",
+        title="询问笔录",
+        storage_key="k",
+        sha256="0" * 64,
+        size=1,
+    ).id
+
+
+def by_station(action: str, subject: str, subject_id) -> Callable[[World], list[Entry]]:
+    return lambda w: [("officer", seed.officer(STATION).id, action, subject, subject_id(w))]
+
+
+CASE_FILE_CASES: dict[str, Case] = {
+    "accept opens the case": Case(
+        handled,
+        lambda w: incidents.change_status(incident=w.incident(), actor=station(w), status=IncidentStatus.ACCEPTED),
+        lambda w: [
+            ("officer", seed.officer(STATION).id, "incident.status_changed", "incident", w.incident_id),
+            ("officer", seed.officer(STATION).id, "case.opened", "case_file", w.incident_id),
+        ],
+    ),
+    "case cause": Case(
+        accepted,
+        lambda w: cases.change_cause(case=the_case(w), actor=station(w), cause_code="X0101", reason="盗窃"),
+        by_station("case.cause_changed", "case_file", lambda w: w.incident_id),
+    ),
+    "case filing": Case(
+        accepted,
+        lambda w: cases.decide_filing(case=the_case(w), actor=station(w), filed=False, reason="没有犯罪事实"),
+        lambda w: [
+            ("officer", seed.officer(STATION).id, "incident.status_changed", "incident", w.incident_id),
+            ("officer", seed.officer(STATION).id, "case.stage_changed", "case_file", w.incident_id),
+        ],
+    ),
+    "case stage": Case(
+        filed,
+        lambda w: cases.advance(case=the_case(w), actor=station(w), stage=CaseStage.INVESTIGATING),
+        by_station("case.stage_changed", "case_file", lambda w: w.incident_id),
+    ),
+    "case officers": Case(
+        accepted,
+        lambda w: cases.assign(case=the_case(w), actor=station(w), lead=station(w), second=seed.officer("100003")),
+        by_station("case.assigned", "case_file", lambda w: w.incident_id),
+    ),
+    "case view": Case(
+        accepted,
+        lambda w: cases.view(officer=station(w), case_id=w.incident_id, what="property_list"),
+        by_station("case.viewed", "case_file", lambda w: w.incident_id),
+    ),
+    "measure start": Case(
+        filed,
+        lambda w: w.made.update(
+            measure=measures.start(
+                case=the_case(w),
+                actor=station(w),
+                kind="bail",
+                person_name="王某",
+                approved_by=seed.officer(LEGAL),
+                document_ref="取保字1号",
+            ).id
+        ),
+        by_station("measure.started", "case_measure", lambda w: w.made["measure"]),
+    ),
+    "measure extend": Case(
+        detained,
+        lambda w: measures.extend(
+            measure=db.session.get(Measure, w.made["measure"]),
+            actor=station(w),
+            days=4,
+            approved_by=seed.officer(LEGAL),
+            document_ref="延拘字1号",
+            reason="案情复杂",
+        ),
+        by_station("measure.extended", "case_measure", lambda w: w.made["measure"]),
+    ),
+    "measure approve": Case(
+        extended_unapproved,
+        lambda w: measures.approve(
+            step=db.session.get(MeasureStep, w.made["step"]), approver=seed.officer(LEGAL), document_ref="批字1号"
+        ),
+        lambda w: [("officer", seed.officer(LEGAL).id, "measure.approved", "case_measure", w.made["measure"])],
+    ),
+    "measure end": Case(
+        detained,
+        lambda w: measures.end(
+            measure=db.session.get(Measure, w.made["measure"]),
+            actor=station(w),
+            reason="不需要追究刑事责任",
+            approved_by=seed.officer(LEGAL),
+            document_ref="释字1号",
+        ),
+        by_station("measure.ended", "case_measure", lambda w: w.made["measure"]),
+    ),
+    "measure change": Case(
+        detained,
+        lambda w: w.made.update(
+            new=measures.change(
+                measure=db.session.get(Measure, w.made["measure"]),
+                actor=station(w),
+                to_kind="arrest_request",
+                approved_by=seed.officer(LEGAL),
+                document_ref="提捕字1号",
+            ).id
+        ),
+        lambda w: [
+            ("officer", seed.officer(STATION).id, "measure.started", "case_measure", w.made["new"]),
+            ("officer", seed.officer(STATION).id, "measure.changed", "case_measure", w.made["measure"]),
+        ],
+    ),
+    "property seize": Case(
+        accepted,
+        lambda w: w.made.update(
+            item=case_property.seize(
+                case=the_case(w), actor=station(w), description="现金", quantity=200, quantity_unit="元"
+            ).id
+        ),
+        by_station("property.seized", "case_property_item", lambda w: w.made["item"]),
+    ),
+    "property move": Case(
+        seized,
+        lambda w: case_property.move(
+            item=db.session.get(PropertyItem, w.made["item"]),
+            actor=station(w),
+            kind="stored",
+            receiver=seed.officer("100003"),
+        ),
+        by_station("property.moved", "case_property_item", lambda w: w.made["item"]),
+    ),
+    "material add": Case(
+        accepted,
+        lambda w: w.made.update(
+            material=case_materials.add(
+                case=the_case(w),
+                actor=station(w),
+                kind="questioning",
+                title="询问笔录",
+                storage_key="k",
+                sha256="0" * 64,
+                size=1,
+            ).id
+        ),
+        by_station("material.added", "case_material", lambda w: w.made["material"]),
+    ),
+    "material view": Case(
+        with_material,
+        lambda w: case_materials.view(officer=station(w), material_id=w.made["material"]),
+        by_station("material.viewed", "case_material", lambda w: w.made["material"]),
+    ),
+}
+CASES.update(CASE_FILE_CASES)
 
 
 @pytest.fixture

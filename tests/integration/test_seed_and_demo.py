@@ -4,7 +4,9 @@ from sqlalchemy import func, select
 
 from casework import audit, seed
 from casework.db import db
-from casework.models import Category, Incident, Officer, Unit
+from casework.models import Case, Category, Incident, Officer, Unit
+from supervision import points, sweep
+from supervision.models import Warning
 
 MAJOR_TYPES = {"常见案件类", "群体性事件类", "纠纷类", "意外事件类", "求助类", "事故类", "特殊对象类"}
 
@@ -27,10 +29,25 @@ def test_demo_world_is_complete_and_idempotent(app):
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Incident)) == 3
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 5
         levels = set(db.session.scalars(select(Unit.level)))
         assert levels == {"province", "city", "county", "station"}
         roles = {r for o in db.session.scalars(select(Officer)) for r in o.roles}
         assert {"dispatcher", "officer", "legal_officer", "supervisor", "admin"} <= roles
         assert audit.verify()[1] is None
-    assert "incidents=3" in second.output
+    assert "incidents=5" in second.output
+
+
+def test_the_demo_cases_give_the_monitoring_points_something_to_show_on_first_start(app):
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        app.extensions["wx110.dispatcher"].drain()
+        sweep.sweep()
+        raised = {(w.point.code, w.colour) for w in db.session.scalars(select(Warning))}
+        assert {
+            (points.MEASURE_DETENTION_TERM, "red"),
+            (points.MEASURE_BAIL_TERM, "blue"),
+            (points.PROPERTY_NOT_STORED, "yellow"),
+        } <= raised
+        stages = {c.stage for c in db.session.scalars(select(Case))}
+        assert stages == {"accepted", "investigating", "filed"}
