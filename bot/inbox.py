@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -69,15 +70,22 @@ def answer(msg, data: dict) -> str | object:
     return reply
 
 
-def run_handler(msg, data: dict, key: str) -> str:
+def run_handler(msg, data: dict, key: str, *, keep: Callable[[str], None] | None = None) -> str:
     """Identify the sender and run the registered handler (both reply modes) as one use case, committed before
-    the reply is returned; a refusal becomes the reply and changes nothing."""
+    the reply is returned; a refusal becomes the reply and changes nothing. `keep(reply)`, when given, writes the
+    reply in the same transaction (so "the handler ran" and its effects commit together)."""
     citizen = citizens.identify(oa_openid=data["FromUserName"])
     turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
     try:
         with transaction():
-            return registry.handler_for(registry.kind_of(data))(turn) or ""
+            reply = registry.handler_for(registry.kind_of(data))(turn) or ""
+            if keep is not None:
+                keep(reply)
+            return reply
     except DomainError as error:
+        if keep is not None:
+            with transaction():
+                keep(error.message)
         return error.message
 
 

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import envelope, inbox, outbound, registry, replies
 from bot.models import InboundMessage
-from casework import clock, outbox
+from casework import clock, locks, outbox
 from casework.db import db
 
 log = logging.getLogger(__name__)
@@ -158,73 +158,62 @@ def handle_inbound(key: str) -> None:
                 _handle_and_push(pending)
             except Exception:
                 db.session.rollback()
-                if pending == key:
+                if pending.key == key:
                     raise
                 # An earlier message failing must not hold this one up; its own job retries it.
-                log.exception("bot: queued message %s failed (retried by its own job)", pending)
+                log.exception("bot: queued message %s failed (retried by its own job)", pending.key)
 
 
-def _unsent_up_to(openid: str, outbox_id: int | None, key: str) -> list[str]:
+def _unsent_up_to(openid: str, outbox_id: int | None, key: str) -> list:
+    """The citizen's captured messages not yet pushed, up to and including `key`, in capture order. Read under
+    the citizen's lock, which every handler of this citizen's messages holds, so they stay current while it is
+    held (a duplicate delivery of a job waits for the lock, then finds them sent)."""
+    columns = (InboundMessage.key, InboundMessage.openid, InboundMessage.reply, InboundMessage.payload)
+    unsent = (InboundMessage.payload.is_not(None), InboundMessage.sent_at.is_(None))
     if outbox_id is None:
-        return [key]
-    keys = db.session.scalars(
-        select(InboundMessage.key)
-        .where(
-            InboundMessage.openid == openid,
-            InboundMessage.payload.is_not(None),
-            InboundMessage.sent_at.is_(None),
-            InboundMessage.outbox_id <= outbox_id,
+        query = select(*columns).where(InboundMessage.key == key, *unsent)
+    else:
+        query = (
+            select(*columns)
+            .where(InboundMessage.openid == openid, InboundMessage.outbox_id <= outbox_id, *unsent)
+            .order_by(InboundMessage.outbox_id)
         )
-        .order_by(InboundMessage.outbox_id)
-    ).all()
+    rows = db.session.execute(query).all()
     db.session.rollback()
-    return list(keys)
+    return list(rows)
 
 
-def _handle_and_push(key: str) -> None:
-    """Run the handler once (the stored reply says it ran), then push the reply once (sent_at says it went)."""
-    row = db.session.get(InboundMessage, key)
-    if row is None or row.sent_at is not None:
-        db.session.rollback()
-        return
-    openid, reply, payload = row.openid, row.reply, row.payload
-    db.session.rollback()
+def _handle_and_push(pending) -> None:
+    """Run the handler once (the reply, stored in the handler's own transaction, says it ran), then push the
+    reply once (sent_at says it went)."""
+    key, openid, reply = pending.key, pending.openid, pending.reply
     if reply is None:
-        opened = envelope.parse(payload.encode("utf-8"))
-        reply = inbox.run_handler(opened.msg, opened.data, key)
-        _update(key, reply=reply, replied_at=clock.now())
+        opened = envelope.parse(pending.payload.encode("utf-8"))
+        reply = inbox.run_handler(
+            opened.msg, opened.data, key, keep=lambda text: _set(key, reply=text, replied_at=clock.now())
+        )
     via = ""
     if reply:
         template = replies.reply_template(reply, clock.now())
         via = outbound.push(openid, reply, current_app.config["WECHAT_CHAT_TEMPLATE_ID"], template)
-    _update(key, sent_at=clock.now(), sent_via=via)
-
-
-def _update(key: str, **values) -> None:
     # No wait for the WAL flush: the job's own completion commit (synchronous) follows and flushes this with it;
-    # a crash before that re-runs the job, whose handler is idempotent.
+    # a crash before that re-runs the job, which finds the reply stored and pushes it again (at least once).
     inbox.without_flush_wait(db.session.get_bind().dialect.name)
-    db.session.execute(update(InboundMessage).where(InboundMessage.key == key).values(**values))
+    _set(key, sent_at=clock.now(), sent_via=via)
     db.session.commit()
+
+
+def _set(key: str, **values) -> None:
+    db.session.execute(update(InboundMessage).where(InboundMessage.key == key).values(**values))
 
 
 @contextmanager
 def citizen_lock(openid: str):
-    """Hold a lock for one citizen's queued messages across the handler's own commits."""
+    """Hold a lock for one citizen's queued messages across the handler's own commits: a transaction-scoped
+    advisory lock on a connection of its own (`casework.locks.held`), safe behind a transaction-mode pooler."""
     if db.engine.dialect.name != "postgresql":
         with _local_lock:
             yield
         return
-    params = {"space": LOCK_SPACE, "openid": openid}
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:space, hashtext(:openid))"), params)
-        connection.commit()
-        try:
-            yield
-        finally:
-            try:
-                connection.execute(text("SELECT pg_advisory_unlock(:space, hashtext(:openid))"), params)
-                connection.commit()
-            except Exception:
-                log.exception("bot: could not release the lock of a citizen's queued messages")
-                connection.invalidate()  # closing the session releases it; never pool a connection holding it
+    with locks.held(LOCK_SPACE, openid):
+        yield

@@ -23,14 +23,16 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def held(space: int, key: int) -> Iterator[None]:
-    """Hold the two-key advisory lock (`space`, `key`) until the block ends (PostgreSQL; a no-op elsewhere)."""
+def held(space: int, key: int | str) -> Iterator[None]:
+    """Hold the two-key advisory lock (`space`, `key`) until the block ends (PostgreSQL; a no-op elsewhere). A text
+    `key` names the lock (`space`, hashtext(`key`)): two names may share a lock, which only serialises them."""
     if db.engine.dialect.name != "postgresql":
         yield
         return
+    second = "hashtext(:key)" if isinstance(key, str) else ":key"
     with db.engine.connect() as connection:
         transaction = connection.begin()
-        connection.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key})
+        connection.execute(text(f"SELECT pg_advisory_xact_lock(:space, {second})"), {"space": space, "key": key})
         try:
             yield
         finally:

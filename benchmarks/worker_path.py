@@ -1,0 +1,156 @@
+"""Statements, commits and HTTP calls per queued WeChat report on the worker side, by job.
+
+Captures REPORTS text reports from distinct registered citizens (what the queued callback does), then runs the
+jobs they schedule with one rq SimpleWorker in this process (`flask worker --no-fork` does the same) against
+PostgreSQL and Redis, counting every statement SQLAlchemy sends (`before_cursor_execute`), every transaction end
+(commit / rollback: one round trip each) and every request the fake WeChat API receives. Prints the totals per
+report and per job name, and the statements that ran most often, so that waste shows.
+
+Usage: python benchmarks/worker_path.py [--reports 200]   (env: BENCH_PG_ADMIN_URL, BENCH_REDIS_URL)
+"""
+
+import argparse
+import collections
+import os
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+DATABASE = os.environ.get("BENCH_DATABASE", "wx110_bench_worker")
+
+
+class Counter:
+    """Statements and transaction ends, attributed to the outbox job running when they happened."""
+
+    def __init__(self) -> None:
+        self.job = "(outside jobs)"
+        self.statements: collections.Counter = collections.Counter()
+        self.ends: collections.Counter = collections.Counter()
+        self.shapes: collections.Counter = collections.Counter()
+        self.runs: collections.Counter = collections.Counter()
+
+    def hook(self, engine) -> None:
+        from sqlalchemy import event
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _statement(conn, cursor, statement, parameters, context, executemany):
+            self.statements[self.job] += 1
+            self.shapes[" ".join(statement.split())[:110]] += 1
+
+        @event.listens_for(engine, "commit")
+        def _commit(conn):
+            self.ends[self.job] += 1
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(conn):
+            self.ends[self.job] += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=200)
+    args = parser.parse_args()
+
+    from redis import Redis
+
+    from wechat import simulator
+    from wechat.fake import FakeWeChat
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    db_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{DATABASE}"
+    Redis.from_url(REDIS_URL).flushdb()
+    fake = FakeWeChat().start()
+
+    from flask_migrate import upgrade
+    from rq import Queue, SimpleWorker
+
+    from bot import queued
+    from casework import citizens, outbox
+    from casework.db import db
+    from server import create_app, jobs, worker
+    from server.extensions import worker_redis
+
+    os.environ["DATABASE_URL"] = db_url
+    app = create_app(
+        {
+            "REDIS_URL": REDIS_URL,
+            "WECHAT_REPLY_MODE": "queued",
+            "WECHAT_TOKEN": "bench-token",
+            "WECHAT_AES_KEY": "g3IEIbXeKbk0nYM3noR73T4GUV25WvP4tQIq33QnJLA",
+            "WECHAT_APPID": "wxbench0000000001",
+            "WECHAT_SECRET": "bench",
+            "WECHAT_API_BASE": fake.base_url,
+            "INLINE_TIMER": False,
+        }
+    )
+    openids = [f"o-worker-{i:06d}" for i in range(args.reports)]
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        for openid in openids:
+            citizens.identify(oa_openid=openid)
+        db.session.commit()
+        for index, openid in enumerate(openids):
+            fields = simulator.message("text", openid, f"压测报警 {index}:小区门口有人争吵", msg_id=7 * 10**15 + index)
+            xml = simulator.xml_of(fields).encode("utf-8")
+            queued.capture(fields, xml)
+        counter = Counter()
+        counter.hook(db.engine)
+
+    original = outbox.execute
+
+    def execute(message_id: int) -> bool:
+        from casework.models import OutboxMessage
+
+        job = db.session.get(OutboxMessage, message_id).job
+        db.session.rollback()
+        counter.job = job
+        counter.runs[job] += 1
+        statements, ends = counter.statements[job], counter.ends[job]
+        counter.statements[job], counter.ends[job] = statements - 1, ends - 1  # the lookup above is ours
+        try:
+            return original(message_id)
+        finally:
+            counter.job = "(outside jobs)"
+
+    outbox.execute = execute
+    worker.use_app(app)
+    connection = worker_redis(app)
+    before = len(fake.calls)
+    started = time.perf_counter()
+    SimpleWorker([Queue(name, connection=connection) for name in jobs.QUEUES], connection=connection).work(burst=True)
+    seconds = time.perf_counter() - started
+    outbox.execute = original
+    http = len(fake.calls) - before
+    n = args.reports
+    total_statements = sum(counter.statements.values())
+    total_ends = sum(counter.ends.values())
+    print(f"{n} reports handled in {seconds:.1f} s by one in-process worker ({n / seconds:.1f} reports/s)")
+    print(
+        f"per report: {total_statements / n:.1f} statements, {total_ends / n:.1f} commits/rollbacks, "
+        f"{(total_statements + total_ends) / n:.1f} database round trips, {http / n:.2f} WeChat API calls, "
+        f"{sum(counter.runs.values()) / n:.2f} jobs"
+    )
+    for job, runs in counter.runs.most_common():
+        print(
+            f"  {job:34s} {runs / n:5.2f} runs   {counter.statements[job] / n:6.1f} statements   "
+            f"{counter.ends[job] / n:5.1f} ends"
+        )
+    print("most frequent statements (per report):")
+    for shape, times in counter.shapes.most_common(25):
+        print(f"  {times / n:5.2f}  {shape}")
+    fake.stop()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
