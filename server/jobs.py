@@ -11,6 +11,10 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -82,12 +86,41 @@ class RqDispatcher:
         return [message_id for message_id, _ in messages]
 
     def dispatch(self, messages: list[tuple[int, str]]) -> None:
-        """After commit: push the transaction's messages; any that fail go back to pending for the relay."""
+        """After commit: push the transaction's messages; any that fail go back to pending for the relay. Inside
+        `kept_here` (a worker running a job), those of the queues it names are kept for that worker instead."""
+        kept = _kept.get()
+        if kept is not None:
+            kept.messages.extend(message for message in messages if message[1] in kept.queues)
+            messages = [message for message in messages if message[1] not in kept.queues]
+            if not messages:
+                return
         sent = set(self.enqueue(messages))
         failed = [message_id for message_id, _ in messages if message_id not in sent]
         if failed:
             with self.app.app_context():
                 _unmark(failed)
+
+
+@dataclass
+class _Kept:
+    queues: frozenset[str]
+    messages: list[tuple[int, str]] = field(default_factory=list)
+
+
+_kept: ContextVar[_Kept | None] = ContextVar("wx110_kept_messages", default=None)
+
+
+@contextmanager
+def kept_here(queues: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+    """Within the block, messages of `queues` that commits schedule are not pushed to Redis but collected in the
+    list yielded, for the caller to run itself (their rows stay marked dispatched: if the caller dies before
+    running them, the relay re-sends them once they are abandoned)."""
+    kept = _Kept(frozenset(queues))
+    token = _kept.set(kept)
+    try:
+        yield kept.messages
+    finally:
+        _kept.reset(token)
 
 
 _LIVE_DISPATCHERS: "weakref.WeakSet[InlineDispatcher]" = weakref.WeakSet()

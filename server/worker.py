@@ -1,5 +1,6 @@
 """What rq workers run: each job enters an app context, runs one outbox message or sweep, and cleans up."""
 
+import logging
 import os
 from datetime import UTC, datetime
 
@@ -8,7 +9,9 @@ from rq import get_current_job
 
 from casework import clock, outbox, subscriptions
 from casework.db import db
+from server import jobs
 
+log = logging.getLogger(__name__)
 RAN_KEY = "wx110:periodic:ran"  # + ":<sweep>:<moment>": set by the run of that moment
 RAN_TTL = 7 * 86400
 _app: Flask | None = None
@@ -33,12 +36,45 @@ def _job_app() -> Flask:
     return _app
 
 
+# Jobs that a job schedules on these queues (an incident's routing and supervision clocks, pushes) run right after
+# it in the same worker, each in its own transaction as if delivered by rq: the queue's round trips and the job
+# bookkeeping cost more than most of them. Media downloads (slow) still go through the queue.
+FOLLOW_UP_QUEUES = ("default", "notify")
+FOLLOW_UP_LIMIT = 50  # a chain longer than this (jobs scheduling jobs) goes back to the queue
+
+
 def run_outbox_message(message_id: int) -> bool:
-    with _job_app().app_context():
+    app = _job_app()
+    with app.app_context():
         try:
-            return outbox.execute(message_id)
+            with jobs.kept_here(FOLLOW_UP_QUEUES) as follow_ups:
+                ran = outbox.execute(message_id)
+            _run_follow_ups(app, follow_ups)
+            return ran
         finally:
             db.session.remove()
+
+
+def _run_follow_ups(app: Flask, follow_ups: list[tuple[int, str]]) -> None:
+    """Run the messages the job scheduled (and those they schedule), once each; hand to the queue, for its
+    retries, any that fail and any left past the limit."""
+    pending, done = list(follow_ups), 0
+    dispatcher = app.extensions["wx110.dispatcher"]
+    while pending and done < FOLLOW_UP_LIMIT:
+        message = pending.pop(0)
+        done += 1
+        try:
+            with jobs.kept_here(FOLLOW_UP_QUEUES) as more:
+                outbox.execute(message[0])
+        except Exception:
+            # `execute` recorded the error on the row; the queue runs it again (and retries it with backoff).
+            log.exception("worker: follow-up outbox message %s failed; handed to the queue", message[0])
+            db.session.rollback()
+            dispatcher.dispatch([message])
+        else:
+            pending.extend(more)
+    if pending:
+        dispatcher.dispatch(pending)
 
 
 def run_periodic(name: str, now: str | None = None) -> bool:
