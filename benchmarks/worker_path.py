@@ -35,22 +35,27 @@ class Counter:
         self.ends: collections.Counter = collections.Counter()
         self.shapes: collections.Counter = collections.Counter()
         self.runs: collections.Counter = collections.Counter()
+        self.paused = False
 
     def hook(self, engine) -> None:
         from sqlalchemy import event
 
         @event.listens_for(engine, "before_cursor_execute")
         def _statement(conn, cursor, statement, parameters, context, executemany):
+            if self.paused:
+                return
             self.statements[self.job] += 1
             self.shapes[" ".join(statement.split())[:110]] += 1
 
         @event.listens_for(engine, "commit")
         def _commit(conn):
-            self.ends[self.job] += 1
+            if not self.paused:
+                self.ends[self.job] += 1
 
         @event.listens_for(engine, "rollback")
         def _rollback(conn):
-            self.ends[self.job] += 1
+            if not self.paused:
+                self.ends[self.job] += 1
 
 
 def main() -> None:
@@ -110,12 +115,12 @@ def main() -> None:
     def execute(message_id: int) -> bool:
         from casework.models import OutboxMessage
 
+        counter.paused = True  # the lookup is ours, not the job's
         job = db.session.get(OutboxMessage, message_id).job
         db.session.rollback()
+        counter.paused = False
         counter.job = job
         counter.runs[job] += 1
-        statements, ends = counter.statements[job], counter.ends[job]
-        counter.statements[job], counter.ends[job] = statements - 1, ends - 1  # the lookup above is ours
         try:
             return original(message_id)
         finally:

@@ -11,6 +11,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, text, update
 
+from bot import queued
 from casework import audit, citizens, clock, complaints, events, incidents, locks, outbox, seed
 from casework.db import db
 from casework.events import Event
@@ -124,12 +125,19 @@ def test_reports_status_changes_complaints_outbox_and_audit_behind_pgbouncer(poo
     assert stats[services.PG_DATABASE]["total_xact_count"] > 3 * WRITERS * PER_WRITER
 
 
-def test_a_lock_held_across_commits_behind_pgbouncer_excludes_others_and_is_released(pooled_app):
+LOCKS = {
+    "an outbox message's run lock": lambda: locks.held(0x7465, 42),
+    "a citizen's queued messages": lambda: queued.citizen_lock("o-pooled-citizen"),
+}
+
+
+@pytest.mark.parametrize("lock", LOCKS.values(), ids=LOCKS.keys())
+def test_a_lock_held_across_commits_behind_pgbouncer_excludes_others_and_is_released(pooled_app, lock):
     app = pooled_app
     holding, release, second_got_it = threading.Event(), threading.Event(), threading.Event()
 
     def first(_index: int) -> None:
-        with locks.held(0x7465, 42):
+        with lock():
             for _ in range(20):  # many transactions of the holder's own, each possibly on another server connection
                 db.session.execute(text("SELECT 1"))
                 db.session.commit()
@@ -138,7 +146,7 @@ def test_a_lock_held_across_commits_behind_pgbouncer_excludes_others_and_is_rele
 
     def second(_index: int) -> None:
         assert holding.wait(timeout=30)
-        with locks.held(0x7465, 42):
+        with lock():
             second_got_it.set()
 
     errors: list[str] = []

@@ -1,5 +1,6 @@
 """Queued reply mode: the callback captures and answers `success`; an rq worker handles and pushes the reply."""
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from bot.inbox import dedupe_key
 from bot.models import InboundMessage
 from bot.queued import handle_inbound
-from casework import outbox
+from casework import outbox, subscriptions
 from casework.db import db
 from casework.doorplates import token_for
 from casework.models import ChatMessage, Incident, OutboxMessage
@@ -189,3 +190,50 @@ def test_without_redis_the_in_process_dispatcher_runs_the_queued_job(make_app, f
         assert len(texts) == 1, texts
         [text] = texts
         assert number in text
+
+
+def _capture_one(app, openid: str, msg_id: int) -> int:
+    """Send one report through the callback; the id of the outbox message that will handle it."""
+    message = simulator.message("text", openid, "菜场门口有人打架", msg_id=msg_id)
+    with serving(app) as url:
+        assert Sender(url, "safe").reply(message) == "success"
+    [queued_job] = Queue("inbound", connection=worker_redis(app)).jobs
+    return queued_job.args[0]
+
+
+def test_the_jobs_a_report_schedules_run_right_after_it_in_the_same_worker_each_once(queued_app, fake):
+    with queued_app.app_context():
+        message_id = _capture_one(queued_app, "o-queued-follow", 9_100_000_900)
+        worker.use_app(queued_app)
+        assert worker.run_outbox_message(message_id) is True  # what one rq job runs
+        connection = worker_redis(queued_app)
+        assert [Queue(name, connection=connection).count for name in jobs.QUEUES] == [0, 0, 0, 0]
+        done = dict(db.session.execute(select(OutboxMessage.job, OutboxMessage.attempts)).all())
+        db.session.rollback()
+        assert done == {"bot.handle_inbound": 1, "incident.route": 1, "supervision.incident_reported": 1}
+        assert count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
+        assert len(pushed(fake, "o-queued-follow")) == 1
+
+
+def test_a_follow_up_that_fails_is_handed_to_the_queue_for_its_retries(queued_app, fake):
+    subs = subscriptions.of(queued_app)
+    route = subs.jobs["incident.route"]
+
+    def broken(**_payload):
+        raise RuntimeError("routing is down")
+
+    subs.jobs["incident.route"] = dataclasses.replace(route, func=broken)
+    with queued_app.app_context():
+        message_id = _capture_one(queued_app, "o-queued-follow-2", 9_100_000_901)
+        worker.use_app(queued_app)
+        assert worker.run_outbox_message(message_id) is True  # the report and its reply do not depend on routing
+        assert len(pushed(fake, "o-queued-follow-2")) == 1
+        failed = db.session.scalar(select(OutboxMessage).where(OutboxMessage.job == "incident.route"))
+        assert failed.done_at is None and failed.attempts == 1 and "routing is down" in failed.last_error
+        db.session.rollback()
+        [queued_job] = Queue("default", connection=worker_redis(queued_app)).jobs
+        assert queued_job.args == (failed.id,)
+
+        subs.jobs["incident.route"] = route  # routing is back: the queue's run completes it
+        run_jobs(queued_app)
+        assert count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
