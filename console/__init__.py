@@ -6,7 +6,7 @@ A channel like the others: it translates a form or a link into one casework call
 from flask import Flask
 from flask_login import LoginManager
 
-from console import admin, auth, cases, complaint_queue, simulator, supervision, views
+from console import admin, auth, cases, complaint_queue, evaluation, simulator, supervision, views
 
 login_manager = LoginManager()
 
@@ -39,3 +39,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(complaint_queue.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(evaluation.bp)

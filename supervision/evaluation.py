@@ -422,3 +422,19 @@ def submit(*, evaluator: Officer, task_id: int, now: datetime | None = None) -> 
     )
     publish(Event.EVALUATION_TASK_SUBMITTED, task_id=task.id)
     return task
+
+
+def tasks_of_plan(plan: EvaluationPlan) -> list[EvaluationTask]:
+    return list(
+        db.session.scalars(select(EvaluationTask).where(EvaluationTask.plan_id == plan.id).order_by(EvaluationTask.id))
+    )
+
+
+def findings_of_plan(plan: EvaluationPlan, state: FindingState) -> list[EvaluationFinding]:
+    return list(
+        db.session.scalars(
+            select(EvaluationFinding)
+            .where(EvaluationFinding.plan_id == plan.id, EvaluationFinding.state == state.value)
+            .order_by(EvaluationFinding.id)
+        )
+    )

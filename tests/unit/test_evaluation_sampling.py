@@ -75,6 +75,8 @@ def test_another_seed_draws_other_cases():
     assert draw(seed="a", count=10, **world) != draw(seed="b", count=10, **world)
 
 
-@pytest.mark.parametrize(("total", "share", "count", "expected"), [(10, 0.1, None, 1), (11, 0.1, None, 2), (3, None, 5, 3)])
+@pytest.mark.parametrize(
+    ("total", "share", "count", "expected"), [(10, 0.1, None, 1), (11, 0.1, None, 2), (3, None, 5, 3)]
+)
 def test_how_many(total, share, count, expected):
     assert how_many(total, share=share, count=count) == expected
