@@ -106,4 +106,6 @@ def test_results_and_reports_are_scoped_and_the_csv_opens_in_excel(app, drawn):
     exported = organiser.get(f"/console/evaluation/plans/{drawn['plan']}/results.csv")
     assert exported.status_code == 200 and exported.get_data().startswith(b"\xef\xbb\xbf")
     assert organiser.get(f"/console/evaluation/plans/{drawn['plan']}").status_code == 200
+    trend = organiser.get("/console/evaluation/trend").get_data(as_text=True)
+    assert "2025年11月执法质量考评" in trend and "东湖派出所" not in trend  # nothing submitted yet: no averages
     assert seed.officer("100009").unit.code == "330100"
