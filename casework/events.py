@@ -41,6 +41,7 @@ class Event(StrEnum):
     DOORPLATE_REVOKED = "doorplate.revoked"
     DOORPLATE_MOVED = "doorplate.moved"
     CATEGORY_CHANGED = "category.changed"
+    UNIT_CHANGED = "unit.changed"
 
 
 # What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
@@ -66,6 +67,7 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.DOORPLATE_REVOKED: ("doorplate_id",),
     Event.DOORPLATE_MOVED: ("doorplate_id", "to_doorplate_id"),
     Event.CATEGORY_CHANGED: ("category_id",),  # created, edited, (de)activated, by an admin or by the seed
+    Event.UNIT_CHANGED: ("unit_id",),  # created or renamed by an admin
 }
 
 

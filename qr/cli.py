@@ -40,11 +40,7 @@ def import_command(csv_file: Path):
 
 
 def _font_check(font: str | None):
-    def check(row: doorplate_import.DoorplateRow) -> str | None:
-        missing = labels.missing_glyphs(row.address, font)
-        return f"地址含标签字体没有的字「{missing}」(可设置 LABEL_FONT)" if missing else None
-
-    return check
+    return labels.font_check(font)
 
 
 @doorplates_cli.command("list")
