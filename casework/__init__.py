@@ -2,14 +2,16 @@
 
 from flask import Flask
 
-from casework import complaints, events, routing
+from casework import complaints, events, queue_marks, routing
 from casework.events import Event
 
 
 def init_app(app: Flask) -> None:
-    """Subscribe the domain's own jobs: routing new incidents, and routing complaints to the unit and supervision."""
+    """Subscribe the domain's own jobs (routing new incidents, routing complaints to the unit and supervision) and
+    mark the console's queue changed when incidents change."""
     events.subscribe(
         app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident, job="incident.route"
     )
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_unit, job="complaint.route_to_unit")
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_supervision, job="complaint.route_to_supervision")
+    queue_marks.init_app(app)

@@ -11,7 +11,19 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from casework import chat, clock, complaint_inbox, complaints, dispatch, incidents, officers, privacy, queries, viewing
+from casework import (
+    chat,
+    clock,
+    complaint_inbox,
+    complaints,
+    dispatch,
+    incidents,
+    officers,
+    privacy,
+    queries,
+    queue_marks,
+    viewing,
+)
 from casework.access import scope_of
 from casework.db import db
 from casework.errors import DomainError
@@ -56,7 +68,7 @@ def age(moment: datetime) -> str:
     """How long ago, in the words a dispatcher reads at a glance."""
     seconds = max(0, int((clock.now() - moment).total_seconds()))
     if seconds < 60:
-        return f"{seconds}秒"
+        return "不到1分钟"  # a queue whose rows did not change is re-read once a minute (casework.queue_marks)
     if seconds < 3600:
         return f"{seconds // 60}分钟"
     if seconds < 86400:
@@ -115,10 +127,22 @@ def _filters() -> dict:
     }
 
 
+def _version(officer) -> str:
+    """What the queue's rows depend on: the mark of the officer's scope and the minute (ages change)."""
+    return f"{queue_marks.mark(officer)}.{int(clock.now().timestamp()) // 60}"
+
+
+def _poll_url(version: str) -> str:
+    """The rows' own URL with the page's filters and the version the rows were rendered at."""
+    chosen = {name: request.args[name] for name in QUEUE_FILTERS if request.args.get(name)}
+    return url_for("console.queue_rows", **chosen, v=version)
+
+
 @bp.get("/")
 @requires()
 def queue():
     officer = me()
+    version = _version(officer)  # before the rows: a change committed after this is a newer version
     rows = queries.queue(officer, **_filters())
     return render_template(
         "console/queue.html",
@@ -128,18 +152,20 @@ def queue():
         channels=list(Channel),
         categories=db.session.scalars(select(Category).where(Category.active).order_by(Category.code)).all(),
         units=db.session.scalars(select(Unit).where(scope_of(officer).clause(Unit.id)).order_by(Unit.code)).all(),
-        query_string=request.query_string.decode("ascii", "replace"),
+        poll_url=_poll_url(version),
     )
 
 
 @bp.get("/queue/rows")
 @requires()
 def queue_rows():
-    """The queue's rows alone, polled every 2 s by the page."""
-    rows = queries.queue(me(), **_filters())
-    return render_template(
-        "console/_rows.html", rows=rows, query_string=request.query_string.decode("ascii", "replace")
-    )
+    """The queue's rows alone, polled every 2 s by the page; 204 (nothing to swap) while the version the page
+    holds is still current, so that an idle console costs a cookie check and one store read."""
+    officer = me()
+    version = _version(officer)
+    if request.args.get("v") == version:
+        return "", 204
+    return render_template("console/_rows.html", rows=queries.queue(officer, **_filters()), poll_url=_poll_url(version))
 
 
 # -- the case page --------------------------------------------------------------------------------------------

@@ -245,6 +245,55 @@ def test_queue_filters_by_status_and_channel(client, world, citizen):
     assert listed(client, channel="wechat") == [second.number, first.number]  # newest first
 
 
+def poll_url(page: str) -> str:
+    return re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+
+
+def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_changes(client, world, citizen):
+    start = clock.now().replace(second=0, microsecond=0)
+    clock.freeze(start)
+    first = report_at(citizen, "DH-0001")
+    log_in(client, STATION_A)
+    url = poll_url(client.get("/console/", query_string={"status": "received"}).get_data(as_text=True))
+    assert "status=received" in url and "v=" in url
+    idle = client.get(url)
+    assert idle.status_code == 204 and idle.data == b""
+
+    report_at(citizen, "XH-0001")  # station B's: not in station A's queue, so still nothing to fetch
+    incidents.change_status(
+        incident=report_at(citizen, "XH-0002"), actor=world.officer(STATION_B), status=IncidentStatus.DISPATCHED
+    )
+    assert client.get(url).status_code == 204
+
+    second = report_at(citizen, "DH-0002")
+    fresh = client.get(url)
+    shown = re.findall(r'data-number="(\w+)"', fresh.get_data(as_text=True))
+    assert fresh.status_code == 200 and shown == [second.number, first.number]
+    url = poll_url(fresh.get_data(as_text=True))
+    assert client.get(url).status_code == 204
+    incidents.change_status(incident=first, actor=world.officer(STATION_A), status=IncidentStatus.DISPATCHED)
+    changed = client.get(url)
+    assert changed.status_code == 200 and re.findall(r'data-number="(\w+)"', changed.get_data(as_text=True)) == [
+        second.number
+    ]
+    url = poll_url(changed.get_data(as_text=True))
+
+    clock.freeze(start + timedelta(seconds=30))
+    assert client.get(url).status_code == 204
+    clock.freeze(start + timedelta(seconds=61))  # the ages shown have changed: the rows are sent again
+    assert client.get(url).status_code == 200
+
+    # the command centre sees a report not yet routed anywhere; the station does not
+    centre = client.application.test_client()
+    log_in(centre, "100007", address="10.0.0.2")
+    centre_url = poll_url(centre.get("/console/").get_data(as_text=True))
+    url = poll_url(client.get(url).get_data(as_text=True))
+    unrouted = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="不知道在哪")
+    assert unrouted.unit_id is None
+    assert unrouted.number in centre.get(centre_url).get_data(as_text=True)
+    assert client.get(url).status_code == 204
+
+
 def test_the_officer_replies_and_moves_the_incident_along_with_only_legal_steps(client, world, citizen):
     incident = report_at(citizen, "DH-0001")
     log_in(client, STATION_A)
