@@ -21,6 +21,7 @@ from tests.wechat_side import wechat_config
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
+GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "8"]  # the README's worker class, fewer processes
 
 pytestmark = pytest.mark.needs_postgresql
 
@@ -73,8 +74,7 @@ def production(make_app, fake, redis, redis_url, tmp_path):
         db.session.remove()
     started = [
         subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8"]
-            + ["-b", f"fd://{sock.fileno()}", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", *GUNICORN, "-b", f"fd://{sock.fileno()}", "wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
