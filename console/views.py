@@ -4,6 +4,7 @@ Each route translates a form or a link into one casework call; domain refusals o
 page as a flashed message, and another unit's record answers 404 like a missing one.
 """
 
+import secrets
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
@@ -127,22 +128,30 @@ def _filters() -> dict:
     }
 
 
-def _version(officer) -> str:
-    """What the queue's rows depend on: the mark of the officer's scope and the minute (ages change)."""
-    return f"{queue_marks.mark(officer)}.{int(clock.now().timestamp()) // 60}"
+def _version(officer, offset: int) -> str:
+    """What the queue's rows depend on: the mark of the officer's scope, and the minute (the ages shown change),
+    counted from this console's own second of the minute so that open consoles do not all refresh at once."""
+    return f"{queue_marks.mark(officer)}.{(int(clock.now().timestamp()) + offset) // 60}"
 
 
-def _poll_url(version: str) -> str:
-    """The rows' own URL with the page's filters and the version the rows were rendered at."""
+def _offset() -> int:
+    """The console's second of the minute: chosen when the page is rendered, then carried by its polls."""
+    given = request.args.get("o", "")
+    return int(given) if given.isdigit() and int(given) < 60 else secrets.randbelow(60)
+
+
+def _poll_url(version: str, offset: int) -> str:
+    """The rows' own URL with the page's filters, the console's offset and the version the rows were rendered at."""
     chosen = {name: request.args[name] for name in QUEUE_FILTERS if request.args.get(name)}
-    return url_for("console.queue_rows", **chosen, v=version)
+    return url_for("console.queue_rows", **chosen, o=offset, v=version)
 
 
 @bp.get("/")
 @requires()
 def queue():
     officer = me()
-    version = _version(officer)  # before the rows: a change committed after this is a newer version
+    offset = _offset()
+    version = _version(officer, offset)  # before the rows: a change committed after this is a newer version
     rows = queries.queue(officer, **_filters())
     return render_template(
         "console/queue.html",
@@ -152,7 +161,7 @@ def queue():
         channels=list(Channel),
         categories=db.session.scalars(select(Category).where(Category.active).order_by(Category.code)).all(),
         units=db.session.scalars(select(Unit).where(scope_of(officer).clause(Unit.id)).order_by(Unit.code)).all(),
-        poll_url=_poll_url(version),
+        poll_url=_poll_url(version, offset),
     )
 
 
@@ -162,10 +171,12 @@ def queue_rows():
     """The queue's rows alone, polled every 2 s by the page; 204 (nothing to swap) while the version the page
     holds is still current, so that an idle console costs a cookie check and one store read."""
     officer = me()
-    version = _version(officer)
+    offset = _offset()
+    version = _version(officer, offset)
     if request.args.get("v") == version:
         return "", 204
-    return render_template("console/_rows.html", rows=queries.queue(officer, **_filters()), poll_url=_poll_url(version))
+    rows = queries.queue(officer, **_filters())
+    return render_template("console/_rows.html", rows=rows, poll_url=_poll_url(version, offset))
 
 
 # -- the case page --------------------------------------------------------------------------------------------
