@@ -39,10 +39,14 @@ def init_app(app: Flask) -> None:
             event.listen(db.session, name, listener)
 
 
-def mark(officer: Officer) -> str:
-    """The change mark of everything `officer` may see in the queue."""
-    top = scope_of(officer).top
-    return (state(NAMESPACE).get(f"unit:{top}") or "0") if top is not None else "-"
+def top_of(officer: Officer) -> int | None:
+    """The unit whose mark covers everything `officer` may see in the queue (None: they see nothing)."""
+    return scope_of(officer).top
+
+
+def mark(unit_id: int | None) -> str:
+    """The change mark of the queue of `unit_id` and every unit below it (a store read, no database)."""
+    return (state(NAMESPACE).get(f"unit:{unit_id}") or "0") if unit_id is not None else "-"
 
 
 def _collect(session: Session, _context) -> None:

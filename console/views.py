@@ -7,7 +7,7 @@ page as a flashed message, and another unit's record answers 404 like a missing 
 import secrets
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -40,6 +40,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 QUEUE_FILTERS = ("status", "category", "channel", "unit", "q")
+QUEUE_TOP = "queue_top"  # in the session: the unit whose change mark the open queue watches
 
 csrf = CSRFProtect()
 
@@ -128,10 +129,11 @@ def _filters() -> dict:
     }
 
 
-def _version(officer, offset: int) -> str:
-    """What the queue's rows depend on: the mark of the officer's scope, and the minute (the ages shown change),
-    counted from this console's own second of the minute so that open consoles do not all refresh at once."""
-    return f"{queue_marks.mark(officer)}.{(int(clock.now().timestamp()) + offset) // 60}"
+def _version(top: int | None, offset: int) -> str:
+    """What the queue's rows depend on: the mark of the officer's scope (the unit at its top), and the minute (the
+    ages shown change), counted from this console's own second of the minute so that consoles do not all
+    refresh at once."""
+    return f"{queue_marks.mark(top)}.{(int(clock.now().timestamp()) + offset) // 60}"
 
 
 def _offset() -> int:
@@ -150,9 +152,10 @@ def _poll_url(version: str, offset: int) -> str:
 @requires()
 def queue():
     officer = me()
-    offset = _offset()
-    version = _version(officer, offset)  # before the rows: a change committed after this is a newer version
+    offset, top = _offset(), queue_marks.top_of(officer)
+    version = _version(top, offset)  # before the rows: a change committed after this is a newer version
     rows = queries.queue(officer, **_filters())
+    session[QUEUE_TOP] = top
     return render_template(
         "console/queue.html",
         rows=rows,
@@ -166,16 +169,26 @@ def queue():
 
 
 @bp.get("/queue/rows")
-@requires()
 def queue_rows():
-    """The queue's rows alone, polled every 2 s by the page; 204 (nothing to swap) while the version the page
-    holds is still current, so that an idle console costs a cookie check and one store read."""
-    officer = me()
-    offset = _offset()
-    version = _version(officer, offset)
-    if request.args.get("v") == version:
+    """The queue's rows alone, polled every 2 s by the page.
+
+    While the version the page holds is still current the answer is 204 (nothing to swap), decided from the
+    signed session cookie and one store read before the officer is loaded: an idle console never touches the
+    database. A 204 carries nothing, so it is given before the full checks; anything else goes through them."""
+    top, offset = session.get(QUEUE_TOP), _offset()
+    if session.get("_user_id") and top is not None and request.args.get("v") == _version(top, offset):
         return "", 204
+    return _fresh_rows()
+
+
+@requires()
+def _fresh_rows():
+    officer = me()
+    offset, top = _offset(), queue_marks.top_of(officer)
+    version = _version(top, offset)
     rows = queries.queue(officer, **_filters())
+    if session.get(QUEUE_TOP) != top:
+        session[QUEUE_TOP] = top  # the officer's scope changed since the page was rendered
     return render_template("console/_rows.html", rows=rows, poll_url=_poll_url(version, offset))
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from casework import citizens, clock, incidents, seed
 from casework.db import db
@@ -256,8 +256,15 @@ def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_chan
     log_in(client, STATION_A)
     url = poll_url(client.get("/console/", query_string={"status": "received"}).get_data(as_text=True))
     assert "status=received" in url and "v=" in url
-    idle = client.get(url)
+    statements: list[str] = []
+    count = lambda _conn, _cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        idle = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
     assert idle.status_code == 204 and idle.data == b""
+    assert statements == []  # an idle console never reaches the database
 
     report_at(citizen, "XH-0001")  # station B's: not in station A's queue, so still nothing to fetch
     incidents.change_status(
@@ -298,6 +305,10 @@ def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_chan
     assert unrouted.unit_id is None
     assert unrouted.number in centre.get(centre_url).get_data(as_text=True)
     assert client.get(url).status_code == 204
+
+    token = csrf_of(client.get("/console/").get_data(as_text=True))
+    client.post("/console/logout", data={"csrf_token": token})
+    assert client.get(url).status_code == 302  # no answer at all once signed out, not even "unchanged"
 
 
 def test_the_officer_replies_and_moves_the_incident_along_with_only_legal_steps(client, world, citizen):
