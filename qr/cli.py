@@ -29,7 +29,7 @@ def import_command(csv_file: Path):
         try:
             with transaction():  # the command is the import's one transaction: every line or none
                 result = doorplate_import.import_csv(
-                    data, actor=OPERATOR, progress=bar.update, check=[_font_check(current_app.config.get("LABEL_FONT"))]
+                    data, actor=OPERATOR, progress=bar.update, check=[sheet.import_check()]
                 )
         except doorplate_import.ImportRefused as refused:
             click.echo("", err=True)
@@ -37,10 +37,6 @@ def import_command(csv_file: Path):
                 click.echo(str(error), err=True)
             raise click.ClickException(refused.message) from None
     click.echo(str(result))
-
-
-def _font_check(font: str | None):
-    return labels.font_check(font)
 
 
 @doorplates_cli.command("list")
