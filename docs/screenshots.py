@@ -28,6 +28,20 @@ SHOTS = ("console-queue.png", "console-case.png", "console-admin-units.png", "co
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
+def fonts(workdir: Path) -> dict:
+    """Fontconfig for the browser: the system's fonts, then the label font vendored under qr/fonts/ (a CJK
+    subset), so that the pictures show Chinese even on a machine without a Chinese system font."""
+    conf = workdir / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{HERE.parent / 'qr' / 'fonts'}</dir>\n  <cachedir>{workdir / 'fontcache'}</cachedir>\n"
+        "</fontconfig>\n",
+        encoding="utf-8",
+    )
+    return {"FONTCONFIG_FILE": str(conf)}
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="wx110-shots-"))
     fake = FakeWeChat().start()
@@ -52,7 +66,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_port}"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=ARGS, env={**os.environ, **fonts(workdir)}
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="zh-CN")
             page.goto(f"{base}/console/login")
             page.fill("#badge_no", "100001")
