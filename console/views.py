@@ -40,6 +40,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 QUEUE_FILTERS = ("status", "category", "channel", "unit", "q")
+QUEUE_REFRESH_SECONDS = 600  # an unchanged queue is sent again this often all the same
 QUEUE_TOP = "queue_top"  # in the session: the unit whose change mark the open queue watches
 
 csrf = CSRFProtect()
@@ -70,7 +71,7 @@ def age(moment: datetime) -> str:
     """How long ago, in the words a dispatcher reads at a glance."""
     seconds = max(0, int((clock.now() - moment).total_seconds()))
     if seconds < 60:
-        return "不到1分钟"  # a queue whose rows did not change is re-read once a minute (casework.queue_marks)
+        return "不到1分钟"  # the same words as the page's own ticking (static/queue.js)
     if seconds < 3600:
         return f"{seconds // 60}分钟"
     if seconds < 86400:
@@ -130,16 +131,20 @@ def _filters() -> dict:
 
 
 def _version(top: int | None, offset: int) -> str:
-    """What the queue's rows depend on: the mark of the officer's scope (the unit at its top), and the minute (the
-    ages shown change), counted from this console's own second of the minute so that consoles do not all
-    refresh at once."""
-    return f"{queue_marks.mark(top)}.{(int(clock.now().timestamp()) + offset) // 60}"
+    """What the queue's rows depend on: the mark of the officer's scope (the unit at its top), and a period of
+    QUEUE_REFRESH_SECONDS counted from this console's own offset (so that consoles do not all refresh at once):
+    the page ticks the ages itself, and the period bounds how stale a queue gets if a mark was ever lost."""
+    return f"{queue_marks.mark(top)}.{(int(clock.now().timestamp()) + offset) // QUEUE_REFRESH_SECONDS}"
 
 
 def _offset() -> int:
-    """The console's second of the minute: chosen when the page is rendered, then carried by its polls."""
+    """The console's offset in the refresh period: chosen when the page is rendered, then carried by its polls."""
     given = request.args.get("o", "")
-    return int(given) if given.isdigit() and int(given) < 60 else secrets.randbelow(60)
+    return (
+        int(given)
+        if given.isdigit() and int(given) < QUEUE_REFRESH_SECONDS
+        else secrets.randbelow(QUEUE_REFRESH_SECONDS)
+    )
 
 
 def _poll_url(version: str, offset: int) -> str:
@@ -165,6 +170,7 @@ def queue():
         categories=db.session.scalars(select(Category).where(Category.active).order_by(Category.code)).all(),
         units=db.session.scalars(select(Unit).where(scope_of(officer).clause(Unit.id)).order_by(Unit.code)).all(),
         poll_url=_poll_url(version, offset),
+        rendered_at=int(clock.now().timestamp()),
     )
 
 
@@ -189,7 +195,9 @@ def _fresh_rows():
     rows = queries.queue(officer, **_filters())
     if session.get(QUEUE_TOP) != top:
         session[QUEUE_TOP] = top  # the officer's scope changed since the page was rendered
-    return render_template("console/_rows.html", rows=rows, poll_url=_poll_url(version, offset))
+    return render_template(
+        "console/_rows.html", rows=rows, poll_url=_poll_url(version, offset), rendered_at=int(clock.now().timestamp())
+    )
 
 
 # -- the case page --------------------------------------------------------------------------------------------

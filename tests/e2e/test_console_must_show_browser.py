@@ -114,3 +114,12 @@ def test_another_station_s_case_link_is_missing_and_a_dispatcher_has_no_admin_pa
     assert dispatcher.locator("#admin").count() == 0
     for path in ("/console/admin/units", "/console/admin/officers", "/console/admin/doorplates/"):
         assert dispatcher.goto(f"{base_url}{path}").status == 403
+
+
+def test_the_queue_ticks_its_ages_in_the_page(browser, served):  # noqa: F811
+    base_url, _ids = served
+    page = signed_in(browser, base_url, "100002")
+    cell = page.locator("#queue-rows td.age").first
+    assert cell.inner_text() == "不到1分钟"
+    page.evaluate("document.querySelector('#queue-rows td.age').dataset.at -= 7300")  # as if reported 2 h ago
+    page.wait_for_function("document.querySelector('#queue-rows td.age').textContent === '2小时'", timeout=15_000)

@@ -26,6 +26,7 @@ from casework.models import (
     Unit,
 )
 from casework.status import Channel, IncidentStatus
+from console.views import QUEUE_REFRESH_SECONDS
 from media.storage import storage
 
 PASSWORD = seed.DEMO_PASSWORD
@@ -285,9 +286,10 @@ def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_chan
     ]
     url = poll_url(changed.get_data(as_text=True))
 
-    # the ages shown change: the rows are sent again once a minute, at this console's own second of the minute
+    # the page ticks the ages itself; an unchanged queue is sent again once a period, at the console's own offset
+    period = QUEUE_REFRESH_SECONDS
     offset = int(re.search(r"[?&]o=(\d+)", url).group(1))
-    rollover = 60 - (int(start.timestamp()) + offset) % 60
+    rollover = period - (int(start.timestamp()) + offset) % period
     clock.freeze(start + timedelta(seconds=rollover - 1))
     assert client.get(url).status_code == 204
     clock.freeze(start + timedelta(seconds=rollover))
@@ -295,6 +297,7 @@ def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_chan
     pages = [client.get("/console/").get_data(as_text=True) for _ in range(5)]
     offsets = {re.search(r"[?&]o=(\d+)", poll_url(page)).group(1) for page in pages}
     assert len(offsets) > 1  # open consoles do not all refresh in the same second
+    assert 'class="age" data-at="' in pages[0] and "queue.js" in pages[0]
 
     # the command centre sees a report not yet routed anywhere; the station does not
     centre = client.application.test_client()
