@@ -62,6 +62,7 @@ class Event(StrEnum):
     WARNING_RESOLVED = "warning.resolved"
     NOTIFICATION_DUE = "notification.due"
     MONITORING_POINT_CHANGED = "monitoring_point.changed"
+    UNIT_CHANGED = "unit.changed"
 
 
 # What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
@@ -108,6 +109,7 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.WARNING_RESOLVED: ("warning_id",),  # the sweep found the condition gone
     Event.NOTIFICATION_DUE: ("notification_id",),  # a WeChat or SMS notice of a warning to one officer
     Event.MONITORING_POINT_CHANGED: ("point_id",),  # an admin turned a point on or off or changed its parameters
+    Event.UNIT_CHANGED: ("unit_id",),  # created or renamed by an admin
 }
 
 
