@@ -59,7 +59,7 @@ def the_loop(browser, live: str, *, number_from_pushes: bool = False) -> None:
     phone.fill("#text", "小区门口有人持刀打架,快来")
     phone.click("#send")
     received = phone.locator("#pushes .push" if number_from_pushes else "#bubbles li.theirs", has_text="JQ").first
-    received.wait_for(timeout=20_000)
+    received.wait_for(timeout=40_000)
     number = re.search(r"JQ\d+", received.inner_text()).group(0)
 
     # the queue polls: the row appears in the open page, no reload
@@ -76,7 +76,7 @@ def the_loop(browser, live: str, *, number_from_pushes: bool = False) -> None:
 
     # the simulator polls what was pushed to the citizen: the answer, then the new status with its note
     pushes = phone.locator("#pushes .push")
-    pushes.filter(has_text="民警已出发,请在安全处等候").wait_for(timeout=15_000)
-    pushes.filter(has_text="已派警").wait_for(timeout=15_000)
+    pushes.filter(has_text="民警已出发,请在安全处等候").wait_for(timeout=30_000)
+    pushes.filter(has_text="已派警").wait_for(timeout=30_000)
     assert any("两名民警五分钟内到达" in text for text in pushes.all_inner_texts())
     assert "民警已出发,请在安全处等候" in console.inner_text("#chat-messages")

@@ -66,7 +66,10 @@ def production(make_app, fake, redis, redis_url, tmp_path):
         db.session.commit()
         env = {
             **os.environ,
-            **settings,
+            **{
+                name: ("yes" if value else "no") if isinstance(value, bool) else str(value)
+                for name, value in settings.items()
+            },
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "FLASK_APP": "wsgi",
             "WX110_ENV_FILE": str(tmp_path / "no.env"),
