@@ -71,6 +71,7 @@ class Event(StrEnum):
     EVALUATION_FINDING_CONFIRMED = "evaluation.finding_confirmed"
     EVALUATION_RECTIFICATION_RECORDED = "evaluation.rectification_recorded"
     EVALUATION_RECTIFICATION_ACCEPTED = "evaluation.rectification_accepted"
+    UNIT_CHANGED = "unit.changed"
 
 
 # What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
@@ -126,6 +127,7 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.EVALUATION_FINDING_CONFIRMED: ("finding_id",),  # on review, or when the appeal window closed
     Event.EVALUATION_RECTIFICATION_RECORDED: ("rectification_id",),  # the unit said what was done
     Event.EVALUATION_RECTIFICATION_ACCEPTED: ("rectification_id",),  # the organiser accepted it: resolved
+    Event.UNIT_CHANGED: ("unit_id",),  # created or renamed by an admin
 }
 
 

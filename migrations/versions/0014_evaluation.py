@@ -1,7 +1,7 @@
 """online case evaluation (执法考评): standards and their criteria (versioned), plans, tasks (a sampled case and
 its evaluator), findings, rectifications; the rectification monitoring point (seeded)
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-01 05:35:27
 
@@ -25,7 +25,7 @@ POINT = {
 
 
 # revision identifiers, used by Alembic.
-revision = "0015"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
