@@ -49,10 +49,12 @@ def require_officer(actor, *roles: Role) -> Officer:
 
 @dataclass(frozen=True)
 class Scope:
-    """The units one officer may see: `everything` (the root: every unit and unrouted records), or `unit_ids`."""
+    """The units one officer may see: `everything` (the root: every unit and unrouted records), or `unit_ids`;
+    `top` is the unit at the top of that subtree (None: the officer sees nothing)."""
 
     unit_ids: frozenset[int]
     everything: bool = False
+    top: int | None = None
 
     def covers(self, unit_id: int | None) -> bool:
         """Whether a record held by `unit_id` (None: not yet routed) is visible."""
@@ -77,7 +79,7 @@ def scope_of(officer: Officer) -> Scope:
         return Scope(frozenset())
     top = _scope_root(officer, parents, {unit_id: level for unit_id, _, level in tree})
     if parents[top] is None:
-        return Scope(frozenset(parents), everything=True)
+        return Scope(frozenset(parents), everything=True, top=top)
     children: dict[int, list[int]] = {}
     for unit_id, parent_id in parents.items():
         children.setdefault(parent_id, []).append(unit_id)
@@ -87,7 +89,7 @@ def scope_of(officer: Officer) -> Scope:
         if unit_id not in seen:
             seen.add(unit_id)
             todo.extend(children.get(unit_id, ()))
-    return Scope(frozenset(seen))
+    return Scope(frozenset(seen), top=top)
 
 
 def _scope_root(officer: Officer, parents: dict[int, int | None], levels: dict[int, str]) -> int:

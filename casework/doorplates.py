@@ -11,12 +11,12 @@ from functools import lru_cache
 from sqlalchemy import select
 
 from casework import audit, clock, events, settings
-from casework.access import require_officer, require_visible
+from casework.access import not_found, require_officer, require_visible, scope_of
 from casework.db import db
 from casework.doorplate_codes import SCENE_PREFIX, InvalidToken, KeyRing, sign, token_from_text, verify
 from casework.errors import Conflict, InvalidInput
 from casework.events import Event
-from casework.models import Actor, Doorplate, DoorplateStatus, Role, System
+from casework.models import Actor, Doorplate, DoorplateStatus, Officer, Role, System
 from casework.unit_of_work import use_case
 
 __all__ = [
@@ -26,6 +26,8 @@ __all__ = [
     "doorplate_from_scan",
     "doorplate_from_token",
     "key_ring",
+    "listing",
+    "managed",
     "move",
     "revoke",
     "token_for",
@@ -68,6 +70,28 @@ def by_code(code: str) -> Doorplate:
     doorplate = db.session.scalar(select(Doorplate).where(Doorplate.code == (code or "").strip()))
     if doorplate is None:
         raise InvalidInput(f"门牌编码 {code} 不存在")
+    return doorplate
+
+
+def listing(officer: Officer, *, search: str | None = None, limit: int = 100) -> list[Doorplate]:
+    """The doorplates an administrator manages (their scope), by code; `search` is the start of a code or any
+    part of an address."""
+    require_officer(officer, Role.ADMIN)
+    query = select(Doorplate).where(scope_of(officer).clause(Doorplate.unit_id))
+    search = (search or "").strip()[:64]
+    if search:
+        query = query.where(
+            Doorplate.code.startswith(search, autoescape=True) | Doorplate.address.contains(search, autoescape=True)
+        )
+    return list(db.session.scalars(query.order_by(Doorplate.code).limit(min(max(limit, 1), 500))))
+
+
+def managed(officer: Officer, code: str) -> Doorplate:
+    """The doorplate with this code among those `officer` administers; another unit's answers as a missing one."""
+    doorplate = db.session.scalar(select(Doorplate).where(Doorplate.code == (code or "").strip()))
+    require_officer(officer, Role.ADMIN)
+    if doorplate is None or not scope_of(officer).covers(doorplate.unit_id):
+        raise not_found(Doorplate)
     return doorplate
 
 

@@ -62,6 +62,16 @@ class Event(StrEnum):
     WARNING_RESOLVED = "warning.resolved"
     NOTIFICATION_DUE = "notification.due"
     MONITORING_POINT_CHANGED = "monitoring_point.changed"
+    EVALUATION_STANDARD_CHANGED = "evaluation.standard_changed"
+    EVALUATION_PLAN_CREATED = "evaluation.plan_created"
+    EVALUATION_TASK_ASSIGNED = "evaluation.task_assigned"
+    EVALUATION_TASK_SUBMITTED = "evaluation.task_submitted"
+    EVALUATION_FINDING_APPEALED = "evaluation.finding_appealed"
+    EVALUATION_APPEAL_REVIEWED = "evaluation.appeal_reviewed"
+    EVALUATION_FINDING_CONFIRMED = "evaluation.finding_confirmed"
+    EVALUATION_RECTIFICATION_RECORDED = "evaluation.rectification_recorded"
+    EVALUATION_RECTIFICATION_ACCEPTED = "evaluation.rectification_accepted"
+    UNIT_CHANGED = "unit.changed"
 
 
 # What each event carries: ids only (a subscriber loads fresh state), plus what says which change it was.
@@ -108,6 +118,16 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.WARNING_RESOLVED: ("warning_id",),  # the sweep found the condition gone
     Event.NOTIFICATION_DUE: ("notification_id",),  # a WeChat or SMS notice of a warning to one officer
     Event.MONITORING_POINT_CHANGED: ("point_id",),  # an admin turned a point on or off or changed its parameters
+    Event.EVALUATION_STANDARD_CHANGED: ("standard_id",),  # a new version: imported, or an admin's edit
+    Event.EVALUATION_PLAN_CREATED: ("plan_id",),
+    Event.EVALUATION_TASK_ASSIGNED: ("task_id", "evaluator_id"),  # a drawn case sent to an evaluator's inbox
+    Event.EVALUATION_TASK_SUBMITTED: ("task_id",),  # its findings go to the handling unit
+    Event.EVALUATION_FINDING_APPEALED: ("finding_id",),
+    Event.EVALUATION_APPEAL_REVIEWED: ("finding_id", "upheld"),
+    Event.EVALUATION_FINDING_CONFIRMED: ("finding_id",),  # on review, or when the appeal window closed
+    Event.EVALUATION_RECTIFICATION_RECORDED: ("rectification_id",),  # the unit said what was done
+    Event.EVALUATION_RECTIFICATION_ACCEPTED: ("rectification_id",),  # the organiser accepted it: resolved
+    Event.UNIT_CHANGED: ("unit_id",),  # created or renamed by an admin
 }
 
 

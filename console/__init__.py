@@ -3,15 +3,39 @@
 A channel like the others: it translates a form or a link into one casework call and the result into a page.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import Flask
 from flask_login import LoginManager
 
-from console import admin, auth, cases, complaint_queue, simulator, supervision, views
+from console import (
+    admin,
+    admin_doorplates,
+    admin_reference,
+    auth,
+    cases,
+    complaint_queue,
+    evaluation,
+    simulator,
+    supervision,
+    views,
+)
 
 login_manager = LoginManager()
 
 
-def init_app(app: Flask) -> None:
+@dataclass(frozen=True)
+class DoorplatePrinting:
+    """What the doorplate admin pages need from the label printer (qr, a channel the console does not import):
+    `sheet(doorplates) -> PDF bytes`, and `import_check()`, a per-line import check that the label font can
+    print the address."""
+
+    sheet: Callable[[list], bytes]
+    import_check: Callable[[], Callable]
+
+
+def init_app(app: Flask, *, printing: DoorplatePrinting) -> None:
     """Mount the console; CSRF is checked on the console's own forms only (the WeChat callback and the API are
     not cookie-authenticated)."""
     secure = app.config["CONSOLE_SECURE_COOKIES"]
@@ -39,3 +63,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(complaint_queue.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(evaluation.bp)
+    app.register_blueprint(admin_reference.bp)
+    app.register_blueprint(admin_doorplates.bp)
+    app.extensions[admin_doorplates.PRINTING] = printing

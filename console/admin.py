@@ -21,7 +21,7 @@ def check_csrf() -> None:
     csrf.protect()
 
 
-def _done(action, message: str) -> None:
+def done(action, message: str) -> None:
     try:
         action()
     except DomainError as refused:
@@ -53,7 +53,7 @@ def officer_list():
 @requires(Role.ADMIN)
 def create():
     unit_id = request.form.get("unit", "")
-    _done(
+    done(
         lambda: officers.create_officer(
             actor=me(),
             badge_no=request.form.get("badge_no", ""),
@@ -70,7 +70,7 @@ def create():
 @bp.post("/officers/<int:officer_id>/password")
 @requires(Role.ADMIN)
 def reset_password(officer_id: int):
-    _done(
+    done(
         lambda: officers.reset_password(
             actor=me(), officer=_officer(officer_id), password=request.form.get("password", "")
         ),
@@ -82,7 +82,7 @@ def reset_password(officer_id: int):
 @bp.post("/officers/<int:officer_id>/roles")
 @requires(Role.ADMIN)
 def set_roles(officer_id: int):
-    _done(
+    done(
         lambda: officers.set_roles(actor=me(), officer=_officer(officer_id), roles=request.form.getlist("roles")),
         "已更新角色",
     )
@@ -92,5 +92,5 @@ def set_roles(officer_id: int):
 @bp.post("/officers/<int:officer_id>/deactivate")
 @requires(Role.ADMIN)
 def deactivate(officer_id: int):
-    _done(lambda: officers.deactivate(actor=me(), officer=_officer(officer_id)), "已停用")
+    done(lambda: officers.deactivate(actor=me(), officer=_officer(officer_id)), "已停用")
     return redirect(url_for("admin.officer_list"))

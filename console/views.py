@@ -4,9 +4,10 @@ Each route translates a form or a link into one casework call; domain refusals o
 page as a flashed message, and another unit's record answers 404 like a missing one.
 """
 
+import secrets
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from casework import (
     officers,
     privacy,
     queries,
+    queue_marks,
     viewing,
 )
 from casework.access import scope_of
@@ -41,6 +43,8 @@ CSP = (
 )
 QUEUE_FILTERS = ("status", "category", "channel", "unit", "q", "warning")
 WARNING_FILTERS = ("any", "blue", "yellow", "red")
+QUEUE_REFRESH_SECONDS = 600  # an unchanged queue is sent again this often all the same
+QUEUE_TOP = "queue_top"  # in the session: the unit whose change mark the open queue watches
 
 csrf = CSRFProtect()
 
@@ -70,7 +74,7 @@ def age(moment: datetime) -> str:
     """How long ago, in the words a dispatcher reads at a glance."""
     seconds = max(0, int((clock.now() - moment).total_seconds()))
     if seconds < 60:
-        return f"{seconds}秒"
+        return "不到1分钟"  # the same words as the page's own ticking (static/queue.js)
     if seconds < 3600:
         return f"{seconds // 60}分钟"
     if seconds < 86400:
@@ -134,11 +138,37 @@ def _filters() -> dict:
     }
 
 
+def _version(top: int | None, offset: int) -> str:
+    """What the queue's rows depend on: the mark of the officer's scope (the unit at its top), and a period of
+    QUEUE_REFRESH_SECONDS counted from this console's own offset (so that consoles do not all refresh at once):
+    the page ticks the ages itself, and the period bounds how stale a queue gets if a mark was ever lost."""
+    return f"{queue_marks.mark(top)}.{(int(clock.now().timestamp()) + offset) // QUEUE_REFRESH_SECONDS}"
+
+
+def _offset() -> int:
+    """The console's offset in the refresh period: chosen when the page is rendered, then carried by its polls."""
+    given = request.args.get("o", "")
+    return (
+        int(given)
+        if given.isdigit() and int(given) < QUEUE_REFRESH_SECONDS
+        else secrets.randbelow(QUEUE_REFRESH_SECONDS)
+    )
+
+
+def _poll_url(version: str, offset: int) -> str:
+    """The rows' own URL with the page's filters, the console's offset and the version the rows were rendered at."""
+    chosen = {name: request.args[name] for name in QUEUE_FILTERS if request.args.get(name)}
+    return url_for("console.queue_rows", **chosen, o=offset, v=version)
+
+
 @bp.get("/")
 @requires()
 def queue():
     officer = me()
+    offset, top = _offset(), queue_marks.top_of(officer)
+    version = _version(top, offset)  # before the rows: a change committed after this is a newer version
     rows = queries.queue(officer, **_filters())
+    session[QUEUE_TOP] = top
     return render_template(
         "console/queue.html",
         rows=rows,
@@ -148,20 +178,38 @@ def queue():
         channels=list(Channel),
         categories=db.session.scalars(select(Category).where(Category.active).order_by(Category.code)).all(),
         units=db.session.scalars(select(Unit).where(scope_of(officer).clause(Unit.id)).order_by(Unit.code)).all(),
-        query_string=request.query_string.decode("ascii", "replace"),
+        poll_url=_poll_url(version, offset),
+        rendered_at=int(clock.now().timestamp()),
     )
 
 
 @bp.get("/queue/rows")
-@requires()
 def queue_rows():
-    """The queue's rows alone, polled every 2 s by the page."""
-    rows = queries.queue(me(), **_filters())
+    """The queue's rows alone, polled every 2 s by the page.
+
+    While the version the page holds is still current the answer is 204 (nothing to swap), decided from the
+    signed session cookie and one store read before the officer is loaded: an idle console never touches the
+    database. A 204 carries nothing, so it is given before the full checks; anything else goes through them."""
+    top, offset = session.get(QUEUE_TOP), _offset()
+    if session.get("_user_id") and top is not None and request.args.get("v") == _version(top, offset):
+        return "", 204
+    return _fresh_rows()
+
+
+@requires()
+def _fresh_rows():
+    officer = me()
+    offset, top = _offset(), queue_marks.top_of(officer)
+    version = _version(top, offset)
+    rows = queries.queue(officer, **_filters())
+    if session.get(QUEUE_TOP) != top:
+        session[QUEUE_TOP] = top  # the officer's scope changed since the page was rendered
     return render_template(
         "console/_rows.html",
         rows=rows,
         warned=board.open_colours([i.id for i in rows]),
-        query_string=request.query_string.decode("ascii", "replace"),
+        poll_url=_poll_url(version, offset),
+        rendered_at=int(clock.now().timestamp()),
     )
 
 

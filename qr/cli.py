@@ -29,7 +29,7 @@ def import_command(csv_file: Path):
         try:
             with transaction():  # the command is the import's one transaction: every line or none
                 result = doorplate_import.import_csv(
-                    data, actor=OPERATOR, progress=bar.update, check=[_font_check(current_app.config.get("LABEL_FONT"))]
+                    data, actor=OPERATOR, progress=bar.update, check=[sheet.import_check()]
                 )
         except doorplate_import.ImportRefused as refused:
             click.echo("", err=True)
@@ -37,14 +37,6 @@ def import_command(csv_file: Path):
                 click.echo(str(error), err=True)
             raise click.ClickException(refused.message) from None
     click.echo(str(result))
-
-
-def _font_check(font: str | None):
-    def check(row: doorplate_import.DoorplateRow) -> str | None:
-        missing = labels.missing_glyphs(row.address, font)
-        return f"地址含标签字体没有的字「{missing}」(可设置 LABEL_FONT)" if missing else None
-
-    return check
 
 
 @doorplates_cli.command("list")

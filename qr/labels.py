@@ -91,6 +91,17 @@ def missing_glyphs(text: str, configured: str | None = None) -> str:
     return "".join(seen)
 
 
+def font_check(configured: str | None = None):
+    """An import check (`casework.doorplate_import.import_csv(check=...)`): a line whose address the label font
+    cannot print is an error of that line."""
+
+    def check(row) -> str | None:
+        missing = missing_glyphs(row.address, configured)
+        return f"地址含标签字体没有的字「{missing}」(可设置 LABEL_FONT)" if missing else None
+
+    return check
+
+
 def qr_matrix(url: str) -> list[list[bool]]:
     """The modules of the QR code for `url` (quality level Q: a label may be scuffed or partly covered)."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=0)

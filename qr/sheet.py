@@ -1,12 +1,14 @@
 """A4 sheets of doorplate labels as PDF, written a page at a time so a long list never sits in memory."""
 
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
 from PIL import Image, ImageDraw
 
-from qr import labels
+from qr import labels, links
 
 A4_MM = (210, 297)
 
@@ -108,3 +110,19 @@ def _save(page: Image.Image, out: Path, *, append: bool) -> None:
     # Floyd-Steinberg would dither the anti-aliased text into noise; a plain threshold keeps glyphs clean.
     bitmap = page.point(lambda value: 255 if value >= 160 else 0).convert("1", dither=Image.Dither.NONE)
     bitmap.save(out, "PDF", resolution=labels.DPI, append=append)
+
+
+def for_doorplates(plates: Iterable) -> bytes:
+    """The PDF sheet of the given doorplates' labels (their landing-page QR, address and code) in the configured
+    label font, as bytes."""
+    font = current_app.config.get("LABEL_FONT") or None
+    specs = (LabelSpec(url=links.url_for_doorplate(p), address=p.address, code=p.code) for p in plates)
+    with tempfile.TemporaryDirectory(prefix="wx110-sheet-") as folder:
+        out = Path(folder) / "sheet.pdf"
+        write(specs, out, font=font)
+        return out.read_bytes()
+
+
+def import_check() -> Callable:
+    """The check an import runs on each line so that every imported address can be printed (LABEL_FONT)."""
+    return labels.font_check(current_app.config.get("LABEL_FONT"))

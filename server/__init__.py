@@ -12,6 +12,7 @@ import console
 import miniapp_api
 import supervision
 from qr import cli as qr_cli
+from qr import sheet as qr_sheet
 from qr import views as qr_views
 from qr import wxacode
 from server import cli, config, errors, extensions, health, index, jobs
@@ -43,6 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     wxacode.init_app(app)
     bot.init_app(app)
     miniapp_api.init_app(app)
-    console.init_app(app)
+    console.init_app(
+        app, printing=console.DoorplatePrinting(sheet=qr_sheet.for_doorplates, import_check=qr_sheet.import_check)
+    )
     jobs.start_timer_on_first_request(app)
     return app

@@ -18,6 +18,7 @@ from casework.models import OutboxMessage
 from server import jobs, processes
 from server.extensions import worker_redis
 from server.incident_cli import incident_cli
+from supervision import evaluation_demo
 from wechat.cli import wechat_cli
 
 
@@ -84,11 +85,13 @@ def seed_command():
 def demo_command():
     """Seed the demo world: units, officers, categories, doorplates and incidents (idempotent)."""
     counts = seed.load_demo()
+    evaluation_demo.load(seed.officer("100000").password_hash)
     _drain()
     click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     click.echo(
         "console officers (/console/login): badge 100007 (省厅指挥中心接警员), 100001 (市局接警员), "
-        f"100002 (东湖派出所民警), 100005 (市局督察), 100000 (管理员), password {seed.DEMO_PASSWORD}"
+        f"100002 (东湖派出所民警), 100005 (市局督察), 100000 (管理员), 100009 (市局法制员, 执法考评组织), "
+        f"100008 (江滨派出所法制员, 评查人), password {seed.DEMO_PASSWORD}"
     )
 
 

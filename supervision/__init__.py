@@ -9,7 +9,15 @@ from flask import Flask
 
 from casework import events
 from casework.events import Event
-from supervision import case_watch, models, notify, settings, sweep, watch  # noqa: F401 - models: the tables join the metadata
+from supervision import (  # noqa: F401 - models: the tables join the metadata
+    case_watch,
+    evaluation_models,
+    models,
+    notify,
+    settings,
+    sweep,
+    watch,
+)
 from supervision.cli import calendar_cli, supervision_cli
 
 

@@ -46,6 +46,7 @@ class SubjectType(StrEnum):
     COMPLAINT = "complaint"
     MEASURE = "measure"  # a compulsory measure of a case
     PROPERTY = "property"  # an item of case property
+    RECTIFICATION = "rectification"  # an evaluation finding's rectification
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ class SubjectType(StrEnum):
             "complaint": "投诉",
             "measure": "强制措施",
             "property": "涉案财物",
+            "rectification": "考评整改",
         }[self.value]
 
 

@@ -49,6 +49,8 @@ PROPERTY_NOT_STORED = "PROPERTY_NOT_STORED"
 PROPERTY_OUT_OVERDUE = "PROPERTY_OUT_OVERDUE"
 PROPERTY_UNDISPOSED = "PROPERTY_UNDISPOSED"
 MATERIALS_MISSING = "MATERIALS_MISSING"
+# Online evaluation: a confirmed finding's rectification (yellow when confirmed, red when its due date passed).
+EVALUATION_RECTIFY = "EVALUATION_RECTIFY"
 
 CASE_POINTS: list[tuple[str, str, str, dict, str, str]] = [
     (
@@ -157,6 +159,17 @@ CASE_POINTS: list[tuple[str, str, str, dict, str, str]] = [
     ),
 ]
 
+EVALUATION_POINTS: list[tuple[str, str, str, dict, str, str]] = [
+    (
+        EVALUATION_RECTIFY,
+        "考评问题整改",
+        "finding",
+        {"rectify_days": 15, "working": False},
+        "yellow,red",
+        "执法考评确认的问题须在方案规定的期限内整改并经组织单位验收,逾期未整改到位即为红色预警",
+    ),
+]
+
 # (code, name, rule, parameters, colour path, description): what the migration seeds.
 DEFAULTS: list[tuple[str, str, str, dict, str, str]] = [
     (
@@ -240,6 +253,7 @@ DEFAULTS: list[tuple[str, str, str, dict, str, str]] = [
         "派警后N分钟内即结警,未见到场处置",
     ),
     *CASE_POINTS,
+    *EVALUATION_POINTS,
 ]
 
 

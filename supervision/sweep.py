@@ -20,7 +20,7 @@ from casework import clock as wall_clock
 from casework.db import db
 from casework.models import Complaint, Incident, TimelineEntry
 from casework.unit_of_work import transaction
-from supervision import case_watch, clocks, points, warnings
+from supervision import case_watch, clocks, evaluation_review, points, warnings
 from supervision.calendar import CalendarMissing
 from supervision.models import Colour, DeadlineClock, MonitoringPoint, SubjectType, Warning
 
@@ -43,6 +43,7 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
     """One sweep as of `now`: every clock whose next moment has come, in batches of `batch`, each committed."""
     now = now or wall_clock.now()
     result = SweepResult()
+    evaluation_review.close_windows(now=now)  # confirmed findings start rectification clocks this same sweep
     while True:
         with transaction():
             warnings.forget_recipients()  # who is told may have changed since the last batch
@@ -71,9 +72,12 @@ def periodic_sweep(*, now: datetime) -> None:
         log.info("supervision sweep at %s: %s", now.isoformat(), result)
 
 
+CONDITIONS = case_watch.CONDITIONS | evaluation_review.CONDITIONS
+
+
 def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result: SweepResult) -> None:
-    if target.stopped_at is None and target.kind in case_watch.CONDITIONS:
-        if case_watch.CONDITIONS[target.kind](target):
+    if target.stopped_at is None and target.kind in CONDITIONS:
+        if CONDITIONS[target.kind](target):
             clocks.stop(target, at=now, reason="condition_gone")
     elif target.stopped_at is None and point.rule == "finding" and _finding_gone(target):
         clocks.stop(target, at=now, reason="rectified")

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from casework import audit, clock
+from casework import audit, clock, queue_marks
 from casework.access import not_found, require_officer, scope_of
 from casework.db import db
 from casework.errors import Conflict
@@ -72,6 +72,8 @@ def raise_once(
         due_at=due_at,
         rectify_due_at=rectify_due_at,
     )
+    if target.incident_id is not None:
+        queue_marks.touch(target.unit_id)  # the live queue shows the incident's colour
     try:
         with db.session.begin_nested():
             db.session.add(warning)
@@ -191,6 +193,8 @@ def escalated(target: DeadlineClock, *, at: datetime) -> None:
 def resolve_open(target: DeadlineClock, *, at: datetime, resolution: str) -> int:
     """Resolve every open warning of a clock (its condition is gone, or its deadline moved); returns how many."""
     resolved = 0
+    if target.incident_id is not None:
+        queue_marks.touch(target.unit_id)
     for warning in open_warnings(target):
         warning.resolved_at = at
         warning.resolution = resolution

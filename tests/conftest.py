@@ -256,6 +256,13 @@ def world(ctx):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(monkeypatch):
+    """Processes a test starts (workers, gunicorn, CLI commands) inherit a checkpoint directory of the test's own:
+    the repository's default one would hold the heads of other tests' chains, which read as a truncated tail."""
+    monkeypatch.setenv("AUDIT_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="audit-proc-", dir=_SQLITE_DIR))
+
+
+@pytest.fixture(autouse=True)
 def _release_clock():
     yield
     clock.freeze(None)

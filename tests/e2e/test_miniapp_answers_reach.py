@@ -5,10 +5,12 @@ one, while the citizen still reads everything in the mini-program."""
 
 from sqlalchemy import select
 
-from casework import chat, complaints, incidents, seed
+from casework import chat, incidents, seed
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
 from casework.models import ChatMessage, Complaint, Incident
 from casework.status import IncidentStatus
+from tests.complaint_steps import walk
 
 SEND = "/cgi-bin/message/subscribe/send"
 
@@ -51,7 +53,13 @@ def test_progress_chat_and_complaint_answer_each_spend_one_granted_consent(live_
     settle(live)
     with live.app.app_context():
         complaint = db.session.get(Complaint, filed["id"])
-        complaints.answer(complaint=complaint, officer=seed.officer("100005"), text="已约谈接警员并致歉。")
+        walk(
+            complaint,
+            ComplaintStatus.ANSWERED,
+            supervisor=seed.officer("100005"),
+            explainer=seed.officer("100002"),
+            answer="已约谈接警员并致歉。",
+        )
     settle(live)
     answer = pushed(live)[-1]
     assert answer["data"]["character_string1"]["value"] == filed["number"]

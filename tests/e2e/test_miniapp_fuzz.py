@@ -20,7 +20,7 @@ from tests.conftest import BACKENDS
 from tests.miniapp_support import jpeg_with_gps, png_bytes
 
 MAX_EXAMPLES = 25  # per operation and phase; the whole run takes well under a minute
-STATEFUL_STEPS = 12
+STATEFUL_STEPS = 20
 SEED = 110
 
 

@@ -192,6 +192,7 @@ class Cluster:
             "WORKER_HOUSEKEEPING_SECONDS": "2",
             "INLINE_TIMER": "0",
             "MEDIA_ROOT": str(self.root / "media"),
+            "AUDIT_CHECKPOINT_DIR": str(self.root / "audit-checkpoints"),  # this cluster's chain only
             **settings,
         }
 

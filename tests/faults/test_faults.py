@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -20,6 +21,7 @@ from rq import Worker
 from rq.job import Job
 
 from server.processes import LAST_KEY
+from server.worker import RAN_KEY
 from tests import services
 from tests.faults import cluster as deployment
 from tests.faults.wechat_model import WeChatModel
@@ -156,8 +158,14 @@ def test_redis_shut_down_for_20_seconds_loses_nothing(cluster, fake):
         # second would be 20 and more.
         assert len(complaints) <= 6, f"{name} logged the outage {len(complaints)} times:\n" + "\n".join(complaints)
     # The scheduler enqueued the relay moments it missed while Redis was down, and each ran once.
-    runs = _relay_runs(Redis.from_url(cluster.redis.url), before, after)
-    assert {count for count in runs.values()} == {1}, runs
+    redis = Redis.from_url(cluster.redis.url)
+    runs = _relay_runs(redis, before, after)
+    assert all(count <= 1 for count in runs.values()), runs
+    # A run that finished while Redis was stopping ran (its once-marker is set) but rq could not record its result:
+    # only the moments at the stop may show no recorded run, and only if they carry the marker.
+    unrecorded = [moment for moment, count in runs.items() if count == 0]
+    assert all(before <= moment <= before + 4 for moment in unrecorded), runs
+    assert set(unrecorded) <= _relay_marked(redis), runs
 
 
 def _current_outbox_job(redis: Redis, pid: int) -> int | None:
@@ -276,6 +284,15 @@ def _relay_runs(redis: Redis, first: int, last: int) -> dict[int, int]:
             continue
         runs[moment] = sum(1 for result in job.results() if result.return_value is True)
     return runs
+
+
+def _relay_marked(redis: Redis) -> set[int]:
+    """The relay moments whose run set its once-marker (`server.worker.RAN_KEY`), as epoch seconds."""
+    marked = set()
+    for key in redis.scan_iter(f"{RAN_KEY}:outbox.relay:*"):
+        stamp = datetime.fromisoformat(key.decode().split(":outbox.relay:", 1)[1])
+        marked.add(int((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()))
+    return marked
 
 
 def _relay_recorded(redis: Redis) -> int:

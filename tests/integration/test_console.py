@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from casework import citizens, clock, incidents, seed
 from casework.db import db
@@ -26,6 +26,7 @@ from casework.models import (
     Unit,
 )
 from casework.status import Channel, IncidentStatus
+from console.views import QUEUE_REFRESH_SECONDS
 from media.storage import storage
 
 PASSWORD = seed.DEMO_PASSWORD
@@ -243,6 +244,74 @@ def test_queue_filters_by_status_and_channel(client, world, citizen):
     assert listed(client, "/console/", status="dispatched") == [second.number]
     assert listed(client, channel="web") == []
     assert listed(client, channel="wechat") == [second.number, first.number]  # newest first
+
+
+def poll_url(page: str) -> str:
+    return re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+
+
+def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_changes(client, world, citizen):
+    start = clock.now().replace(second=0, microsecond=0)
+    clock.freeze(start)
+    first = report_at(citizen, "DH-0001")
+    log_in(client, STATION_A)
+    url = poll_url(client.get("/console/", query_string={"status": "received"}).get_data(as_text=True))
+    assert "status=received" in url and "v=" in url
+    statements: list[str] = []
+    count = lambda _conn, _cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        idle = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert idle.status_code == 204 and idle.data == b""
+    assert statements == []  # an idle console never reaches the database
+
+    report_at(citizen, "XH-0001")  # station B's: not in station A's queue, so still nothing to fetch
+    incidents.change_status(
+        incident=report_at(citizen, "XH-0002"), actor=world.officer(STATION_B), status=IncidentStatus.DISPATCHED
+    )
+    assert client.get(url).status_code == 204
+
+    second = report_at(citizen, "DH-0002")
+    fresh = client.get(url)
+    shown = re.findall(r'data-number="(\w+)"', fresh.get_data(as_text=True))
+    assert fresh.status_code == 200 and shown == [second.number, first.number]
+    url = poll_url(fresh.get_data(as_text=True))
+    assert client.get(url).status_code == 204
+    incidents.change_status(incident=first, actor=world.officer(STATION_A), status=IncidentStatus.DISPATCHED)
+    changed = client.get(url)
+    assert changed.status_code == 200 and re.findall(r'data-number="(\w+)"', changed.get_data(as_text=True)) == [
+        second.number
+    ]
+    url = poll_url(changed.get_data(as_text=True))
+
+    # the page ticks the ages itself; an unchanged queue is sent again once a period, at the console's own offset
+    period = QUEUE_REFRESH_SECONDS
+    offset = int(re.search(r"[?&]o=(\d+)", url).group(1))
+    rollover = period - (int(start.timestamp()) + offset) % period
+    clock.freeze(start + timedelta(seconds=rollover - 1))
+    assert client.get(url).status_code == 204
+    clock.freeze(start + timedelta(seconds=rollover))
+    assert client.get(url).status_code == 200
+    pages = [client.get("/console/").get_data(as_text=True) for _ in range(5)]
+    offsets = {re.search(r"[?&]o=(\d+)", poll_url(page)).group(1) for page in pages}
+    assert len(offsets) > 1  # open consoles do not all refresh in the same second
+    assert 'class="age" data-at="' in pages[0] and "queue.js" in pages[0]
+
+    # the command centre sees a report not yet routed anywhere; the station does not
+    centre = client.application.test_client()
+    log_in(centre, "100007", address="10.0.0.2")
+    centre_url = poll_url(centre.get("/console/").get_data(as_text=True))
+    url = poll_url(client.get(url).get_data(as_text=True))
+    unrouted = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="不知道在哪")
+    assert unrouted.unit_id is None
+    assert unrouted.number in centre.get(centre_url).get_data(as_text=True)
+    assert client.get(url).status_code == 204
+
+    token = csrf_of(client.get("/console/").get_data(as_text=True))
+    client.post("/console/logout", data={"csrf_token": token})
+    assert client.get(url).status_code == 302  # no answer at all once signed out, not even "unchanged"
 
 
 def test_the_officer_replies_and_moves_the_incident_along_with_only_legal_steps(client, world, citizen):

@@ -10,6 +10,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -21,6 +22,7 @@ from casework import (
     categories,
     chat,
     citizens,
+    clock,
     complaint_inbox,
     complaints,
     dispatch,
@@ -49,7 +51,10 @@ from casework.models import (
 from casework.models import Case as CaseFile
 from casework.status import Channel, IncidentStatus
 from supervision import complaints as supervision
+from supervision import evaluation, evaluation_review, evaluation_standards
+from supervision.evaluation_models import EvaluationRectification
 from tests.complaint_steps import walk
+from tests.evaluation_steps import STANDARD_CSV, add_officers
 from tests.miniapp_support import png_bytes
 
 API = "/api/miniapp/v1"
@@ -733,3 +738,187 @@ def test_when_the_audit_write_fails_the_whole_change_is_rolled_back(world_app, p
         with db.engine.begin() as connection:
             connection.execute(text("DROP TRIGGER IF EXISTS wx110_test_fault ON audit_entry"))
             connection.execute(text("DROP FUNCTION IF EXISTS wx110_test_fault()"))
+
+
+# -- online evaluation ----------------------------------------------------------------------------------------
+
+ADMIN, ORGANISER, EVALUATOR = "100000", "100009", "100008"
+
+
+def standard_imported(w: World) -> None:
+    w.made["standard"] = evaluation_standards.import_file(
+        STANDARD_CSV.encode(), actor=seed.officer(ADMIN), name="执法质量考评标准", filename="s.csv"
+    ).id
+
+
+def plan_ready(w: World) -> None:
+    accepted(w)
+    standard_imported(w)
+    add_officers()
+
+
+def new_plan(w: World):
+    today = clock.local(clock.now()).date()
+    w.made["plan"] = evaluation.create_plan(
+        actor=seed.officer(ORGANISER),
+        name="考评",
+        standard_id=w.made["standard"],
+        period_start=today - timedelta(days=1),
+        period_end=today + timedelta(days=1),
+        unit_ids=[station(w).unit_id],
+        case_types=["criminal", "public_order"],
+        sample_count=1,
+        scoring_due_at=clock.now() + timedelta(days=5),
+        appeal_due_at=clock.now() + timedelta(days=10),
+        review_due_at=clock.now() + timedelta(days=15),
+    ).id
+
+
+def planned(w: World) -> None:
+    plan_ready(w)
+    new_plan(w)
+
+
+def drawn(w: World) -> None:
+    planned(w)
+    w.made["task"] = evaluation.draw(actor=seed.officer(ORGANISER), plan_id=w.made["plan"])[0].id
+
+
+def criterion(w: World, code: str = "SA-02") -> int:
+    return next(c.id for c in evaluation_standards.standard(w.made["standard"]).criteria if c.code == code)
+
+
+def record(w: World) -> None:
+    w.made["finding"] = evaluation.record_finding(
+        evaluator=seed.officer(EVALUATOR), task_id=w.made["task"], criterion_id=criterion(w), evidence="笔录第2页"
+    ).id
+
+
+def with_finding(w: World) -> None:
+    drawn(w)
+    record(w)
+
+
+def submitted(w: World) -> None:
+    with_finding(w)
+    evaluation.submit(evaluator=seed.officer(EVALUATOR), task_id=w.made["task"])
+
+
+def appealed(w: World) -> None:
+    submitted(w)
+    evaluation_review.appeal(officer=station(w), finding_id=w.made["finding"], reason="已告知")
+
+
+def confirmed(w: World) -> None:
+    appealed(w)
+    evaluation_review.review(officer=seed.officer(ORGANISER), finding_id=w.made["finding"], upheld=False, reason="属实")
+    w.made["rectification"] = db.session.scalar(select(EvaluationRectification.id))
+
+
+def rectified(w: World) -> None:
+    confirmed(w)
+    evaluation_review.record_rectification(officer=station(w), rectification_id=w.made["rectification"], text="已整改")
+
+
+def by(badge: str, action: str, subject: str, subject_id) -> Entry:
+    return ("officer", seed.officer(badge).id, action, subject, subject_id)
+
+
+def finding_confirmed(w: World, actor: Entry | None = None) -> list[Entry]:
+    return [
+        ("system", None, "clock.started", "deadline_clock", ANY),
+        actor or ("system", None, "evaluation.finding_confirmed", "evaluation_finding", w.made["finding"]),
+    ]
+
+
+EVALUATION_CASES: dict[str, Case] = {
+    "evaluation standard import": Case(
+        nothing,
+        standard_imported,
+        lambda w: [by(ADMIN, "evaluation.standard_imported", "evaluation_standard", w.made["standard"])],
+    ),
+    "evaluation standard edit": Case(
+        standard_imported,
+        lambda w: evaluation_standards.edit_criterion(
+            actor=seed.officer(ADMIN),
+            standard_id=w.made["standard"],
+            code="SA-09",
+            text="新增考评项",
+            concerns="立案",
+            points="3",
+            severity="一般",
+        ),
+        lambda w: [by(ADMIN, "evaluation.standard_edited", "evaluation_standard", ANY)],
+    ),
+    "evaluation plan": Case(
+        plan_ready, new_plan, lambda w: [by(ORGANISER, "evaluation.plan_created", "evaluation_plan", w.made["plan"])]
+    ),
+    "evaluation draw": Case(
+        planned,
+        lambda w: evaluation.draw(actor=seed.officer(ORGANISER), plan_id=w.made["plan"]),
+        lambda w: [by(ORGANISER, "evaluation.drawn", "evaluation_plan", w.made["plan"])],
+    ),
+    "evaluation case view": Case(
+        drawn,
+        lambda w: evaluation.read_case(evaluator=seed.officer(EVALUATOR), task_id=w.made["task"], what="materials"),
+        lambda w: [by(EVALUATOR, "evaluation.case_viewed", "case_file", w.incident_id)],
+    ),
+    "evaluation finding": Case(
+        drawn, record, lambda w: [by(EVALUATOR, "evaluation.finding_recorded", "evaluation_finding", ANY)]
+    ),
+    "evaluation submit": Case(
+        with_finding,
+        lambda w: evaluation.submit(evaluator=seed.officer(EVALUATOR), task_id=w.made["task"]),
+        lambda w: [by(EVALUATOR, "evaluation.task_submitted", "evaluation_task", w.made["task"])],
+    ),
+    "evaluation appeal": Case(
+        submitted,
+        lambda w: evaluation_review.appeal(officer=station(w), finding_id=w.made["finding"], reason="已告知"),
+        lambda w: [by(STATION, "evaluation.finding_appealed", "evaluation_finding", w.made["finding"])],
+    ),
+    "evaluation review upheld": Case(
+        appealed,
+        lambda w: evaluation_review.review(
+            officer=seed.officer(ORGANISER), finding_id=w.made["finding"], upheld=True, reason="成立"
+        ),
+        lambda w: [by(ORGANISER, "evaluation.appeal_reviewed", "evaluation_finding", w.made["finding"])],
+    ),
+    "evaluation review rejected": Case(
+        appealed,
+        lambda w: evaluation_review.review(
+            officer=seed.officer(ORGANISER), finding_id=w.made["finding"], upheld=False, reason="属实"
+        ),
+        lambda w: [
+            by(ORGANISER, "evaluation.appeal_reviewed", "evaluation_finding", w.made["finding"]),
+            *finding_confirmed(
+                w, by(ORGANISER, "evaluation.finding_confirmed", "evaluation_finding", w.made["finding"])
+            ),
+        ],
+    ),
+    "evaluation window close": Case(
+        submitted,
+        lambda w: evaluation_review.close_windows(now=clock.now() + timedelta(days=11)),
+        lambda w: [
+            *finding_confirmed(w),
+            ("system", None, "evaluation.window_closed", "evaluation_plan", w.made["plan"]),
+        ],
+    ),
+    "evaluation rectification record": Case(
+        confirmed,
+        lambda w: evaluation_review.record_rectification(
+            officer=station(w), rectification_id=w.made["rectification"], text="已整改"
+        ),
+        lambda w: [by(STATION, "evaluation.rectification_recorded", "evaluation_rectification", ANY)],
+    ),
+    "evaluation rectification accept": Case(
+        rectified,
+        lambda w: evaluation_review.accept_rectification(
+            officer=seed.officer(ORGANISER), rectification_id=w.made["rectification"]
+        ),
+        lambda w: [
+            ("system", None, "clock.stopped", "deadline_clock", ANY),
+            by(ORGANISER, "evaluation.rectification_accepted", "evaluation_rectification", w.made["rectification"]),
+        ],
+    ),
+}
+CASES.update(EVALUATION_CASES)

@@ -6,6 +6,7 @@ from casework import audit, seed
 from casework.db import db
 from casework.models import Case, Category, Incident, Officer, Unit
 from supervision import points, sweep
+from supervision.evaluation_models import EvaluationPlan, EvaluationTask
 from supervision.models import Warning
 
 MAJOR_TYPES = {"常见案件类", "群体性事件类", "纠纷类", "意外事件类", "求助类", "事故类", "特殊对象类"}
@@ -35,6 +36,11 @@ def test_demo_world_is_complete_and_idempotent(app):
         roles = {r for o in db.session.scalars(select(Officer)) for r in o.roles}
         assert {"dispatcher", "officer", "legal_officer", "supervisor", "admin"} <= roles
         assert audit.verify()[1] is None
+        plan = db.session.scalar(select(EvaluationPlan))  # one plan in progress, once
+        assert plan.state == "scoring" and db.session.scalar(select(func.count()).select_from(EvaluationPlan)) == 1
+        tasks = db.session.scalars(select(EvaluationTask)).all()
+        assert len(tasks) == 2 and sum(1 for t in tasks if t.submitted_at) == 1
+        assert all(t.evaluator.unit.code == "33010301" for t in tasks)  # another county's legal officer
     assert "incidents=5" in second.output
 
 
