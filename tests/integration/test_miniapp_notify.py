@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from casework import chat, citizens, complaints, incidents, seed
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
 from casework.models import AuditEntry, ChatMessage, OutboxMessage, Undelivered
 from casework.status import Channel, IncidentStatus
 from miniapp_api import consents
 from miniapp_api.models import ConsentState, SubscribeConsent
+from tests.complaint_steps import walk
 
 SEND = "/cgi-bin/message/subscribe/send"
 
@@ -159,7 +161,14 @@ def test_a_complaint_answer_reaches_the_mini_program_complainant_once(notify_app
     complaint = complaints.file(citizen=citizen, incident=incident, body="三天了没人联系我")
     drain(notify_app)
     consents.record(citizen=citizen, results={"tmpl-progress": "accept"})
-    complaints.answer(complaint=complaint, officer=seed.officer("100005"), text="已责成派出所今日回访。")
+    walk(
+        complaint,
+        ComplaintStatus.ANSWERED,
+        supervisor=seed.officer("100005"),
+        explainer=seed.officer("100002"),
+        answer="已责成派出所今日回访。",
+    )
+    db.session.commit()  # walk's last read holds a transaction (on SQLite, the write lock) the jobs need
     drain(notify_app)
     sent = fake_wechat.sent(SEND)
     assert len(sent) == 1 and sent[0].body["touser"] == "mini-complains"
