@@ -5,6 +5,7 @@ unit above the officer's, never by the officer's own unit."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from casework import complaint_inbox, complaints, incidents
@@ -37,6 +38,9 @@ def posted(code: str, badge: str, *roles: Role) -> Officer:
 
 
 def audit_count() -> int:
+    """Entries in the chain once the jobs of the steps so far (supervision's clocks, audited) have run."""
+    db.session.commit()
+    current_app.extensions["wx110.dispatcher"].drain()
     return db.session.scalar(select(func.count()).select_from(AuditEntry))
 
 
