@@ -7,22 +7,9 @@ import pytest
 from casework import citizens, incidents, seed
 from casework.db import db
 from casework.status import Channel, IncidentStatus
-from tests import services
 from tests.live_server import serving
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 S = IncidentStatus
-
-
-@pytest.fixture(scope="module")
-def browser():
-    services.require("browser", services.browser_problem())
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=services.CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -15,27 +15,14 @@ from sqlalchemy import select
 from casework import citizens, seed
 from casework.db import db
 from casework.models import AuditEntry, Complaint
-from tests import services
 from tests.live_server import serving
 from tests.wechat_side import Sender, wechat_config
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 CITIZEN = "o-complaint-life"
 MINI = "o-complaint-life-mini"
 UNION = "u-complaint-life"
 SUPERVISOR, STATION = "100005", "100002"  # 郑督 (the city), 林晓 (东湖派出所)
 PUSHED = "/cgi-bin/message/custom/send"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    services.require("browser", services.browser_problem())
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=services.CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -8,23 +8,10 @@ import pytest
 
 from casework import seed
 from casework.db import db
-from tests import services
 from tests.live_server import serving
 from tests.wechat_side import wechat_config
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 CITIZEN = "o-loop-citizen"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    services.require("browser", services.browser_problem())
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=services.CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

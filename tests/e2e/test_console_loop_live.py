@@ -16,7 +16,7 @@ import requests
 
 from casework import seed
 from casework.db import db
-from tests.e2e.test_console_loop_browser import browser, the_loop  # noqa: F401 - `browser` is a fixture
+from tests.e2e.test_console_loop_browser import the_loop
 from tests.wechat_side import wechat_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,5 +117,5 @@ def production(make_app, fake, redis, redis_url, tmp_path):
     assert all(process.returncode is not None for process in started), logs
 
 
-def test_the_loop_against_gunicorn_workers_postgresql_and_redis(browser, production):  # noqa: F811
+def test_the_loop_against_gunicorn_workers_postgresql_and_redis(browser, production):
     the_loop(browser, production, number_from_pushes=True)

@@ -12,7 +12,6 @@ from casework.db import db
 from casework.models import AttachmentKind, AuditEntry
 from casework.status import Channel
 from media.storage import storage
-from tests.e2e.test_console_loop_browser import browser  # noqa: F401 - a fixture
 from tests.live_server import serving
 from tests.miniapp_support import make_mp4
 
@@ -53,7 +52,7 @@ def served(make_app, tmp_path):
         db.session.remove()
 
 
-def signed_in(browser, base_url: str, badge: str):  # noqa: F811
+def signed_in(browser, base_url: str, badge: str):
     # bypass_csp: the test itself seeks the player through script; the page's own policy forbids that
     page = browser.new_context(locale="zh-CN", bypass_csp=True).new_page()
     page.goto(f"{base_url}/console/login")
@@ -77,7 +76,7 @@ def views_of(attachment_id: int) -> list[AuditEntry]:
         db.session.remove()
 
 
-def test_a_video_plays_and_seeks_with_range_requests_and_the_view_is_audited(browser, served):  # noqa: F811
+def test_a_video_plays_and_seeks_with_range_requests_and_the_view_is_audited(browser, served):
     base_url, ids = served
     page = signed_in(browser, base_url, "100002")  # 东湖派出所
     answers = []
@@ -100,7 +99,7 @@ def test_a_video_plays_and_seeks_with_range_requests_and_the_view_is_audited(bro
     assert view.actor_kind == "officer"
 
 
-def test_another_station_s_case_link_is_missing_and_a_dispatcher_has_no_admin_pages(browser, served):  # noqa: F811
+def test_another_station_s_case_link_is_missing_and_a_dispatcher_has_no_admin_pages(browser, served):
     base_url, ids = served
     station_b = signed_in(browser, base_url, "100006")  # 西湖路派出所
     assert station_b.goto(f"{base_url}/console/incidents/{ids['theirs']}").status == 200
@@ -116,7 +115,7 @@ def test_another_station_s_case_link_is_missing_and_a_dispatcher_has_no_admin_pa
         assert dispatcher.goto(f"{base_url}{path}").status == 403
 
 
-def test_the_queue_ticks_its_ages_in_the_page(browser, served):  # noqa: F811
+def test_the_queue_ticks_its_ages_in_the_page(browser, served):
     base_url, _ids = served
     page = signed_in(browser, base_url, "100002")
     cell = page.locator("#queue-rows td.age").first

@@ -14,22 +14,8 @@ from casework import citizens, clock, seed
 from casework.db import db
 from supervision import sweep
 from supervision.evaluation_models import EvaluationPlan
-from tests import services
 from tests.evaluation_steps import STANDARD_CSV, accept_case, add_officers
 from tests.live_server import serving
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    services.require("browser", services.browser_problem())
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=services.CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
