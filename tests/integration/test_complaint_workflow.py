@@ -48,8 +48,29 @@ def at(hours: float) -> datetime:
     return MONDAY + timedelta(hours=hours)
 
 
+class _RoutedByHand:
+    """A dispatcher that leaves after-commit jobs unrun (their rows stay marked dispatched), so the test routes the
+    complaint itself, step by step, with no background job getting there first."""
+
+    def dispatch(self, messages):
+        pass
+
+    def enqueue(self, messages):
+        return []
+
+    def drain(self):
+        pass
+
+
+@pytest.fixture
+def routed_by_hand(app, monkeypatch):
+    current = app.extensions["wx110.dispatcher"]
+    current.drain()
+    monkeypatch.setitem(app.extensions, "wx110.dispatcher", _RoutedByHand())
+
+
 def test_each_step_stamps_its_time_and_sets_the_next_deadline_and_the_second_review_comes_once(
-    world, citizen, supervisor, officer
+    world, citizen, supervisor, officer, routed_by_hand
 ):
     complaint = complaints.file(citizen=citizen, incident=report_at(citizen, "DH-0001"), body="出警太慢", now=at(0))
     assert complaint.state is ComplaintStatus.FILED and complaint.review == 1
