@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from casework.access import scope_of
 from casework.db import db
 from casework.models import Incident, Officer, Unit
-from store import state
+from store import state, state_of
 
 NAMESPACE = "queue"
 TTL = 2 * 86400  # a counter forgotten after two days restarts at 1; the minute in the console's version differs
@@ -53,6 +53,11 @@ def top_of(officer: Officer) -> int | None:
 def mark(unit_id: int | None) -> str:
     """The change mark of the queue of `unit_id` and every unit below it (a store read, no database)."""
     return (state(NAMESPACE).get(f"unit:{unit_id}") or "0") if unit_id is not None else "-"
+
+
+def mark_in(app: Flask, unit_id: int | None) -> str:
+    """`mark`, read from `app`'s store outside an app context (the console's idle polls are answered there)."""
+    return (state_of(app, NAMESPACE).get(f"unit:{unit_id}") or "0") if unit_id is not None else "-"
 
 
 def _collect(session: Session, _context) -> None:

@@ -17,6 +17,7 @@ from console import (
     cases,
     complaint_queue,
     evaluation,
+    idle_poll,
     simulator,
     supervision,
     views,
@@ -58,6 +59,7 @@ def init_app(app: Flask, *, printing: DoorplatePrinting) -> None:
     login_manager.session_protection = "strong"
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(views.bp)
+    idle_poll.init_app(app, headers={**views.HEADERS, "Cache-Control": "no-store"})
     app.register_blueprint(simulator.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(complaint_queue.bp)

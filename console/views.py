@@ -31,6 +31,7 @@ from casework.db import db
 from casework.errors import DomainError
 from casework.models import Category, Officer, Role, Unit
 from casework.status import TRANSITIONS, Channel, IncidentStatus
+from console import idle_poll
 from console.auth import ConsoleUser, me, requires
 from media.storage import storage
 from supervision import board
@@ -43,8 +44,8 @@ CSP = (
 )
 QUEUE_FILTERS = ("status", "category", "channel", "unit", "q", "warning")
 WARNING_FILTERS = ("any", "blue", "yellow", "red")
-QUEUE_REFRESH_SECONDS = 600  # an unchanged queue is sent again this often all the same
-QUEUE_TOP = "queue_top"  # in the session: the unit whose change mark the open queue watches
+QUEUE_REFRESH_SECONDS = idle_poll.REFRESH_SECONDS  # an unchanged queue is sent again this often all the same
+QUEUE_TOP = idle_poll.QUEUE_TOP  # in the session: the unit whose change mark the open queue watches
 
 csrf = CSRFProtect()
 
@@ -55,11 +56,12 @@ def check_csrf() -> None:
     csrf.protect()
 
 
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
 @bp.after_request
 def headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.update(HEADERS)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -139,20 +141,14 @@ def _filters() -> dict:
 
 
 def _version(top: int | None, offset: int) -> str:
-    """What the queue's rows depend on: the mark of the officer's scope (the unit at its top), and a period of
-    QUEUE_REFRESH_SECONDS counted from this console's own offset (so that consoles do not all refresh at once):
-    the page ticks the ages itself, and the period bounds how stale a queue gets if a mark was ever lost."""
-    return f"{queue_marks.mark(top)}.{(int(clock.now().timestamp()) + offset) // QUEUE_REFRESH_SECONDS}"
+    """The version of the queue's rows (`console.idle_poll.version`) for the officer's scope."""
+    return idle_poll.version(queue_marks.mark(top), offset)
 
 
 def _offset() -> int:
     """The console's offset in the refresh period: chosen when the page is rendered, then carried by its polls."""
-    given = request.args.get("o", "")
-    return (
-        int(given)
-        if given.isdigit() and int(given) < QUEUE_REFRESH_SECONDS
-        else secrets.randbelow(QUEUE_REFRESH_SECONDS)
-    )
+    given = idle_poll.offset_of(request.args.get("o", ""))
+    return given if given is not None else secrets.randbelow(QUEUE_REFRESH_SECONDS)
 
 
 def _poll_url(version: str, offset: int) -> str:
@@ -189,9 +185,10 @@ def queue_rows():
 
     While the version the page holds is still current the answer is 204 (nothing to swap), decided from the
     signed session cookie and one store read before the officer is loaded: an idle console never touches the
-    database. A 204 carries nothing, so it is given before the full checks; anything else goes through them."""
-    top, offset = session.get(QUEUE_TOP), _offset()
-    if session.get("_user_id") and top is not None and request.args.get("v") == _version(top, offset):
+    database. A 204 carries nothing, so it is given before the full checks; anything else goes through them.
+    Such polls are normally answered before Flask (`console.idle_poll`); this is the same decision for a poll
+    that got here all the same (the mark moved between the two reads, say)."""
+    if idle_poll.unchanged(session, request.args, queue_marks.mark):
         return "", 204
     return _fresh_rows()
 

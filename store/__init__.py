@@ -8,6 +8,18 @@ Redis is down. This package never imports the domain, a channel or the server.
 
 from store.backends import MemoryStore, NotShared, RedisStore, Store
 from store.limits import Limited, Rule, allows, hit
-from store.scope import init_app, state
+from store.scope import init_app, state, state_of
 
-__all__ = ["Limited", "MemoryStore", "NotShared", "RedisStore", "Rule", "Store", "allows", "hit", "init_app", "state"]
+__all__ = [
+    "Limited",
+    "MemoryStore",
+    "NotShared",
+    "RedisStore",
+    "Rule",
+    "Store",
+    "allows",
+    "hit",
+    "init_app",
+    "state",
+    "state_of",
+]

@@ -15,9 +15,14 @@ def init_app(app: Flask, redis: Redis | None = None) -> None:
 
 def state(namespace: str) -> Store:
     """The current app's store, with every key under `namespace`."""
-    found = current_app.extensions.get(EXTENSION)
+    return state_of(current_app, namespace)
+
+
+def state_of(app: Flask, namespace: str) -> Store:
+    """`app`'s store, with every key under `namespace`; for code that runs outside an app context."""
+    found = app.extensions.get(EXTENSION)
     if found is None:  # built on first use, after the server's wiring has set up (or not) its Redis client
-        found = current_app.extensions.setdefault(EXTENSION, _build(current_app))
+        found = app.extensions.setdefault(EXTENSION, _build(app))
     return Namespaced(found, f"{namespace}:")
 
 

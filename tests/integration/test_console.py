@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g, has_app_context
+from flask import g, has_app_context, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
@@ -312,6 +312,30 @@ def test_an_idle_queue_poll_answers_204_until_something_the_officer_may_see_chan
     token = csrf_of(client.get("/console/").get_data(as_text=True))
     client.post("/console/logout", data={"csrf_token": token})
     assert client.get(url).status_code == 302  # no answer at all once signed out, not even "unchanged"
+
+
+def test_an_idle_poll_is_answered_before_flask_and_anything_else_goes_through_it(app, client, world, citizen):
+    report_at(citizen, "DH-0001")
+    log_in(client, STATION_A)
+    url = poll_url(client.get("/console/").get_data(as_text=True))
+    reached: list[str] = []
+    note = lambda _sender, **_extra: reached.append("flask")  # noqa: E731
+    request_started.connect(note, app)
+    try:
+        idle = client.get(url)
+        assert idle.status_code == 204 and reached == []  # decided by the wrapper alone
+        assert "frame-ancestors 'none'" in idle.headers["Content-Security-Policy"]
+        assert idle.headers["Cache-Control"] == "no-store"
+
+        stale = re.sub(r"v=[^&]+", "v=0.1", url)
+        assert client.get(stale).status_code == 200 and reached == ["flask"]  # an old version: the rows, by Flask
+        forged = client.get_cookie("wx110_console", path="/console").value[:-4] + "AAAA"
+        stranger = app.test_client()
+        stranger.set_cookie("wx110_console", forged, path="/console")
+        assert stranger.get(url).status_code == 302 and reached == ["flask"] * 2  # a forged cookie: not logged in
+        assert client.post(url).status_code in (400, 405) and len(reached) == 3  # only a GET is answered early
+    finally:
+        request_started.disconnect(note, app)
 
 
 def test_the_officer_replies_and_moves_the_incident_along_with_only_legal_steps(client, world, citizen):
