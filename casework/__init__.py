@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         audit.key_ring()
     events.periodic(app, "audit.checkpoint", audit_checkpoints.sweep, every=app.config["AUDIT_CHECKPOINT_SECONDS"])
+    events.periodic(app, "complaints.close_unrated", complaints.close_unrated, every=3600)
     events.subscribe(
         app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident, job="incident.route"
     )

@@ -199,6 +199,8 @@ def rate_answer(*, complaint: Complaint, citizen: Citizen, rating: int, now: dat
     complaint = locked(complaint)
     if complaint.rating is not None:
         raise Conflict("您已评价过该答复")
+    if complaint.state is ComplaintStatus.CLOSED:
+        raise Conflict("评价期限已过,该投诉已办结")
     if complaint.state is not ComplaintStatus.ANSWERED:
         raise Conflict("投诉尚未答复,暂不能评价")
     now = now or clock.now()
@@ -277,3 +279,43 @@ def complaint_for(officer: Officer, complaint_id: int) -> Complaint:
         raise not_found(Complaint)
     require_visible(officer, complaint)
     return complaint
+
+
+CLOSE_UNRATED_BATCH = 200  # complaints closed by one run of the sweep at most; the next run takes the rest
+
+
+def close_unrated(now: datetime | None = None) -> int:
+    """Close every answered complaint whose rating window (COMPLAINT_RATING_DAYS) has passed without a rating:
+    the complainant had their answer and the time to object to it, so it is done (已办结), never left open for
+    ever. A sweep (registered in `casework.init_app`); each complaint closes in its own transaction. Returns how
+    many were closed."""
+    now = now or clock.now()
+    due = db.session.scalars(
+        select(Complaint.id)
+        .where(Complaint.status == ComplaintStatus.ANSWERED.value, Complaint.step_due_at <= now)
+        .order_by(Complaint.step_due_at)
+        .limit(CLOSE_UNRATED_BATCH)
+    ).all()
+    db.session.rollback()
+    return sum(_close_unrated(complaint_id, now) for complaint_id in due)
+
+
+@use_case
+def _close_unrated(complaint_id: int, now: datetime) -> int:
+    complaint = locked(db.session.get(Complaint, complaint_id))
+    if complaint.state is not ComplaintStatus.ANSWERED or complaint.rating is not None:
+        return 0  # rated (or reopened) since the sweep read it
+    if complaint.step_due_at is None or complaint.step_due_at > now:
+        return 0
+    rating_due_at = complaint.step_due_at
+    move(complaint, ComplaintStatus.CLOSED, step_due_at=None)
+    complaint.closed_at = now
+    audit.record(
+        actor=System("supervision"),
+        action="complaint.closed",
+        subject=complaint,
+        at=now,
+        detail={"review": complaint.review, "unrated": True, "rating_due_at": rating_due_at.isoformat()},
+    )
+    publish(Event.COMPLAINT_CLOSED, complaint_id=complaint.id, review=complaint.review)
+    return 1

@@ -69,7 +69,7 @@ SETTINGS = [
     ),
     Setting("COMPLAINT_EXPLANATION_DAYS", int, 3, "days the handling unit has for its written explanation"),
     Setting("COMPLAINT_VERDICT_DAYS", int, 3, "days for supervision's verdict once the unit's explanation is in"),
-    Setting("COMPLAINT_RATING_DAYS", int, 7, "days the complainant has to rate an answer"),
+    Setting("COMPLAINT_RATING_DAYS", int, 7, "days the complainant has to rate an answer; then it closes unrated"),
     Setting(
         "COMPLAINT_DAYS_COUNTED",
         day_count,

@@ -2,6 +2,7 @@
 refusals of steps out of order, one second review only, and a complaint about an officer investigated by the
 unit above the officer's, never by the officer's own unit."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -219,3 +220,37 @@ def test_the_queue_puts_the_nearest_deadline_first_and_filters_by_status(world, 
     assert [c.id for c in supervision.queue(supervisor, status="accepted")] == [made[2]]
     with pytest.raises(Exception, match="未知的投诉状态"):
         supervision.queue(supervisor, status="nonsense")
+
+
+def test_an_answer_left_unrated_closes_when_the_rating_window_ends_and_a_late_rating_is_refused(
+    world, citizen, supervisor, officer
+):
+    complaint = complaints.file(citizen=citizen, incident=report_at(citizen, "DH-0001"), body="出警太慢", now=at(0))
+    c = walk(complaint, ComplaintStatus.ANSWERED, supervisor=supervisor, explainer=officer, answer="已核查", now=at(1))
+    window_ends = c.step_due_at
+    assert window_ends == add_days(c.answered_at, 7, working=True)
+    other = complaints.file(citizen=citizen, incident=report_at(citizen, "DH-0002"), body="态度不好", now=at(0))
+    walk(other, ComplaintStatus.DECIDED, supervisor=supervisor, explainer=officer, now=at(1))
+
+    before = audit_count()
+    assert complaints.close_unrated(now=window_ends - timedelta(minutes=1)) == 0
+    assert db.session.get(Complaint, c.id).state is ComplaintStatus.ANSWERED and audit_count() == before
+
+    assert complaints.close_unrated(now=window_ends) == 1  # the other complaint is not answered: it stays open
+    closed = db.session.get(Complaint, c.id)
+    assert (closed.state, closed.closed_at, closed.rating, closed.step_due_at) == (
+        ComplaintStatus.CLOSED,
+        window_ends,
+        None,
+        None,
+    )
+    assert db.session.get(Complaint, other.id).state is ComplaintStatus.DECIDED
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "complaint.closed", AuditEntry.subject_id == c.id)
+    ).one()
+    assert json.loads(entry.detail)["unrated"] is True and entry.actor_kind == "system"
+    assert complaints.close_unrated(now=window_ends + timedelta(days=1)) == 0  # closed once, never again
+
+    with pytest.raises(Conflict, match="评价期限已过"):
+        complaints.rate_answer(complaint=closed, citizen=citizen, rating=1, now=window_ends + timedelta(hours=1))
+    assert db.session.get(Complaint, c.id).rating is None

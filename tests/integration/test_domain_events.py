@@ -133,6 +133,7 @@ def test_flask_events_lists_every_event_with_its_subscribers(app):
         "miniapp.sweep_uploads",
         "bot.sweep_nonces",
         "audit.checkpoint",
+        "complaints.close_unrated",
         "supervision.sweep",
     }
     text = app.test_cli_runner().invoke(args=["events"])
