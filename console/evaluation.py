@@ -13,10 +13,17 @@ from flask_login import current_user
 from casework import clock
 from casework.errors import DomainError, InvalidInput
 from casework.models import CaseType, Role
+from console import charts
 from console.auth import me, requires
 from console.views import csrf, headers
 from media.storage import storage
-from supervision import evaluation, evaluation_results, evaluation_review, evaluation_standards
+from supervision import (
+    evaluation,
+    evaluation_assignment,
+    evaluation_results,
+    evaluation_review,
+    evaluation_standards,
+)
 from supervision.evaluation_models import FindingState, Severity
 
 bp = Blueprint("evaluation", __name__, url_prefix="/console/evaluation")
@@ -206,6 +213,8 @@ def plan_page(plan_id: int):
         officers=evaluation_results.by_officer(plan),
         drill=drill,
         score=evaluation.score,
+        eligible=evaluation_assignment.eligible_evaluators,
+        now=clock.now(),
     )
 
 
@@ -214,6 +223,52 @@ def plan_page(plan_id: int):
 def draw(plan_id: int):
     _act(lambda: evaluation.draw(actor=me(), plan_id=plan_id), "已抽取案件并分派评查任务")
     return redirect(url_for("evaluation.plan_page", plan_id=plan_id))
+
+
+def _optional_end_of_day(field: str) -> datetime | None:
+    return _end_of_day(field) if request.form.get(field, "").strip() else None
+
+
+@bp.post("/tasks/<int:task_id>/extend")
+@requires(*ORGANISER_ROLES)
+def extend_task(task_id: int):
+    found = []
+    _act(
+        lambda: found.append(
+            evaluation_assignment.extend(
+                actor=me(), task_id=task_id, due_at=_optional_end_of_day("due"), reason=request.form.get("reason", "")
+            )
+        ),
+        "已延长评查期限",
+    )
+    return _back_to_plan(found)
+
+
+def _back_to_plan(found: list) -> Response:
+    """To the task's plan page when the step was taken; otherwise back to the page the form was on."""
+    if found:
+        return redirect(url_for("evaluation.plan_page", plan_id=found[0].plan_id))
+    return redirect(request.referrer or url_for("evaluation.plan_list"))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@requires(*ORGANISER_ROLES)
+def reassign_task(task_id: int):
+    found = []
+    chosen = request.form.get("evaluator_id", type=int)
+    _act(
+        lambda: found.append(
+            evaluation_assignment.reassign(
+                actor=me(),
+                task_id=task_id,
+                evaluator_id=chosen or 0,
+                due_at=_optional_end_of_day("due"),
+                reason=request.form.get("reason", ""),
+            )
+        ),
+        "已改派评查任务",
+    )
+    return _back_to_plan(found)
 
 
 @bp.post("/findings/<int:finding_id>/review")
@@ -270,7 +325,8 @@ def unit_report(plan_id: int, unit_id: int):
 @requires()
 def trend():
     plans, series = evaluation_results.trend(me())
-    return render_template("console/evaluation_trend.html", plans=plans, series=series)
+    drawn = {name: charts.line_chart(values, [p.name for p in plans]) for name, values in series.items()}
+    return render_template("console/evaluation_trend.html", plans=plans, series=series, charts=drawn)
 
 
 # -- the evaluator --------------------------------------------------------------------------------------------
