@@ -1,6 +1,7 @@
 """A small evaluation world shared by the evaluation tests: the demo units with legal officers in two counties
 and the city (the organiser, from the seed), cases accepted at two stations, and a standard file."""
 
+import io
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -19,6 +20,24 @@ STANDARD_CSV = (
     "SA-03,涉案财物未及时入库,涉案财物,15,严重\n"
     "SA-04,强制措施审批手续不全,强制措施,20,严重\n"
 )
+
+HEADER = ["编号", "考评内容", "涉及环节", "扣分", "严重程度"]
+
+
+def workbook(**named_sheets) -> bytes:
+    """An XLSX file with the given sheets (title -> rows), in order."""
+    import openpyxl  # only the XLSX tests need it
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in named_sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
 
 EXTRA_OFFICERS = [("100010", "许江", "33010301", [Role.OFFICER])]  # handles 江滨派出所's cases
 # The seed's legal officers the evaluation tests lean on: 江滨派出所's (an evaluator) and the city's (the organiser).
