@@ -176,6 +176,7 @@ def test_the_plan_page_keeps_an_appealed_finding_apart_and_the_trend_is_drawn_as
     organiser = app.test_client()
     log_in(organiser, "100009")
     page = organiser.get(f"/console/evaluation/plans/{drawn['plan']}").get_data(as_text=True)
+    assert page.count('id="unit-results"') == 1
     row = re.search(r"<tr><td>1</td><td><a [^>]*>东湖派出所</a>.*?</tr>", page, re.S).group(0)
     assert '<td class="average">100.0</td>' in row  # the appealed 10 points are not counted ...
     assert '<td class="pending">1</td>' in row and '<td class="pending-points">10</td>' in row  # ... but shown
