@@ -72,6 +72,17 @@ def stop_appeal(finding: EvaluationFinding, *, at: datetime) -> bool:
     return clocks.stop(clocks.running(APPEAL, finding.id, points.EVALUATION_REVIEW_DUE), at=at, reason="reviewed")
 
 
+def plan_id_of(subject_type: str, subject_id: int) -> int | None:
+    """The plan a warning of these deadlines is about (for the warning page's link), if any."""
+    if subject_type == TASK:
+        task = db.session.get(EvaluationTask, subject_id)
+        return task.plan_id if task else None
+    if subject_type == APPEAL:
+        finding = db.session.get(EvaluationFinding, subject_id)
+        return finding.plan_id if finding else None
+    return None
+
+
 def organisers(plan: EvaluationPlan) -> list[Officer]:
     """The organising unit's active legal officers and supervisors: those who act for the plan."""
     found = db.session.scalars(

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from casework import case_materials, clock, seed
 from casework.db import db
 from casework.models import AuditEntry, Officer, Role, Unit
-from supervision import evaluation, evaluation_review, evaluation_standards
+from supervision import evaluation, evaluation_review, evaluation_standards, sweep
 from supervision.evaluation_models import EvaluationTask
+from supervision.models import Warning
 from tests.evaluation_steps import STANDARD_CSV, accept_case, add_officers, bj
 from tests.integration.test_console import Browser, csrf_of, log_in
 from tests.integration.test_evaluation import make_plan
@@ -190,3 +191,20 @@ def test_the_plan_page_keeps_an_appealed_finding_apart_and_the_trend_is_drawn_as
     assert "<script" not in svg and "href" not in svg  # drawn by the server, nothing fetched
     assert re.findall(r"https?://[^\"]+", svg) == ["http://www.w3.org/2000/svg"]
     assert 'id="trend-table"' in trend  # the table stays, for access
+
+
+def test_a_late_tasks_warning_leads_its_evaluator_to_the_task_and_the_organiser_to_the_plan(app, drawn):
+    sweep.sweep(now=bj(2025, 12, 10, 0, 1))
+    db.session.commit()
+    red = db.session.scalar(
+        select(Warning).where(Warning.subject_id == drawn["east_task"], Warning.subject_type == "evaluation_task")
+    )
+    assert red.colour == "red"
+    evaluator = app.test_client()
+    log_in(evaluator, "100008")
+    page = evaluator.get(f"/console/supervision/warnings/{red.id}").get_data(as_text=True)
+    assert "评查任务" in page and f"/console/evaluation/tasks/{drawn['east_task']}" in page
+    organiser = app.test_client()
+    log_in(organiser, "100009")
+    page = organiser.get(f"/console/supervision/warnings/{red.id}").get_data(as_text=True)
+    assert f"/console/evaluation/plans/{drawn['plan']}" in page and 'id="drill-task"' not in page
