@@ -284,6 +284,8 @@ def review(finding_id: int):
         ),
         "申诉成立,已撤销该问题" if upheld else "申诉不成立,问题已确认并转整改",
     )
+    if found and found[0].reviewed_late:
+        flash("已超过方案的复核截止时间,本次复核记为逾期复核", "error")
     return redirect(url_for("evaluation.plan_page", plan_id=found[0].plan_id) if found else request.referrer or "/")
 
 
