@@ -208,3 +208,27 @@ def test_a_late_tasks_warning_leads_its_evaluator_to_the_task_and_the_organiser_
     log_in(organiser, "100009")
     page = organiser.get(f"/console/supervision/warnings/{red.id}").get_data(as_text=True)
     assert f"/console/evaluation/plans/{drawn['plan']}" in page and 'id="drill-task"' not in page
+
+
+def test_a_review_after_the_review_deadline_is_taken_and_shown_as_late(app, drawn):
+    task = db.session.get(EvaluationTask, drawn["east_task"])
+    evaluator = seed.officer("100008")
+    finding = evaluation.record_finding(
+        evaluator=evaluator, task_id=task.id, criterion_id=task.plan.standard.criteria[0].id, evidence="登记不全"
+    )
+    evaluation.submit(evaluator=evaluator, task_id=task.id)
+    evaluation_review.appeal(officer=seed.officer("100002"), finding_id=finding.id, reason="已补登")
+    db.session.commit()
+    clock.freeze(bj(2025, 12, 21, 9))  # the review deadline (20 Dec) has passed
+    organiser = app.test_client()
+    log_in(organiser, "100009")
+    page = organiser.get(f"/console/evaluation/plans/{drawn['plan']}").get_data(as_text=True)
+    assert 'id="review-overdue"' in page
+    answer = organiser.post(
+        f"/console/evaluation/findings/{finding.id}/review",
+        data={"decision": "rejected", "reason": "属实", "csrf_token": csrf_of(page)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "记为逾期复核" in answer
+    drill = organiser.get(f"/console/evaluation/plans/{drawn['plan']}?unit={task.unit_id}").get_data(as_text=True)
+    assert "已确认(逾期复核)" in drill
