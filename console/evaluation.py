@@ -24,7 +24,7 @@ from supervision import (
     evaluation_review,
     evaluation_standards,
 )
-from supervision.evaluation_models import FindingState, Severity
+from supervision.evaluation_models import FindingState, PlanState, Severity
 
 bp = Blueprint("evaluation", __name__, url_prefix="/console/evaluation")
 bp.after_request(headers)
@@ -213,9 +213,15 @@ def plan_page(plan_id: int):
         officers=evaluation_results.by_officer(plan),
         drill=drill,
         score=evaluation.score,
-        eligible=evaluation_assignment.eligible_evaluators,
+        eligible=_eligible_for(plan) if organiser and plan.state == PlanState.SCORING.value else None,
         now=clock.now(),
     )
+
+
+def _eligible_for(plan):
+    """Who each task of the plan may be reassigned to, with the plan's evaluator pool read once for the page."""
+    pool = evaluation.evaluators_for(plan)
+    return lambda task: evaluation_assignment.eligible_evaluators(task, pool)
 
 
 @bp.post("/plans/<int:plan_id>/draw")

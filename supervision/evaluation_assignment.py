@@ -21,12 +21,13 @@ from supervision import evaluation_sampling as sampling
 from supervision.evaluation_models import EvaluationTask, PlanState
 
 
-def eligible_evaluators(task: EvaluationTask) -> list[Officer]:
-    """Who may take the task over: the draw's pool, eligible for its unit and case, other than its evaluator."""
+def eligible_evaluators(task: EvaluationTask, pool: list[sampling.Evaluator] | None = None) -> list[Officer]:
+    """Who may take the task over: the draw's pool (`pool`, when the caller already has the plan's), eligible for
+    its unit and case, other than its evaluator."""
     handlers = evaluation.handlers_of(task.case)
     chosen = [
         e.officer_id
-        for e in evaluation.evaluators_for(task.plan)
+        for e in (evaluation.evaluators_for(task.plan) if pool is None else pool)
         if e.officer_id != task.evaluator_id and sampling.eligible(e, task.unit_id, handlers)
     ]
     return [db.session.get(Officer, officer_id) for officer_id in sorted(chosen)]
