@@ -343,7 +343,9 @@ def trend():
 @bp.get("/tasks")
 @requires()
 def task_list():
-    return render_template("console/evaluation_tasks.html", tasks=evaluation.tasks_of(me()), score=evaluation.score)
+    return render_template(
+        "console/evaluation_tasks.html", tasks=evaluation.tasks_of(me()), score=evaluation.score, now=clock.now()
+    )
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -200,8 +200,10 @@ def test_a_late_tasks_warning_leads_its_evaluator_to_the_task_and_the_organiser_
         select(Warning).where(Warning.subject_id == drawn["east_task"], Warning.subject_type == "evaluation_task")
     )
     assert red.colour == "red"
+    clock.freeze(bj(2025, 12, 10, 9))
     evaluator = app.test_client()
     log_in(evaluator, "100008")
+    assert "已逾期,请联系组织单位" in evaluator.get("/console/evaluation/tasks").get_data(as_text=True)
     page = evaluator.get(f"/console/supervision/warnings/{red.id}").get_data(as_text=True)
     assert "评查任务" in page and f"/console/evaluation/tasks/{drawn['east_task']}" in page
     organiser = app.test_client()
