@@ -65,6 +65,7 @@ class Event(StrEnum):
     EVALUATION_STANDARD_CHANGED = "evaluation.standard_changed"
     EVALUATION_PLAN_CREATED = "evaluation.plan_created"
     EVALUATION_TASK_ASSIGNED = "evaluation.task_assigned"
+    EVALUATION_TASK_EXTENDED = "evaluation.task_extended"
     EVALUATION_TASK_SUBMITTED = "evaluation.task_submitted"
     EVALUATION_FINDING_APPEALED = "evaluation.finding_appealed"
     EVALUATION_APPEAL_REVIEWED = "evaluation.appeal_reviewed"
@@ -120,7 +121,8 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.MONITORING_POINT_CHANGED: ("point_id",),  # an admin turned a point on or off or changed its parameters
     Event.EVALUATION_STANDARD_CHANGED: ("standard_id",),  # a new version: imported, or an admin's edit
     Event.EVALUATION_PLAN_CREATED: ("plan_id",),
-    Event.EVALUATION_TASK_ASSIGNED: ("task_id", "evaluator_id"),  # a drawn case sent to an evaluator's inbox
+    Event.EVALUATION_TASK_ASSIGNED: ("task_id", "evaluator_id"),  # a drawn (or reassigned) case sent to an inbox
+    Event.EVALUATION_TASK_EXTENDED: ("task_id",),  # the organiser moved a task's scoring deadline
     Event.EVALUATION_TASK_SUBMITTED: ("task_id",),  # its findings go to the handling unit
     Event.EVALUATION_FINDING_APPEALED: ("finding_id",),
     Event.EVALUATION_APPEAL_REVIEWED: ("finding_id", "upheld"),

@@ -240,3 +240,31 @@ def deactivate(*, actor: Officer, officer: Officer, now: datetime | None = None)
     officer.active = False
     audit.record(actor=actor, action="officer.deactivated", subject=officer, at=now or clock.now())
     return officer
+
+
+OPENID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@use_case
+def bind_wechat(*, actor: Officer, officer: Officer, openid: str, now: datetime | None = None) -> Officer:
+    """Bind the officer's WeChat (their official-account openid, where warnings and evaluation tasks are pushed),
+    or unbind it with an empty one."""
+    officer = _managed(actor, officer)
+    openid = (openid or "").strip()
+    if openid and (not 6 <= len(openid) <= 64 or not set(openid) <= OPENID_CHARS):
+        raise InvalidInput("openid 应为6至64位字母、数字、下划线或横线")
+    if openid:
+        holder = db.session.scalar(select(Officer).where(Officer.wechat_openid == openid))
+        if holder is not None and holder.id != officer.id:
+            raise Conflict("该微信已绑定其他民警")
+    before, officer.wechat_openid = officer.wechat_openid, openid or None
+    if before == officer.wechat_openid:
+        raise Conflict("绑定未改变")
+    audit.record(
+        actor=actor,
+        action="officer.wechat_bound" if openid else "officer.wechat_unbound",
+        subject=officer,
+        at=now or clock.now(),
+        detail={"openid_tail": openid[-4:] if openid else None, "was_bound": before is not None},
+    )
+    return officer

@@ -1,5 +1,5 @@
-"""Admin pages of the console: officers (create, reset password, roles, deactivate). Admins only: any other role
-gets 403, and an officer outside the admin's scope answers 404."""
+"""Admin pages of the console: officers (create, reset password, roles, WeChat binding, deactivate). Admins only:
+any other role gets 403, and an officer outside the admin's scope answers 404."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -85,6 +85,17 @@ def set_roles(officer_id: int):
     done(
         lambda: officers.set_roles(actor=me(), officer=_officer(officer_id), roles=request.form.getlist("roles")),
         "已更新角色",
+    )
+    return redirect(url_for("admin.officer_list"))
+
+
+@bp.post("/officers/<int:officer_id>/wechat")
+@requires(Role.ADMIN)
+def bind_wechat(officer_id: int):
+    openid = request.form.get("openid", "")
+    done(
+        lambda: officers.bind_wechat(actor=me(), officer=_officer(officer_id), openid=openid),
+        "已绑定微信" if openid.strip() else "已解除微信绑定",
     )
     return redirect(url_for("admin.officer_list"))
 

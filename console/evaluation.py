@@ -13,11 +13,18 @@ from flask_login import current_user
 from casework import clock
 from casework.errors import DomainError, InvalidInput
 from casework.models import CaseType, Role
+from console import charts
 from console.auth import me, requires
 from console.views import csrf, headers
 from media.storage import storage
-from supervision import evaluation, evaluation_results, evaluation_review, evaluation_standards
-from supervision.evaluation_models import FindingState, Severity
+from supervision import (
+    evaluation,
+    evaluation_assignment,
+    evaluation_results,
+    evaluation_review,
+    evaluation_standards,
+)
+from supervision.evaluation_models import FindingState, PlanState, Severity
 
 bp = Blueprint("evaluation", __name__, url_prefix="/console/evaluation")
 bp.after_request(headers)
@@ -206,7 +213,15 @@ def plan_page(plan_id: int):
         officers=evaluation_results.by_officer(plan),
         drill=drill,
         score=evaluation.score,
+        eligible=_eligible_for(plan) if organiser and plan.state == PlanState.SCORING.value else None,
+        now=clock.now(),
     )
+
+
+def _eligible_for(plan):
+    """Who each task of the plan may be reassigned to, with the plan's evaluator pool read once for the page."""
+    pool = evaluation.evaluators_for(plan)
+    return lambda task: evaluation_assignment.eligible_evaluators(task, pool)
 
 
 @bp.post("/plans/<int:plan_id>/draw")
@@ -214,6 +229,52 @@ def plan_page(plan_id: int):
 def draw(plan_id: int):
     _act(lambda: evaluation.draw(actor=me(), plan_id=plan_id), "已抽取案件并分派评查任务")
     return redirect(url_for("evaluation.plan_page", plan_id=plan_id))
+
+
+def _optional_end_of_day(field: str) -> datetime | None:
+    return _end_of_day(field) if request.form.get(field, "").strip() else None
+
+
+@bp.post("/tasks/<int:task_id>/extend")
+@requires(*ORGANISER_ROLES)
+def extend_task(task_id: int):
+    found = []
+    _act(
+        lambda: found.append(
+            evaluation_assignment.extend(
+                actor=me(), task_id=task_id, due_at=_optional_end_of_day("due"), reason=request.form.get("reason", "")
+            )
+        ),
+        "已延长评查期限",
+    )
+    return _back_to_plan(found)
+
+
+def _back_to_plan(found: list) -> Response:
+    """To the task's plan page when the step was taken; otherwise back to the page the form was on."""
+    if found:
+        return redirect(url_for("evaluation.plan_page", plan_id=found[0].plan_id))
+    return redirect(request.referrer or url_for("evaluation.plan_list"))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@requires(*ORGANISER_ROLES)
+def reassign_task(task_id: int):
+    found = []
+    chosen = request.form.get("evaluator_id", type=int)
+    _act(
+        lambda: found.append(
+            evaluation_assignment.reassign(
+                actor=me(),
+                task_id=task_id,
+                evaluator_id=chosen or 0,
+                due_at=_optional_end_of_day("due"),
+                reason=request.form.get("reason", ""),
+            )
+        ),
+        "已改派评查任务",
+    )
+    return _back_to_plan(found)
 
 
 @bp.post("/findings/<int:finding_id>/review")
@@ -229,6 +290,8 @@ def review(finding_id: int):
         ),
         "申诉成立,已撤销该问题" if upheld else "申诉不成立,问题已确认并转整改",
     )
+    if found and found[0].reviewed_late:
+        flash("已超过方案的复核截止时间,本次复核记为逾期复核", "error")
     return redirect(url_for("evaluation.plan_page", plan_id=found[0].plan_id) if found else request.referrer or "/")
 
 
@@ -270,7 +333,8 @@ def unit_report(plan_id: int, unit_id: int):
 @requires()
 def trend():
     plans, series = evaluation_results.trend(me())
-    return render_template("console/evaluation_trend.html", plans=plans, series=series)
+    drawn = {name: charts.line_chart(values, [p.name for p in plans]) for name, values in series.items()}
+    return render_template("console/evaluation_trend.html", plans=plans, series=series, charts=drawn)
 
 
 # -- the evaluator --------------------------------------------------------------------------------------------
@@ -279,7 +343,9 @@ def trend():
 @bp.get("/tasks")
 @requires()
 def task_list():
-    return render_template("console/evaluation_tasks.html", tasks=evaluation.tasks_of(me()), score=evaluation.score)
+    return render_template(
+        "console/evaluation_tasks.html", tasks=evaluation.tasks_of(me()), score=evaluation.score, now=clock.now()
+    )
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -13,7 +13,7 @@ from casework.errors import DomainError
 from casework.models import Role
 from console.auth import me, requires
 from console.views import csrf, headers
-from supervision import board, notify, points, warnings
+from supervision import board, evaluation_clocks, notify, points, warnings
 from supervision.models import Colour, SubjectType
 
 bp = Blueprint("supervision", __name__, url_prefix="/console/supervision")
@@ -93,7 +93,12 @@ def warning_list():
 def warning_page(warning_id: int):
     warning = warnings.warning_for(me(), warning_id)
     return render_template(
-        "console/supervision_warning.html", warning=warning, colour=Colour(warning.colour), subject_types=SubjectType
+        "console/supervision_warning.html",
+        warning=warning,
+        colour=Colour(warning.colour),
+        subject_types=SubjectType,
+        evaluation_plan_id=evaluation_clocks.plan_id_of(warning.subject_type, warning.subject_id),
+        viewer_id=me().id,
     )
 
 

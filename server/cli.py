@@ -85,7 +85,7 @@ def seed_command():
 def demo_command():
     """Seed the demo world: units, officers, categories, doorplates and incidents (idempotent)."""
     counts = seed.load_demo()
-    evaluation_demo.load(seed.officer("100000").password_hash)
+    evaluation_demo.load()
     _drain()
     click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     click.echo(

@@ -12,6 +12,7 @@ from casework.events import Event
 from supervision import (  # noqa: F401 - models: the tables join the metadata
     case_watch,
     evaluation_models,
+    evaluation_notify,
     models,
     notify,
     settings,
@@ -26,6 +27,13 @@ def init_app(app: Flask) -> None:
     for event, (job, handler) in (watch.HANDLERS | case_watch.HANDLERS).items():
         events.subscribe(app, event, handler, job=job)
     events.subscribe(app, Event.NOTIFICATION_DUE, notify.deliver, job="supervision.deliver_notice", queue="notify")
+    events.subscribe(
+        app,
+        Event.EVALUATION_TASK_ASSIGNED,
+        evaluation_notify.task_assigned,
+        job="evaluation.notify_evaluator",
+        queue="notify",
+    )
     events.periodic(app, "supervision.sweep", sweep.periodic_sweep, every=app.config["SUPERVISION_SWEEP_SECONDS"])
     app.cli.add_command(calendar_cli)
     app.cli.add_command(supervision_cli)

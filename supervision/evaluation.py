@@ -30,6 +30,7 @@ from casework.models import (
 )
 from casework.text import clean
 from casework.unit_of_work import use_case
+from supervision import evaluation_clocks
 from supervision import evaluation_sampling as sampling
 from supervision.evaluation_models import (
     EvaluationCriterion,
@@ -256,6 +257,7 @@ def draw(*, actor: Officer, plan_id: int, now: datetime | None = None) -> list[E
         detail={"seed": plan.seed, "tasks": [[t.case_id, t.evaluator_id] for t in tasks]},
     )
     for task in tasks:
+        evaluation_clocks.watch_task(task, at=now)
         publish(Event.EVALUATION_TASK_ASSIGNED, task_id=task.id, evaluator_id=task.evaluator_id)
     return tasks
 
@@ -344,8 +346,8 @@ def _open_task(evaluator: Officer, task_id: int, now: datetime) -> EvaluationTas
     task = task_for(evaluator, task_id)
     if task.submitted_at is not None:
         raise Conflict("该任务已提交,不能再修改")
-    if now > task.plan.scoring_due_at:
-        raise Conflict("评查期限已过")
+    if now > task.scoring_due_at:
+        raise Conflict("评查期限已过,请联系组织单位延期或改派")
     return task
 
 
@@ -413,6 +415,7 @@ def submit(*, evaluator: Officer, task_id: int, now: datetime | None = None) -> 
     now = now or clock.now()
     task = _open_task(evaluator, task_id, now)
     task.submitted_at = now
+    evaluation_clocks.stop_task(task, at=now, reason="submitted")
     audit.record(
         actor=evaluator,
         action="evaluation.task_submitted",

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from casework import clock
+from casework import clock, seed
 from casework.db import db
-from casework.models import Officer, Role, Unit
+from casework.models import Unit
 from casework.unit_of_work import transaction
 from supervision import evaluation, evaluation_standards
 from supervision.evaluation_models import EvaluationPlan
@@ -21,33 +21,19 @@ STANDARD = (
     "SA-04,强制措施审批或延长手续不全,强制措施,20,严重\n"
     "SA-05,立案审查超过法定期限,立案,10,较重\n"
 )
-OFFICERS = [
-    ("100008", "江法", "33010301", [Role.LEGAL_OFFICER]),  # 江滨派出所's legal officer: evaluates 东湖's cases
-    ("100009", "钱考", "330100", [Role.LEGAL_OFFICER]),  # the city's legal officer: organises the plan
-]
+ORGANISER, EVALUATOR = "100009", "100008"  # seed officers: the city's legal officer and 江滨派出所's
 
 
-def load(password_hash: str) -> bool:
-    """Create the demo's evaluation once; returns whether it did."""
+def load() -> bool:
+    """Create the demo's evaluation once; returns whether it did (not when a plan exists, nor when the database
+    was seeded by a release whose officers did not include the evaluation's)."""
     if db.session.scalar(select(EvaluationPlan.id).limit(1)) is not None:
         return False
+    organiser, evaluator = seed.officer(ORGANISER), seed.officer(EVALUATOR)
+    if organiser is None or evaluator is None:
+        return False
     with transaction():
-        for badge, name, unit_code, roles in OFFICERS:
-            if db.session.scalar(select(Officer).where(Officer.badge_no == badge)) is None:
-                unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-                db.session.add(
-                    Officer(
-                        badge_no=badge,
-                        name=name,
-                        unit=unit,
-                        roles=[r.value for r in roles],
-                        password_hash=password_hash,
-                    )
-                )
-        db.session.flush()
-        admin = db.session.scalar(select(Officer).where(Officer.badge_no == "100000"))
-        organiser = db.session.scalar(select(Officer).where(Officer.badge_no == "100009"))
-        evaluator = db.session.scalar(select(Officer).where(Officer.badge_no == "100008"))
+        admin = seed.officer("100000")
         station = db.session.scalar(select(Unit).where(Unit.code == "33010201"))
         standard = evaluation_standards.import_file(
             STANDARD.encode(), actor=admin, name="执法质量考评标准(演示)", filename="demo-standard.csv"

@@ -128,8 +128,20 @@ class EvaluationTask(db.Model):
     evaluator_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
     evaluator: Mapped[Officer] = relationship(foreign_keys=[evaluator_id])
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The task's own scoring deadline once the organiser extended it or reassigned the task (NULL: the plan's).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the evaluator's WeChat was told of the task (NULL: not yet, or reassigned since).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     findings: Mapped[list["EvaluationFinding"]] = relationship(back_populates="task", order_by="EvaluationFinding.id")
+
+    @property
+    def scoring_due_at(self) -> datetime:
+        """The moment the evaluator must have submitted by: the task's own deadline, else the plan's."""
+        return self.due_at or self.plan.scoring_due_at
+
+    def overdue(self, now: datetime) -> bool:
+        return self.submitted_at is None and now > self.scoring_due_at
 
 
 class FindingState(StrEnum):
@@ -177,8 +189,26 @@ class EvaluationFinding(db.Model):
 
     @property
     def counts(self) -> bool:
-        """Whether its points are deducted (everything but a finding withdrawn on appeal)."""
-        return self.state != FindingState.WITHDRAWN.value
+        """Whether its points are deducted now: recorded (and not appealed) or confirmed. A finding under appeal is
+        pending (待复核) until reviewed, and one withdrawn on appeal never counts."""
+        return self.state in (FindingState.RECORDED.value, FindingState.CONFIRMED.value)
+
+    @property
+    def pending(self) -> bool:
+        """Under appeal: its points are shown apart from the confirmed score until the organiser reviews it."""
+        return self.state == FindingState.APPEALED.value
+
+    @property
+    def status_text(self) -> str:
+        """The state as pages and exports show it: pending while under appeal, and a review made late is said so."""
+        if self.pending:
+            return "申诉中(待复核)"
+        return self.state_enum.label + ("(逾期复核)" if self.reviewed_late else "")
+
+    @property
+    def reviewed_late(self) -> bool:
+        """Reviewed after the plan's review deadline (shown 逾期复核)."""
+        return self.reviewed_at is not None and self.reviewed_at > self.task.plan.review_due_at
 
 
 class EvaluationRectification(db.Model):

@@ -1,5 +1,8 @@
 """The results of evaluation: scores per unit and per officer (ranked), each unit's trend over plans, the
-drill-down to findings, a CSV export that opens in Excel (UTF-8 with BOM), and a unit's printable report."""
+drill-down to findings, a CSV export that opens in Excel (UTF-8 with BOM), and a unit's printable report.
+
+A score counts the findings that stand (recorded and not appealed, or confirmed); a finding under appeal is
+pending (待复核): its points are shown apart and count only once the organiser rejects the appeal."""
 
 import csv
 import io
@@ -25,6 +28,8 @@ class Standing:
     cases: int = 0
     findings: int = 0
     deducted: int = 0
+    pending: int = 0  # findings under appeal, not yet counted
+    pending_points: int = 0
     total: int = 0
     rank: int = 0
     finding_ids: list[int] = field(default_factory=list)
@@ -59,6 +64,9 @@ def _add(standing: Standing, task: EvaluationTask) -> None:
     standing.deducted += sum(f.points for f in counted)
     standing.total += score(task.findings)
     standing.finding_ids += [f.id for f in counted]
+    pending = [f for f in task.findings if f.pending]
+    standing.pending += len(pending)
+    standing.pending_points += sum(f.points for f in pending)
 
 
 def by_unit(plan: EvaluationPlan) -> list[Standing]:
@@ -127,10 +135,12 @@ def csv_export(plan: EvaluationPlan) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["考评方案", plan.name, "考评标准", f"{plan.standard.name} 第{plan.standard.version}版"])
-    writer.writerow(["类别", "排名", "名称", "考评案件数", "问题数", "扣分", "平均得分"])
+    writer.writerow(["类别", "排名", "名称", "考评案件数", "问题数", "扣分", "平均得分", "待复核问题数", "待复核扣分"])
     for kind, standings in (("单位", by_unit(plan)), ("民警", by_officer(plan))):
         for s in standings:
-            writer.writerow([kind, s.rank, s.name, s.cases, s.findings, s.deducted, s.average])
+            writer.writerow(
+                [kind, s.rank, s.name, s.cases, s.findings, s.deducted, s.average, s.pending, s.pending_points]
+            )
     writer.writerow([])
     writer.writerow(["案件编号", "单位", "考评项", "考评内容", "扣分", "依据", "状态"])
     for finding in findings_of(plan):
@@ -142,7 +152,7 @@ def csv_export(plan: EvaluationPlan) -> bytes:
                 finding.criterion.text,
                 finding.points,
                 finding.evidence,
-                finding.state_enum.label,
+                finding.status_text,
             ]
         )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

@@ -18,7 +18,7 @@ from casework.events import Event, publish
 from casework.models import Officer, Role, System
 from casework.text import clean
 from casework.unit_of_work import use_case
-from supervision import clocks, points
+from supervision import clocks, evaluation_clocks, points
 from supervision.evaluation import require_organiser
 from supervision.evaluation_models import (
     EvaluationFinding,
@@ -72,6 +72,7 @@ def appeal(*, officer: Officer, finding_id: int, reason: str, now: datetime | No
         raise Conflict("申诉期限已过")
     finding.appeal_reason = clean(reason, missing="请填写申诉理由", limit=2000, what="申诉理由")
     finding.state, finding.appealed_at, finding.appealed_by_id = FindingState.APPEALED.value, now, officer.id
+    evaluation_clocks.watch_appeal(finding, plan, at=now)  # red to the organiser if unreviewed at its deadline
     audit.record(
         actor=officer,
         action="evaluation.finding_appealed",
@@ -87,7 +88,11 @@ def appeal(*, officer: Officer, finding_id: int, reason: str, now: datetime | No
 def review(
     *, officer: Officer, finding_id: int, upheld: bool, reason: str, now: datetime | None = None
 ) -> EvaluationFinding:
-    """The organiser reviews an appeal: upheld withdraws the finding; rejected confirms it (a rectification)."""
+    """The organiser reviews an appeal: upheld withdraws the finding; rejected confirms it (a rectification).
+
+    A review after the plan's review deadline is still taken (refusing it would leave the appeal open for good, and
+    its finding pending, with nobody able to settle it) but recorded as late: `late` in its audit entry, 逾期复核 on
+    the pages, and the red warning the deadline raised stays in the record, resolved by this review."""
     now = now or clock.now()
     finding = db.session.get(EvaluationFinding, finding_id, with_for_update=True)
     if finding is None:
@@ -99,12 +104,14 @@ def review(
     finding.review_reason = clean(reason, missing="请填写复核意见", limit=2000, what="复核意见")
     finding.reviewed_at, finding.reviewed_by_id = now, officer.id
     finding.state = (FindingState.WITHDRAWN if upheld else FindingState.CONFIRMED).value
+    late = now > plan.review_due_at
+    evaluation_clocks.stop_appeal(finding, at=now)
     audit.record(
         actor=officer,
         action="evaluation.appeal_reviewed",
         subject=finding,
         at=now,
-        detail={"upheld": bool(upheld), "reason": finding.review_reason},
+        detail={"upheld": bool(upheld), "reason": finding.review_reason, "late": late},
     )
     publish(Event.EVALUATION_APPEAL_REVIEWED, finding_id=finding.id, upheld=bool(upheld))
     if not upheld:
@@ -168,6 +175,11 @@ def close_windows(*, now: datetime) -> int:
         for finding in list(findings):
             _confirm(finding, plan, plan.appeal_due_at, actor=EVALUATION)
             confirmed += 1
+        unsubmitted = db.session.scalars(
+            select(EvaluationTask).where(EvaluationTask.plan_id == plan.id, EvaluationTask.submitted_at.is_(None))
+        )
+        for task in list(unsubmitted):  # too late to score now: its red is settled as the plan closed
+            evaluation_clocks.stop_task(task, at=now, reason="plan_closed")
         plan.state, plan.closed_at = PlanState.CLOSED.value, now
         audit.record(
             actor=EVALUATION, action="evaluation.window_closed", subject=plan, at=now, detail={"confirmed": confirmed}

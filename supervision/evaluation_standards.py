@@ -3,7 +3,9 @@
 keeps the version it was made with.
 
 The file has a header naming the columns code, text, concerns, points, severity (or the Chinese 编号, 考评内容,
-涉及环节, 扣分, 严重程度) and one criterion per line. Severity is 一般 / 较重 / 严重 (or minor / major / serious).
+涉及环节, 扣分, 严重程度) and one criterion per line. In an XLSX file every sheet whose header (within its first
+lines) names these columns is read, and the others (notes, a cover) are left alone; errors name the sheet and line.
+Severity is 一般 / 较重 / 严重 (or minor / major / serious).
 """
 
 import csv
@@ -72,8 +74,33 @@ class StandardRefused(InvalidInput):
         self.errors = errors
 
 
-def table(data: bytes, filename: str = "") -> list[list[str]]:
-    """The cells of an uploaded CSV (UTF-8 or GB 18030) or XLSX (first sheet), line by line."""
+@dataclass(frozen=True)
+class SheetLineError(LineError):
+    """An error on a line of a named XLSX sheet."""
+
+    sheet: str = ""
+
+    def __str__(self) -> str:
+        return f"工作表「{self.sheet}」第{self.line}行：{self.message}"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The cells of one table of an upload, line by line: a CSV (no name) or one XLSX worksheet."""
+
+    name: str | None
+    rows: list[list[str]]
+
+    def error(self, line: int, message: str) -> LineError:
+        return LineError(line, message) if self.name is None else SheetLineError(line, message, self.name)
+
+
+HEADER_SEARCH = 10  # an XLSX sheet's header may sit under a title: the first lines are searched for it
+HEADER_MIN = 2  # a sheet whose header names fewer known columns is not a criteria sheet (notes, a cover)
+
+
+def sheets(data: bytes, filename: str = "") -> list[Sheet]:
+    """The tables of an uploaded CSV (UTF-8 or GB 18030) or XLSX (every worksheet, in the workbook's order)."""
     if data.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx"):
         import openpyxl  # only an XLSX upload needs it
 
@@ -81,40 +108,103 @@ def table(data: bytes, filename: str = "") -> list[list[str]]:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise InvalidInput("XLSX文件无法读取") from exc
-        sheet = book.worksheets[0]
-        rows = [["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
+        try:
+            return [
+                Sheet(
+                    sheet.title,
+                    [["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)],
+                )
+                for sheet in book.worksheets
+            ]
+        finally:
+            book.close()
     try:
-        return list(csv.reader(io.StringIO(decode(data))))
+        return [Sheet(None, list(csv.reader(io.StringIO(decode(data)))))]
     except csv.Error as exc:
         raise StandardRefused([LineError(1, f"CSV格式错误：{exc}")]) from exc
 
 
+def table(data: bytes, filename: str = "") -> list[list[str]]:
+    """The cells of an upload's first table (a CSV, or an XLSX's first sheet), line by line."""
+    return sheets(data, filename)[0].rows
+
+
+def _columns(cells: list[str]) -> list[str | None]:
+    return [COLUMNS.get(str(h).strip().lower().lstrip("\ufeff")) for h in cells]
+
+
+def _header(sheet: Sheet) -> tuple[int, list[str | None]] | None:
+    """The line of the sheet's header (1-based) and its column names: the first line naming the most known
+    columns among the first lines; None when no line names enough of them."""
+    best = None
+    for line, cells in enumerate(sheet.rows[:HEADER_SEARCH], start=1):
+        names = _columns(cells)
+        known = len({n for n in names if n})
+        if known >= HEADER_MIN and (best is None or known > best[0]):
+            best = (known, line, names)
+        if known == len(REQUIRED):
+            break
+    return None if best is None else (best[1], best[2])
+
+
+def parse_sheets(tables: list[Sheet]) -> tuple[list[CriterionRow], list[LineError]]:
+    """Check every line of every criteria sheet (no database): a CSV is one; an XLSX sheet is one when its header
+    names the columns (other sheets, such as notes, are left alone). The good rows and the errors, by sheet and
+    line."""
+    if len(tables) == 1 and tables[0].name is None:
+        return parse(tables[0].rows)
+    good, errors, seen = [], [], {}
+    found = 0
+    for sheet in tables:
+        header = _header(sheet)
+        if header is None:
+            continue
+        found += 1
+        rows, problems = _parse_from(sheet, *header, seen=seen)
+        good += rows
+        errors += problems
+    if not found:
+        names = "、".join(f"「{t.name}」" for t in tables)
+        wanted = "编号, 考评内容, 涉及环节, 扣分, 严重程度"
+        return [], [LineError(1, f"没有找到表头含有「{wanted}」的工作表(已查看 {names})")]
+    if not good and not errors:
+        errors.append(LineError(2, "没有任何考评项"))
+    return good, errors
+
+
 def parse(rows: list[list[str]]) -> tuple[list[CriterionRow], list[LineError]]:
-    """Check every line (no database); the good rows and the errors by line number (the header is line 1)."""
+    """Check every line of one table (no database); the good rows and the errors by line number (the header is
+    line 1)."""
     if not rows:
         return [], [LineError(1, "文件为空")]
-    names = [COLUMNS.get(str(h).strip().lower().lstrip("\ufeff")) for h in rows[0]]
+    good, errors = _parse_from(Sheet(None, rows), 1, _columns(rows[0]), seen={})
+    if not good and not errors:
+        errors.append(LineError(2, "没有任何考评项"))
+    return good, errors
+
+
+def _parse_from(
+    sheet: Sheet, header_line: int, names: list[str | None], *, seen: dict
+) -> tuple[list[CriterionRow], list[LineError]]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        return [], [LineError(1, "表头缺少列:" + ", ".join(missing))]
+        return [], [sheet.error(header_line, "表头缺少列:" + ", ".join(missing))]
     index = {name: names.index(name) for name in REQUIRED}
-    good, errors, seen = [], [], {}
-    for line, cells in enumerate(rows[1:], start=2):
+    good, errors = [], []
+    for line, cells in enumerate(sheet.rows[header_line:], start=header_line + 1):
         if not any(str(c).strip() for c in cells):
             continue
         cell = {name: (str(cells[i]).strip() if i < len(cells) else "") for name, i in index.items()}
         row, problems = _row(line, cell)
         if row is not None and row.code in seen:
-            problems.append(f"编号 {row.code} 与第{seen[row.code]}行重复")
+            where_sheet, where_line = seen[row.code]
+            where = f"第{where_line}行" if where_sheet == sheet.name else f"工作表「{where_sheet}」第{where_line}行"
+            problems.append(f"编号 {row.code} 与{where}重复")
         if problems:
-            errors.extend(LineError(line, p) for p in problems)
+            errors.extend(sheet.error(line, p) for p in problems)
         else:
-            seen[row.code] = line
+            seen[row.code] = (sheet.name, line)
             good.append(row)
-    if not good and not errors:
-        errors.append(LineError(2, "没有任何考评项"))
     return good, errors
 
 
@@ -201,7 +291,7 @@ def import_file(
     require_officer(actor, Role.ADMIN)
     name = clean(name, missing="请填写标准名称", limit=128, what="标准名称")
     now = now or clock.now()
-    rows, errors = parse(table(data, filename))
+    rows, errors = parse_sheets(sheets(data, filename))
     if errors:
         raise StandardRefused(errors)
     sha = hashlib.sha256(data).hexdigest()

@@ -47,6 +47,8 @@ class SubjectType(StrEnum):
     MEASURE = "measure"  # a compulsory measure of a case
     PROPERTY = "property"  # an item of case property
     RECTIFICATION = "rectification"  # an evaluation finding's rectification
+    EVALUATION_TASK = "evaluation_task"  # a sampled case an evaluator must score by the deadline
+    APPEAL = "appeal"  # an evaluation finding under appeal, to be reviewed by the deadline
 
     @property
     def label(self) -> str:
@@ -57,6 +59,8 @@ class SubjectType(StrEnum):
             "measure": "强制措施",
             "property": "涉案财物",
             "rectification": "考评整改",
+            "evaluation_task": "评查任务",
+            "appeal": "考评申诉",
         }[self.value]
 
 

@@ -51,6 +51,9 @@ PROPERTY_UNDISPOSED = "PROPERTY_UNDISPOSED"
 MATERIALS_MISSING = "MATERIALS_MISSING"
 # Online evaluation: a confirmed finding's rectification (yellow when confirmed, red when its due date passed).
 EVALUATION_RECTIFY = "EVALUATION_RECTIFY"
+# Online evaluation's own deadlines: a task unsubmitted at the scoring deadline, an appeal unreviewed at the review one.
+EVALUATION_SCORING_DUE = "EVALUATION_SCORING_DUE"
+EVALUATION_REVIEW_DUE = "EVALUATION_REVIEW_DUE"
 
 CASE_POINTS: list[tuple[str, str, str, dict, str, str]] = [
     (
@@ -167,6 +170,22 @@ EVALUATION_POINTS: list[tuple[str, str, str, dict, str, str]] = [
         {"rectify_days": 15, "working": False},
         "yellow,red",
         "执法考评确认的问题须在方案规定的期限内整改并经组织单位验收,逾期未整改到位即为红色预警",
+    ),
+    (
+        EVALUATION_SCORING_DUE,
+        "考评评查超期",
+        "clock",
+        {"blue_share": 0.75},
+        "blue,red",
+        "评查任务临近方案规定的评查截止时间仍未提交(蓝,提醒评查人),截止时仍未提交(红,告知组织单位)",
+    ),
+    (
+        EVALUATION_REVIEW_DUE,
+        "考评申诉超期未复核",
+        "clock",
+        {},
+        "red",
+        "被考评单位的申诉至方案规定的复核截止时间仍未复核(红,告知组织单位)",
     ),
 ]
 

@@ -13,6 +13,13 @@ SETTINGS = [
         "official-account template for warnings pushed to officers (fields: colour, point, subject, due); "
         "empty: no WeChat push",
     ),
+    Setting(
+        "EVALUATION_TASK_TEMPLATE_ID",
+        str,
+        "",
+        "official-account template telling an evaluator of a new evaluation task (fields: plan, number, due); "
+        "empty: the console inbox only",
+    ),
 ]
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

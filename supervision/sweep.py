@@ -20,7 +20,7 @@ from casework import clock as wall_clock
 from casework.db import db
 from casework.models import Complaint, Incident, TimelineEntry
 from casework.unit_of_work import transaction
-from supervision import case_watch, clocks, evaluation_review, points, warnings
+from supervision import case_watch, clocks, evaluation_clocks, evaluation_review, points, warnings
 from supervision.calendar import CalendarMissing
 from supervision.models import Colour, DeadlineClock, MonitoringPoint, SubjectType, Warning
 
@@ -72,7 +72,8 @@ def periodic_sweep(*, now: datetime) -> None:
         log.info("supervision sweep at %s: %s", now.isoformat(), result)
 
 
-CONDITIONS = case_watch.CONDITIONS | evaluation_review.CONDITIONS
+CONDITIONS = case_watch.CONDITIONS | evaluation_review.CONDITIONS | evaluation_clocks.CONDITIONS
+RECIPIENTS = evaluation_clocks.RECIPIENTS  # points whose warnings go to named people, not the unit's
 
 
 def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result: SweepResult) -> None:
@@ -113,7 +114,15 @@ def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result:
 
 
 def _raise(target, point, colour, due_at, now, result, *, rectify_due_at=None) -> bool:
-    raised = warnings.raise_once(target, point, colour, due_at=due_at, now=now, rectify_due_at=rectify_due_at)
+    raised = warnings.raise_once(
+        target,
+        point,
+        colour,
+        due_at=due_at,
+        now=now,
+        rectify_due_at=rectify_due_at,
+        recipients=RECIPIENTS.get(target.kind),
+    )
     if raised is not None:
         result.raised += 1
     return raised is not None

@@ -5,6 +5,7 @@ Blue goes to the officer and the unit's legal officer; yellow is a rectification
 its own due date; red is escalated to the supervisors of the unit above (and the unit's own supervisors).
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
@@ -29,6 +30,9 @@ from supervision.models import (
 )
 
 SWEEP = System("supervision.sweep")
+# Who a point's warnings go to, when the point names its own people rather than the unit's (e.g. an evaluation's
+# organiser): called with the clock and the colour.
+Recipients = Callable[[DeadlineClock, Colour], list[Officer]]
 
 
 def raise_once(
@@ -39,8 +43,10 @@ def raise_once(
     due_at: datetime,
     now: datetime,
     rectify_due_at: datetime | None = None,
+    recipients: Recipients | None = None,
 ) -> Warning | None:
     """Raise one warning unless this clock already has it (for this occurrence); None when it existed.
+    `recipients` chooses who is told instead of the unit's usual people.
 
     The unique (clock, colour, occurrence) is the lasting guard: a racing sweep's insert fails in its SAVEPOINT
     and is dropped, so nothing is raised twice whatever runs at once.
@@ -94,7 +100,8 @@ def raise_once(
         },
     )
     publish(Event.WARNING_RAISED, warning_id=warning.id)
-    _notify(warning, unit, colour, now)
+    chosen = recipients(target, colour) if recipients else _recipients_once(unit, warning.officer_id, colour)
+    _notify(warning, chosen, colour, now)
     return warning
 
 
@@ -155,8 +162,8 @@ def forget_recipients() -> None:
     db.session.info.pop(RECIPIENTS_CACHE, None)
 
 
-def _notify(warning: Warning, unit: Unit | None, colour: Colour, now: datetime) -> None:
-    for officer in _recipients_once(unit, warning.officer_id, colour):
+def _notify(warning: Warning, chosen: list[Officer], colour: Colour, now: datetime) -> None:
+    for officer in chosen:
         channels = [NotificationChannel.CONSOLE]
         if officer.wechat_openid and settings.get("SUPERVISION_WARNING_TEMPLATE_ID"):
             channels.append(NotificationChannel.WECHAT)

@@ -1,6 +1,7 @@
 """A small evaluation world shared by the evaluation tests: the demo units with legal officers in two counties
-and the city (the organiser), cases accepted at two stations, and a standard file."""
+and the city (the organiser, from the seed), cases accepted at two stations, and a standard file."""
 
+import io
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -20,11 +21,27 @@ STANDARD_CSV = (
     "SA-04,强制措施审批手续不全,强制措施,20,严重\n"
 )
 
-EXTRA_OFFICERS = [
-    ("100008", "江法", "33010301", [Role.LEGAL_OFFICER]),  # 江滨派出所's legal officer: works county-wide
-    ("100009", "钱考", "330100", [Role.LEGAL_OFFICER]),  # the city's legal officer: organises the plan
-    ("100010", "许江", "33010301", [Role.OFFICER]),
-]
+HEADER = ["编号", "考评内容", "涉及环节", "扣分", "严重程度"]
+
+
+def workbook(**named_sheets) -> bytes:
+    """An XLSX file with the given sheets (title -> rows), in order."""
+    import openpyxl  # only the XLSX tests need it
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in named_sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+EXTRA_OFFICERS = [("100010", "许江", "33010301", [Role.OFFICER])]  # handles 江滨派出所's cases
+# The seed's legal officers the evaluation tests lean on: 江滨派出所's (an evaluator) and the city's (the organiser).
+SEED_EVALUATION_OFFICERS = ("100008", "100009")
 
 
 def bj(year, month, day, hour=0, minute=0):
@@ -32,7 +49,7 @@ def bj(year, month, day, hour=0, minute=0):
 
 
 def add_officers() -> dict[str, Officer]:
-    """The extra officers (idempotent); password as the demo's."""
+    """The extra officers (idempotent; password as the demo's), with the seed's evaluation officers."""
     with transaction():
         for badge, name, unit_code, roles in EXTRA_OFFICERS:
             if seed.officer(badge) is None:
@@ -40,7 +57,7 @@ def add_officers() -> dict[str, Officer]:
                 found = Officer(badge_no=badge, name=name, unit=unit, roles=[r.value for r in roles])
                 found.set_password(seed.DEMO_PASSWORD)
                 db.session.add(found)
-    return {badge: seed.officer(badge) for badge, *_ in EXTRA_OFFICERS}
+    return {badge: seed.officer(badge) for badge in (*SEED_EVALUATION_OFFICERS, *(b for b, *_ in EXTRA_OFFICERS))}
 
 
 def accept_case(app, citizen, handler: Officer, plate: str, at: datetime, code: str = "0102") -> Case:

@@ -67,6 +67,8 @@ OFFICERS = [
     ("100000", "管理员", "330000", [Role.ADMIN]),
     ("100006", "周航", "33010202", [Role.OFFICER]),
     ("100007", "孙指", "330000", [Role.DISPATCHER]),  # the command centre: sees incidents not yet routed
+    ("100008", "江法", "33010301", [Role.LEGAL_OFFICER]),  # 江滨派出所's legal officer: evaluates other units' cases
+    ("100009", "钱考", "330100", [Role.LEGAL_OFFICER]),  # the city's legal officer: organises evaluation plans
 ]
 
 DOORPLATES = [

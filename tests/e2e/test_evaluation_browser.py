@@ -159,3 +159,11 @@ def test_a_plan_end_to_end_in_the_browser(browser, live):
     organiser.locator("#unit-results tr", has_text="东湖派出所").locator("text=打印报告").click()
     organiser.wait_for_selector("#report-title")
     assert "平均得分 85.0" in organiser.inner_text("#report-standing")  # 100 - 15 (the upheld 10 withdrawn)
+
+    # The trend: a chart per unit drawn by the server, shown on screen and kept when printed.
+    organiser.goto(f"{base_url}/console/evaluation/trend")
+    chart = organiser.locator('.trend-chart[data-unit="东湖派出所"] svg')
+    assert chart.bounding_box()["width"] > 200 and chart.locator("circle").count() == 1
+    organiser.emulate_media(media="print")
+    assert chart.is_visible() and chart.bounding_box()["height"] > 50
+    assert "85.0" in organiser.inner_text("#trend-table")

@@ -14,7 +14,7 @@ from casework.models import AuditEntry
 from supervision import evaluation, evaluation_results, evaluation_review, evaluation_standards, points, sweep
 from supervision.evaluation_models import EvaluationTask, FindingState
 from supervision.models import Warning
-from tests.evaluation_steps import STANDARD_CSV, add_officers, bj, cases_at_two_stations
+from tests.evaluation_steps import HEADER, STANDARD_CSV, add_officers, bj, cases_at_two_stations, workbook
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -266,3 +266,22 @@ def test_a_plan_is_made_only_by_an_organising_unit_with_sane_deadlines(people, a
             review_due_at=bj(2025, 12, 20),
             now=bj(2025, 12, 1),
         )
+
+
+def test_an_xlsx_standard_is_read_from_every_criteria_sheet_and_refused_whole_naming_sheet_and_line(people):
+    bad = workbook(
+        说明=[["填写说明"]],
+        刑事=[HEADER, ["XS-01", "立案审查超期", "立案", 10, "较重"]],
+        治安=[HEADER, ["ZA-01", "未告知权利义务", "笔录", 10, "严重程度高"]],
+    )
+    with pytest.raises(evaluation_standards.StandardRefused) as refused:
+        evaluation_standards.import_file(bad, actor=people["admin"], name="执法质量考评标准", filename="s.xlsx")
+    assert refused.value.detail["errors"] == ["工作表「治安」第2行：严重程度「严重程度高」应为一般、较重或严重"]
+    assert evaluation_standards.all_standards() == []  # all or nothing: the good sheet was not kept either
+    good = workbook(
+        说明=[["填写说明"]],
+        刑事=[HEADER, ["XS-01", "立案审查超期", "立案", 10, "较重"]],
+        治安=[HEADER, ["ZA-01", "未告知权利义务", "笔录", 10, "较重"]],
+    )
+    made = evaluation_standards.import_file(good, actor=people["admin"], name="执法质量考评标准", filename="s.xlsx")
+    assert [c.code for c in made.criteria] == ["XS-01", "ZA-01"]

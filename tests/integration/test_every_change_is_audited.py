@@ -47,11 +47,12 @@ from casework.models import (
     MeasureStep,
     Officer,
     PropertyItem,
+    Unit,
 )
 from casework.models import Case as CaseFile
 from casework.status import Channel, IncidentStatus
 from supervision import complaints as supervision
-from supervision import evaluation, evaluation_review, evaluation_standards
+from supervision import evaluation, evaluation_assignment, evaluation_review, evaluation_standards
 from supervision.evaluation_models import EvaluationRectification
 from tests.complaint_steps import walk
 from tests.evaluation_steps import STANDARD_CSV, add_officers
@@ -371,6 +372,11 @@ CASES: dict[str, Case] = {
         nothing,
         lambda w: officers.set_roles(actor=seed.officer("100000"), officer=w.officer(), roles=["dispatcher"]),
         lambda w: [("officer", seed.officer("100000").id, "officer.roles_changed", "officer", w.officer_id)],
+    ),
+    "officer wechat binding": Case(
+        nothing,
+        lambda w: officers.bind_wechat(actor=seed.officer("100000"), officer=w.officer(), openid="oa-officer-bound"),
+        lambda w: [("officer", seed.officer("100000").id, "officer.wechat_bound", "officer", w.officer_id)],
     ),
     "officer deactivate": Case(
         nothing,
@@ -784,6 +790,20 @@ def drawn(w: World) -> None:
     w.made["task"] = evaluation.draw(actor=seed.officer(ORGANISER), plan_id=w.made["plan"])[0].id
 
 
+def with_spare_evaluator(w: World) -> None:
+    """A drawn task, and a legal officer of another county who may take it over."""
+    drawn(w)
+    county = db.session.scalar(select(Unit).where(Unit.code == "330103"))
+    spare = Officer(badge_no="100011", name="许法", unit=county, roles=["legal_officer"])
+    db.session.add(spare)
+    db.session.flush()
+    w.made["spare"] = spare.id
+
+
+CLOCK_STARTED = ("system", None, "clock.started", "deadline_clock", ANY)
+CLOCK_STOPPED = ("system", None, "clock.stopped", "deadline_clock", ANY)
+
+
 def criterion(w: World, code: str = "SA-02") -> int:
     return next(c.id for c in evaluation_standards.standard(w.made["standard"]).criteria if c.code == code)
 
@@ -856,7 +876,32 @@ EVALUATION_CASES: dict[str, Case] = {
     "evaluation draw": Case(
         planned,
         lambda w: evaluation.draw(actor=seed.officer(ORGANISER), plan_id=w.made["plan"]),
-        lambda w: [by(ORGANISER, "evaluation.drawn", "evaluation_plan", w.made["plan"])],
+        lambda w: [by(ORGANISER, "evaluation.drawn", "evaluation_plan", w.made["plan"]), CLOCK_STARTED],
+    ),
+    "evaluation task extend": Case(
+        drawn,
+        lambda w: evaluation_assignment.extend(
+            actor=seed.officer(ORGANISER),
+            task_id=w.made["task"],
+            due_at=clock.now() + timedelta(days=7),
+            reason="评查人出差",
+        ),
+        lambda w: [
+            CLOCK_STOPPED,
+            CLOCK_STARTED,
+            by(ORGANISER, "evaluation.task_extended", "evaluation_task", w.made["task"]),
+        ],
+    ),
+    "evaluation task reassign": Case(
+        with_spare_evaluator,
+        lambda w: evaluation_assignment.reassign(
+            actor=seed.officer(ORGANISER), task_id=w.made["task"], evaluator_id=w.made["spare"], reason="改派"
+        ),
+        lambda w: [
+            CLOCK_STOPPED,
+            CLOCK_STARTED,
+            by(ORGANISER, "evaluation.task_reassigned", "evaluation_task", w.made["task"]),
+        ],
     ),
     "evaluation case view": Case(
         drawn,
@@ -869,19 +914,22 @@ EVALUATION_CASES: dict[str, Case] = {
     "evaluation submit": Case(
         with_finding,
         lambda w: evaluation.submit(evaluator=seed.officer(EVALUATOR), task_id=w.made["task"]),
-        lambda w: [by(EVALUATOR, "evaluation.task_submitted", "evaluation_task", w.made["task"])],
+        lambda w: [CLOCK_STOPPED, by(EVALUATOR, "evaluation.task_submitted", "evaluation_task", w.made["task"])],
     ),
     "evaluation appeal": Case(
         submitted,
         lambda w: evaluation_review.appeal(officer=station(w), finding_id=w.made["finding"], reason="已告知"),
-        lambda w: [by(STATION, "evaluation.finding_appealed", "evaluation_finding", w.made["finding"])],
+        lambda w: [CLOCK_STARTED, by(STATION, "evaluation.finding_appealed", "evaluation_finding", w.made["finding"])],
     ),
     "evaluation review upheld": Case(
         appealed,
         lambda w: evaluation_review.review(
             officer=seed.officer(ORGANISER), finding_id=w.made["finding"], upheld=True, reason="成立"
         ),
-        lambda w: [by(ORGANISER, "evaluation.appeal_reviewed", "evaluation_finding", w.made["finding"])],
+        lambda w: [
+            CLOCK_STOPPED,
+            by(ORGANISER, "evaluation.appeal_reviewed", "evaluation_finding", w.made["finding"]),
+        ],
     ),
     "evaluation review rejected": Case(
         appealed,
@@ -889,6 +937,7 @@ EVALUATION_CASES: dict[str, Case] = {
             officer=seed.officer(ORGANISER), finding_id=w.made["finding"], upheld=False, reason="属实"
         ),
         lambda w: [
+            CLOCK_STOPPED,
             by(ORGANISER, "evaluation.appeal_reviewed", "evaluation_finding", w.made["finding"]),
             *finding_confirmed(
                 w, by(ORGANISER, "evaluation.finding_confirmed", "evaluation_finding", w.made["finding"])

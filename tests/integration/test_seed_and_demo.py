@@ -41,7 +41,16 @@ def test_demo_world_is_complete_and_idempotent(app):
         tasks = db.session.scalars(select(EvaluationTask)).all()
         assert len(tasks) == 2 and sum(1 for t in tasks if t.submitted_at) == 1
         assert all(t.evaluator.unit.code == "33010301" for t in tasks)  # another county's legal officer
+        assert {t.evaluator.badge_no for t in tasks} == {"100008"}  # the seed's officers, not the demo's own
+        assert db.session.get(Officer, plan.created_by_id).badge_no == "100009"
     assert "incidents=5" in second.output
+
+
+def test_the_seed_roster_has_the_evaluation_legal_officers(world):
+    organiser, evaluator = world.officer("100009"), world.officer("100008")
+    assert (organiser.unit.code, organiser.roles) == ("330100", ["legal_officer"])
+    assert (evaluator.unit.code, evaluator.roles) == ("33010301", ["legal_officer"])
+    assert evaluator.password_hash == organiser.password_hash and evaluator.check_password(seed.DEMO_PASSWORD)
 
 
 def test_the_demo_cases_give_the_monitoring_points_something_to_show_on_first_start(app):
