@@ -161,6 +161,14 @@ def in_use(cause: CaseCause) -> bool:
     )
 
 
+def used_codes() -> set[str]:
+    """The codes a case names now or ever named (for the admin list: those cannot be deleted)."""
+    now_named = db.session.scalars(select(Case.cause_code).where(Case.cause_code.is_not(None)).distinct())
+    from_codes = db.session.scalars(select(CauseChange.from_code).where(CauseChange.from_code.is_not(None)).distinct())
+    to_codes = db.session.scalars(select(CauseChange.to_code).where(CauseChange.to_code.is_not(None)).distinct())
+    return {*now_named, *from_codes, *to_codes}
+
+
 @use_case
 def add(*, actor: Officer, code: str, name: str, case_type: str, now: datetime | None = None) -> CaseCause:
     """An admin adds a cause to the list (active, at its end)."""
