@@ -25,8 +25,6 @@ CAUSES_FILE = Path(__file__).with_name("seed") / "case_causes.json"
 CODE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 NAME_LIMIT = 64
 
-Cause = CaseCause  # the name the callers have always used
-
 
 def listing() -> list[CaseCause]:
     """Every cause, active or not, in the list's order."""

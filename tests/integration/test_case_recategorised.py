@@ -15,6 +15,14 @@ from casework.models import AuditEntry, Case, Incident, TimelineEntry
 from supervision import points, sweep
 from supervision.models import DeadlineClock
 from tests.integration.test_case_file import accepted, all_warnings, bj, drain, open_warnings
+from tests.integration.test_console import Browser, csrf_of, log_in
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app(CONSOLE_SECURE_COOKIES=False)
+    app.test_client_class = Browser
+    return app
 
 
 def running(kind: str, case: Case) -> DeadlineClock | None:
@@ -144,3 +152,34 @@ def test_a_measure_the_new_type_does_not_allow_refuses_the_change(app, world, ci
     assert "刑事拘留" in refused.value.message and "请先解除或变更强制措施" in refused.value.message
     db.session.rollback()
     assert db.session.get(Case, case.id).case_type == "criminal"
+
+
+def test_the_console_tells_the_officer_what_changed_and_what_was_refused(app, world, citizen, officer):
+    case = accepted(app, citizen, officer, bj(2025, 3, 3, 9))
+    cases.change_cause(case=case, actor=officer, cause_code="X0103", reason="刷单诈骗")
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, "100002")
+    token = csrf_of(client.get(f"/console/incidents/{case.id}").get_data(as_text=True))
+    public_order = seed.category("0105")
+    answer = client.post(
+        f"/console/incidents/{case.id}/category",
+        data={"category": str(public_order.id), "reason": "殴打他人", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "已调整类别" in answer.get_data(as_text=True)
+    page = client.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    assert "治安案件" in page and 'id="cause">未定案由<' in page
+    choices = page.split('id="cause-form"')[1].split("</form>")[0]
+    assert 'value="Z0203"' in choices and 'value="X0103"' not in choices
+
+    cases.decide_filing(case=db.session.get(Case, case.id), actor=officer, filed=True)
+    db.session.commit()
+    refused = client.post(
+        f"/console/incidents/{case.id}/category",
+        data={"category": str(seed.category("0102").id), "reason": "改回刑事", "csrf_token": token},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "案件已立案,不能再由治安案件改为刑事案件" in refused
+    db.session.expire_all()
+    assert db.session.get(Incident, case.id).category.code == "0105"
