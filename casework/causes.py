@@ -104,8 +104,13 @@ def load_seed(path: Path = CAUSES_FILE, *, now: datetime | None = None) -> int:
     if not missing:
         return 0
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(CaseCause).values(missing).on_conflict_do_nothing(index_elements=["code"])
-    return db.session.execute(statement).rowcount
+    statement = (
+        dialect.insert(CaseCause)
+        .values(missing)
+        .on_conflict_do_nothing(index_elements=["code"])
+        .returning(CaseCause.id)  # what was really inserted (rowcount is not reliable here on every driver)
+    )
+    return len(db.session.execute(statement).all())
 
 
 def ensure_seeded() -> None:
