@@ -48,6 +48,11 @@ def test_a_filed_criminal_case_runs_its_investigation_clock_blue_then_red_and_it
     assert running.due_at == filed + timedelta(days=60)  # the configured default: 60 calendar days
     assert running.blue_at == filed + timedelta(days=48)  # at the configured share (0.8)
     assert running.subject_number == case.number
+    client = app.test_client()
+    log_in(client, "100004")  # the county's legal officer sees the running deadline and may extend it
+    page = client.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    deadlines = page.split('id="deadlines"')[1].split("</ul>")[0]
+    assert "立案侦查超期" in deadlines and f"/deadlines/{running.id}/extend" in deadlines
 
     # Entering the investigation stage keeps the one clock running from filing (no second clock, no restart).
     cases.advance(case=case, actor=officer, stage=CaseStage.INVESTIGATING, now=filed + timedelta(days=1))
