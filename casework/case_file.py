@@ -94,9 +94,9 @@ def follow_category(
         return None
     old_type = case.type_enum
     if case.stage_enum is not CaseStage.ACCEPTED:
+        where = "进入侦查(调查)阶段" if case.stage_enum is CaseStage.INVESTIGATING else case.stage_enum.label
         raise Conflict(
-            f"案件已{case.stage_enum.label},不能再由{old_type.label}改为{new_type.label};"
-            f"请选择属于{old_type.label}的警情类别"
+            f"案件已{where},不能再由{old_type.label}改为{new_type.label};请选择属于{old_type.label}的警情类别"
         )
     unfit = [
         measures.label(m.kind)
