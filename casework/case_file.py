@@ -7,10 +7,13 @@ Kept apart from `casework.cases` (the case's own use cases, which call `incident
 
 from datetime import datetime
 
-from casework import audit, numbering
+from sqlalchemy import select
+
+from casework import audit, causes, measures, numbering
 from casework.db import db
+from casework.errors import Conflict
 from casework.events import Event, publish
-from casework.models import Case, CaseStage, CaseType, Incident, Officer
+from casework.models import Case, CaseStage, CaseType, Category, CauseChange, Incident, Measure, Officer, TimelineEntry
 from casework.status import IncidentStatus
 
 STAGE_COLUMNS = {
@@ -66,6 +69,84 @@ def enter(case: Case, stage: CaseStage, *, at: datetime) -> None:
     case.stage = stage.value
     case.updated_at = at
     setattr(case, STAGE_COLUMNS[stage], at)
+
+
+def type_for(category: Category | None) -> CaseType | None:
+    """The case type a category implies (None: the category says nothing, e.g. a 求助 or an unclassified one)."""
+    if category is None or category.case_type is None:
+        return None
+    return CaseType(category.case_type)
+
+
+def follow_category(
+    incident: Incident, category: Category, *, actor: Officer, at: datetime, reason: str
+) -> Case | None:
+    """After an accepted incident is recategorised, its case takes the type the new category implies (in the
+    caller's transaction, under its lock on the incident); returns the case if its type changed.
+
+    Only a case still at acceptance changes type: once the filing decision is taken the procedure is chosen, and
+    an attempt is refused (the whole recategorisation with it). A compulsory measure in force that the new type
+    does not allow (a criminal detention on a public-order case) refuses it too. A cause of the old type cannot
+    describe the new case: it is cleared, in the cause history, and the officer chooses one of the new type."""
+    case = of(incident)
+    new_type = type_for(category)
+    if case is None or new_type is None or new_type.value == case.case_type:
+        return None
+    old_type = case.type_enum
+    if case.stage_enum is not CaseStage.ACCEPTED:
+        where = "进入侦查(调查)阶段" if case.stage_enum is CaseStage.INVESTIGATING else case.stage_enum.label
+        raise Conflict(
+            f"案件已{where},不能再由{old_type.label}改为{new_type.label};请选择属于{old_type.label}的警情类别"
+        )
+    unfit = [
+        measures.label(m.kind)
+        for m in db.session.scalars(select(Measure).where(Measure.case_id == case.id).order_by(Measure.id))
+        if m.active and new_type not in measures.KINDS[m.kind].case_types
+    ]
+    if unfit:
+        raise Conflict(
+            f"案件正在执行{'、'.join(unfit)},{new_type.label}不能采取,请先解除或变更强制措施后再调整警情类别"
+        )
+    cleared = case.cause_code
+    change = None
+    if cleared is not None:
+        change = CauseChange(
+            case_id=case.id,
+            at=at,
+            from_code=cleared,
+            to_code=None,
+            reason=f"警情类别调整为「{category.name}」,案件类型改为{new_type.label},原案由不再适用:{reason}",
+            officer_id=actor.id,
+        )
+        db.session.add(change)
+        case.cause_code = None
+    case.case_type = new_type.value
+    case.updated_at = at
+    note = f"案件类型由{old_type.label}改为{new_type.label}(警情类别调整为「{category.name}」:{reason})"
+    if cleared is not None:
+        note += f";原案由「{causes.name(cleared)}」已清除,请重新确定{new_type.label}案由"
+    entry = TimelineEntry(
+        incident_id=case.id, at=at, kind="case_type", internal_note=note, actor_kind=actor.kind, actor_id=actor.id
+    )
+    db.session.add(entry)
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="case.type_changed",
+        subject=case,
+        at=at,
+        detail={
+            "from": old_type.value,
+            "to": new_type.value,
+            "category": category.code,
+            "reason": reason,
+            "cause_cleared": cleared,
+        },
+    )
+    publish(Event.CASE_TYPE_CHANGED, case_id=case.id, timeline_entry_id=entry.id)
+    if change is not None:
+        publish(Event.CASE_CAUSE_CHANGED, case_id=case.id, change_id=change.id)
+    return case
 
 
 def _open(incident: Incident, *, actor: Officer, at: datetime) -> Case:

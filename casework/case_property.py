@@ -16,7 +16,9 @@ from casework.models import Case, CaseStage, Officer, PropertyItem, PropertyMove
 from casework.unit_of_work import use_case
 
 P = PropertyState
-PROPERTY_ROLES = (Role.OFFICER, Role.LEGAL_OFFICER)
+SEIZING_ROLES = (Role.OFFICER, Role.LEGAL_OFFICER)
+# Who records a movement: the officer handing the item over, or the property room's keeper (保管员).
+PROPERTY_ROLES = (Role.OFFICER, Role.LEGAL_OFFICER, Role.PROPERTY_KEEPER)
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,56 @@ def undisposed(case: Case) -> list[PropertyItem]:
 
 def custody_chain(item: PropertyItem) -> list[Officer]:
     """Every officer who held the item, in order (the seizing officer first)."""
-    chain = [item.seized_by]
+    return [hand.officer for hand in custody_hands(item)]
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One officer in an item's chain of custody, and whether they held it as the property room's keeper."""
+
+    officer: Officer
+    as_keeper: bool
+
+
+def custody_hands(item: PropertyItem) -> list[Hand]:
+    """The chain of custody with the keepers marked: a hand that received the item into the property room (stored,
+    returned, or handed over inside it) held it as keeper."""
+    hands = [Hand(item.seized_by, False)]
     for movement in item.movements:
-        if movement.to_officer is not None and movement.to_officer.id != chain[-1].id:
-            chain.append(movement.to_officer)
-    return chain
+        if movement.to_officer is None:
+            continue
+        as_keeper = movement.kind in INTO_ROOM or (movement.kind == "handed_over" and hands[-1].as_keeper)
+        if movement.to_officer.id != hands[-1].officer.id:
+            hands.append(Hand(movement.to_officer, as_keeper))
+    return hands
+
+
+# Movements received into the property room, and those given out of it: a keeper must be on that side.
+INTO_ROOM = frozenset({"stored", "returned"})
+
+
+def is_keeper_for(officer: Officer, item: PropertyItem) -> bool:
+    """Whether `officer` keeps the property room of the item's case unit or of a unit above it."""
+    if not officer.active or Role.PROPERTY_KEEPER.value not in (officer.roles or []):
+        return False  # named explicitly: an admin's every-role pass does not make them a keeper
+    unit = item.case.unit
+    rooms = {unit.id, *(u.id for u in unit.ancestors())} if unit is not None else set()
+    return officer.unit_id in rooms
+
+
+def keepers_for(item: PropertyItem, candidates: list[Officer]) -> list[Officer]:
+    return [o for o in candidates if is_keeper_for(o, item)]
+
+
+def _check_keepers(item: PropertyItem, chosen: MovementKind, actor: Officer, receiver: Officer | None) -> None:
+    """Into the property room only through a keeper's hands; out of it only from a keeper's hands."""
+    if chosen.code in INTO_ROOM and not is_keeper_for(receiver, item):
+        raise Conflict(f"{chosen.label}须由本单位或上级单位涉案财物管理室的保管员接收,{receiver.name}不是保管员")
+    if item.state_enum is P.STORED:
+        if not is_keeper_for(actor, item):
+            raise Conflict("财物在库,须由涉案财物管理室的保管员办理出库或交接")
+        if chosen.code == "handed_over" and not is_keeper_for(receiver, item):
+            raise Conflict(f"在库财物只能交接给保管员,{receiver.name}不是保管员")
 
 
 @use_case
@@ -86,7 +133,7 @@ def seize(
     now: datetime | None = None,
 ) -> PropertyItem:
     """Register an item seized by `actor` (who holds it until it is stored)."""
-    require_officer(actor, *PROPERTY_ROLES)
+    require_officer(actor, *SEIZING_ROLES)
     require_visible(actor, case)
     if case.stage == CaseStage.CONCLUDED.value:
         raise Conflict("案件已办结,不能登记扣押财物")
@@ -160,6 +207,7 @@ def move(
     else:
         recipient = text.clean(recipient, missing="请填写接收单位或接收人", limit=128, what="接收人")
         receiver = None
+    _check_keepers(item, chosen, actor, receiver)
     if chosen.code == "taken_out":
         if return_due_at is None or return_due_at <= now:
             raise InvalidInput("请填写晚于现在的归还日期")

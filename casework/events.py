@@ -43,6 +43,8 @@ class Event(StrEnum):
     CASE_OPENED = "case.opened"
     CASE_STAGE_CHANGED = "case.stage_changed"
     CASE_CAUSE_CHANGED = "case.cause_changed"
+    CASE_TYPE_CHANGED = "case.type_changed"
+    CAUSE_LIST_CHANGED = "cause.list_changed"
     MEASURE_STARTED = "measure.started"
     MEASURE_EXTENDED = "measure.extended"
     MEASURE_APPROVED = "measure.approved"
@@ -100,6 +102,9 @@ PAYLOAD: dict[Event, tuple[str, ...]] = {
     Event.CASE_OPENED: ("case_id",),  # an incident was accepted: its case exists
     Event.CASE_STAGE_CHANGED: ("case_id", "stage"),  # filed / not filed, investigation, transferred, concluded
     Event.CASE_CAUSE_CHANGED: ("case_id", "change_id"),
+    # its incident's new category is of the other type (criminal / public order), while the case was only accepted
+    Event.CASE_TYPE_CHANGED: ("case_id", "timeline_entry_id"),
+    Event.CAUSE_LIST_CHANGED: ("cause_id",),  # an admin added, renamed, (de)activated or deleted a cause (案由)
     Event.MEASURE_STARTED: ("measure_id",),  # a compulsory measure began (also the new one of a change)
     Event.MEASURE_EXTENDED: ("measure_id", "step_id"),  # its term moved (with or without its approval yet)
     Event.MEASURE_APPROVED: ("measure_id", "step_id"),  # an extension recorded without approval got it

@@ -375,7 +375,8 @@ def change_status(
 def recategorise(
     *, incident: Incident, actor: Officer, category: Category, reason: str, now: datetime | None = None
 ) -> TimelineEntry:
-    """Change an incident's category; the reason is kept for the supervision rules that watch reclassification."""
+    """Change an incident's category; the reason is kept for the supervision rules that watch reclassification. The
+    case of an accepted incident takes the new category's type (criminal / public order) if it may still change."""
     require_officer(actor, *HANDLING_ROLES)
     incident = _locked(incident, actor)
     reason = text.clean(reason, missing="请说明调整类别的原因", limit=500, what="原因")
@@ -387,6 +388,8 @@ def recategorise(
     before = incident.category.code if incident.category else None
     incident.category = category
     incident.updated_at = now
+    # An accepted incident's case follows the new category's type while it still may (else this is refused).
+    case_file.follow_category(incident, category, actor=actor, at=now, reason=reason)
     entry = _timeline(
         incident, actor, "recategorised", now, internal=f"类别由 {before or '未分类'} 调整为 {category.code}:{reason}"
     )

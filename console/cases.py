@@ -8,6 +8,7 @@ Each route translates a form or a link into one casework call, like the rest of 
 from datetime import datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from casework import case_materials, case_property, cases, causes, clock, measures
@@ -26,12 +27,21 @@ bp = Blueprint("cases", __name__, url_prefix="/console/cases")
 bp.after_request(headers)
 
 CASE_ROLES = (Role.OFFICER, Role.LEGAL_OFFICER, Role.SUPERVISOR, Role.DISPATCHER)
+# The property room's keeper reads the case list and the property pages (the custody chain, the printed list).
+PROPERTY_READERS = (*CASE_ROLES, Role.PROPERTY_KEEPER)
 MATERIAL_MAX_BYTES = 50 * 1024 * 1024
 
 
 @bp.before_request
 def check_csrf() -> None:
     csrf.protect()
+
+
+@bp.context_processor
+def what_the_viewer_reads() -> dict:
+    """Whether the viewer reads the whole case (else only its property: a keeper), for the links and tabs."""
+    viewer = getattr(current_user, "officer", None)  # an error page may be rendered before anyone signed in
+    return {"reads_case": viewer is not None and any(viewer.has_role(r) for r in CASE_ROLES)}
 
 
 def _viewed(case_id: int, what: str) -> Case:
@@ -110,7 +120,7 @@ def _act(action, done: str) -> None:
 
 
 @bp.get("")
-@requires(*CASE_ROLES)
+@requires(*PROPERTY_READERS)
 def case_list():
     return render_template("console/case_list.html", cases=cases.cases_for(me()), causes=causes)
 
@@ -138,15 +148,19 @@ def case_page(case_id: int):
     )
 
 
+STAGE_DEADLINES = (points.FILING_OVERDUE, points.CASE_OVERDUE, points.INVESTIGATION_OVERDUE)
+
+
 def _deadlines(case: Case) -> list[DeadlineClock]:
-    """The case's running stage deadlines (filing review, public-order case), which an approval may extend."""
+    """The case's running stage deadlines (filing review, public-order case, investigation), which an approval may
+    extend."""
     return list(
         db.session.scalars(
             select(DeadlineClock)
             .where(
                 DeadlineClock.subject_type == SubjectType.CASE.value,
                 DeadlineClock.subject_id == case.id,
-                DeadlineClock.kind.in_((points.FILING_OVERDUE, points.CASE_OVERDUE)),
+                DeadlineClock.kind.in_(STAGE_DEADLINES),
                 DeadlineClock.stopped_at.is_(None),
             )
             .order_by(DeadlineClock.id)
@@ -157,7 +171,8 @@ def _deadlines(case: Case) -> list[DeadlineClock]:
 @bp.post("/<int:case_id>/deadlines/<int:clock_id>/extend")
 @requires(*clocks.EXTENDING_ROLES)
 def extend_deadline(case_id: int, clock_id: int):
-    """An approved extension of a stage deadline (filing review to 7 or 30 days, a public-order case +30 days)."""
+    """An approved extension of a stage deadline (filing review to 7 or 30 days, a public-order case +30 days, an
+    investigation after review)."""
     officer = me()
     case = cases.case_for(officer, case_id)
     target = next((c for c in _deadlines(case) if c.id == clock_id), None)
@@ -347,22 +362,34 @@ def measure_action(case_id: int, measure_id: int, action: str):
 
 
 @bp.get("/<int:case_id>/property")
-@requires(*CASE_ROLES)
+@requires(*PROPERTY_READERS)
 def property_list(case_id: int):
     case = _viewed(case_id, "property")
     return render_template(
         "console/case_property.html",
         case=case,
         items=case_property.items_of(case),
-        chain=case_property.custody_chain,
+        hands=case_property.custody_hands,
         movements=case_property.MOVEMENTS,
-        officers=_officers(),
+        into_room=case_property.INTO_ROOM,
+        officers=_receivers(),
+        keeper_role=Role.PROPERTY_KEEPER.value,
         me=me(),
     )
 
 
+def _receivers() -> list[Officer]:
+    """Who may receive an item: the officers of the viewer's scope and the keepers of the units above it."""
+    viewer = me()
+    above = [u.id for u in viewer.unit.ancestors()]
+    keepers_above = db.session.scalars(
+        select(Officer).where(Officer.active, Officer.unit_id.in_(above)).order_by(Officer.badge_no)
+    ).all()
+    return _officers() + [o for o in keepers_above if Role.PROPERTY_KEEPER.value in (o.roles or [])]
+
+
 @bp.get("/<int:case_id>/property/print")
-@requires(*CASE_ROLES)
+@requires(*PROPERTY_READERS)
 def property_print(case_id: int):
     """The printable property list (涉案财物清单) with each item's chain of custody."""
     case = _viewed(case_id, "property_list")
@@ -370,8 +397,9 @@ def property_print(case_id: int):
         "console/case_property_print.html",
         case=case,
         items=case_property.items_of(case),
-        chain=case_property.custody_chain,
+        hands=case_property.custody_hands,
         movements=case_property.MOVEMENTS,
+        into_room=case_property.INTO_ROOM,
         printed_at=clock.now(),
     )
 
@@ -432,7 +460,7 @@ def move(case_id: int, item_id: int):
 
 
 @bp.get("/<int:case_id>/property/<int:item_id>/photo")
-@requires(*CASE_ROLES)
+@requires(*PROPERTY_READERS)
 def property_photo(case_id: int, item_id: int):
     officer = me()
     cases.case_for(officer, case_id)

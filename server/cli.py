@@ -75,9 +75,10 @@ def events_command(as_json: bool):
 @click.command("seed")
 @with_appcontext
 def seed_command():
-    """Load the category taxonomy (idempotent)."""
+    """Load the category taxonomy and the case causes (idempotent)."""
     changed = seed.load_categories()
     click.echo(f"categories: {changed} changed")
+    click.echo(f"case causes: {seed.load_causes()} added")
 
 
 @click.command("demo")

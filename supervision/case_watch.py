@@ -18,6 +18,7 @@ from casework.events import Event
 from casework.models import (
     Case,
     CaseStage,
+    CaseType,
     CauseChange,
     Material,
     Measure,
@@ -25,6 +26,7 @@ from casework.models import (
     PropertyItem,
     PropertyMovement,
     PropertyState,
+    TimelineEntry,
 )
 from casework.unit_of_work import use_case
 from supervision import clocks, points
@@ -87,8 +89,25 @@ def _case_clock(kind: str, case: Case, at: datetime, *, detail=None):
         unit_id=case.unit_id,
         officer_id=case.lead_officer_id,
         started_at=at,
+        category=case.incident.category,
         detail=detail,
     )
+
+
+# The investigation clock runs from filing (立案) while a criminal case is filed or under investigation, and stops
+# when the case moves on (transferred for prosecution, decided, concluded).
+INVESTIGATION_RUNS = frozenset({CaseStage.FILED, CaseStage.INVESTIGATING})
+INVESTIGATION_ENDS = frozenset({CaseStage.TRANSFERRED, CaseStage.DECIDED, CaseStage.CONCLUDED, CaseStage.NOT_FILED})
+
+
+def _investigation_clock(case: Case, reached: CaseStage, at: datetime) -> None:
+    if reached in INVESTIGATION_RUNS:
+        # Started from the filing moment, once, and only while the case is still there (a job replayed after the
+        # case moved on starts nothing); a case filed before this clock existed gets it when investigation begins.
+        if case.type_enum is CaseType.CRIMINAL and case.filed_at is not None and case.stage_enum in INVESTIGATION_RUNS:
+            _case_clock(points.INVESTIGATION_OVERDUE, case, case.filed_at)
+    elif reached in INVESTIGATION_ENDS:
+        clocks.stop(clocks.running(CASE, case.id, points.INVESTIGATION_OVERDUE), at=at, reason=reached.value)
 
 
 @use_case
@@ -151,13 +170,15 @@ def measure_ended(measure_id: int) -> None:
 
 @use_case
 def case_stage_changed(case_id: int, stage: str) -> None:
-    """Filing clears the before-filing findings; a stage reached without its materials starts their clock; a
+    """Filing starts a criminal case's investigation clock (stopped once the case moves on) and clears the
+    before-filing findings; a stage reached without its materials starts their clock; a
     concluded case with property still in police hands is a finding."""
     case = db.session.get(Case, case_id)
     if case is None:
         return
     reached = CaseStage(stage)
     at = case.accepted_at if reached is CaseStage.ACCEPTED else _moment(case, reached)
+    _investigation_clock(case, reached, at)
     if reached is CaseStage.FILED:
         for measure in measures.measures_of(case):
             clocks.stop(clocks.running(MEASURE, measure.id, points.MEASURE_BEFORE_FILING), at=at, reason="filed")
@@ -199,11 +220,48 @@ def case_cause_changed(case_id: int, change_id: int) -> None:
     changes = db.session.scalar(
         select(func.count())
         .select_from(CauseChange)
-        .where(CauseChange.case_id == case.id, CauseChange.from_code.is_not(None), CauseChange.id <= change.id)
+        .where(
+            CauseChange.case_id == case.id,
+            CauseChange.from_code.is_not(None),  # the first cause is a choice, not a change
+            CauseChange.to_code.is_not(None),  # a cause cleared by a change of type is the category's change
+            CauseChange.id <= change.id,
+        )
     )
     limit = int(points.point(points.CATEGORY_CHANGED_OFTEN).parameters.get("max_changes", 2))
     if changes > limit and clocks.running(CASE, case.id, points.CATEGORY_CHANGED_OFTEN) is None:
         _case_clock(points.CATEGORY_CHANGED_OFTEN, case, change.at, detail={"changes": changes})
+
+
+@use_case
+def case_type_changed(case_id: int, timeline_entry_id: int) -> None:
+    """A case whose type changed at acceptance switches its stage clock: the filing review of a criminal case or
+    the 30 days of a public-order case. The new procedure's period runs from the change (a case turned from
+    criminal to administrative, 刑转行, or back, is handled under its new procedure from then on); the old clock
+    stops, and the sweep resolves what it raised."""
+    case = db.session.get(Case, case_id)
+    entry = db.session.get(TimelineEntry, timeline_entry_id)
+    if case is None or entry is None:
+        return
+    public_order = case.type_enum is CaseType.PUBLIC_ORDER
+    wanted, other = (
+        (points.CASE_OVERDUE, points.FILING_OVERDUE) if public_order else (points.FILING_OVERDUE, points.CASE_OVERDUE)
+    )
+    clocks.stop(clocks.running(CASE, case.id, other), at=entry.at, reason="type_changed")
+    # The filing review waits only on a case still at acceptance; a public-order case's 30 days run to conclusion.
+    runs = case.stage_enum is CaseStage.ACCEPTED or (public_order and case.stage_enum is not CaseStage.CONCLUDED)
+    if runs and clocks.running(CASE, case.id, wanted) is None:
+        clocks.start(
+            kind=wanted,
+            subject_type=CASE,
+            subject_id=case.id,
+            number=case.number,
+            incident_id=case.id,
+            unit_id=case.unit_id,
+            officer_id=case.incident.assigned_officer_id,
+            started_at=entry.at,
+            category=case.incident.category,
+            detail={"type_changed": True},
+        )
 
 
 def cause_changed_since(case_id: int, moment: datetime) -> bool:
@@ -288,6 +346,7 @@ HANDLERS: dict[Event, tuple[str, object]] = {
     Event.MEASURE_ENDED: ("supervision.measure_ended", measure_ended),
     Event.CASE_STAGE_CHANGED: ("supervision.case_stage_changed", case_stage_changed),
     Event.CASE_CAUSE_CHANGED: ("supervision.case_cause_changed", case_cause_changed),
+    Event.CASE_TYPE_CHANGED: ("supervision.case_type_changed", case_type_changed),
     Event.MATERIAL_ADDED: ("supervision.material_added", material_added),
     Event.PROPERTY_SEIZED: ("supervision.property_seized", property_seized),
     Event.PROPERTY_MOVED: ("supervision.property_moved", property_moved),

@@ -63,6 +63,11 @@ class SubjectType(StrEnum):
             "appeal": "考评申诉",
         }[self.value]
 
+    @property
+    def on_case(self) -> bool:
+        """A case's own subject (the case, a measure, an item): named by the case number, shown with its case."""
+        return self in (SubjectType.CASE, SubjectType.MEASURE, SubjectType.PROPERTY)
+
 
 class DeadlineClock(db.Model):
     """One watched deadline (or one finding of a monitoring point) on an incident, case or complaint.

@@ -49,6 +49,7 @@ PROPERTY_NOT_STORED = "PROPERTY_NOT_STORED"
 PROPERTY_OUT_OVERDUE = "PROPERTY_OUT_OVERDUE"
 PROPERTY_UNDISPOSED = "PROPERTY_UNDISPOSED"
 MATERIALS_MISSING = "MATERIALS_MISSING"
+INVESTIGATION_OVERDUE = "INVESTIGATION_OVERDUE"
 # Online evaluation: a confirmed finding's rectification (yellow when confirmed, red when its due date passed).
 EVALUATION_RECTIFY = "EVALUATION_RECTIFY"
 # Online evaluation's own deadlines: a task unsubmitted at the scoring deadline, an appeal unreviewed at the review one.
@@ -159,6 +160,15 @@ CASE_POINTS: list[tuple[str, str, str, dict, str, str]] = [
         {"days": 3, "working": True, "rectify_days": 3},
         "yellow,red",
         "案件进入某一阶段后N个工作日内仍未录入该阶段必需的法律文书",
+    ),
+    (
+        INVESTIGATION_OVERDUE,
+        "立案侦查超期",
+        "clock",
+        {"days": 60, "working": False, "blue_share": 0.8, "category_key": "investigation_days"},
+        "blue,red",
+        "刑事案件立案后N日内应侦查终结(移送审查起诉或作出处理),逾期须经审批延长"
+        "(默认60日,参照刑事诉讼法第一百五十六条侦查羁押期限二个月)",
     ),
 ]
 

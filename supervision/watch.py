@@ -7,7 +7,7 @@ the wall clock, so a replayed job starts the same clock.
 
 from sqlalchemy import func, select
 
-from casework import settings
+from casework import case_file, settings
 from casework.db import db
 from casework.events import Event
 from casework.models import (
@@ -28,12 +28,24 @@ from supervision.models import SubjectType
 S = IncidentStatus
 
 
-def _incident_clock(kind: str, incident: Incident, at, *, subject_type: str = SubjectType.INCIDENT.value, **extra):
+def _public_order(incident: Incident) -> bool:
+    return incident.category is not None and incident.category.case_type == "public_order"
+
+
+def _incident_clock(
+    kind: str,
+    incident: Incident,
+    at,
+    *,
+    subject_type: str = SubjectType.INCIDENT.value,
+    number: str | None = None,
+    **extra,
+):
     return clocks.start(
         kind=kind,
         subject_type=subject_type,
         subject_id=incident.id,
-        number=incident.number,
+        number=number or incident.number,
         incident_id=incident.id,
         unit_id=incident.unit_id,
         officer_id=incident.assigned_officer_id,
@@ -65,9 +77,12 @@ def incident_status_changed(incident_id: int, timeline_entry_id: int) -> None:
     if status is S.DISPATCHED:
         clocks.stop(clocks.running(*incident_clock, points.INCIDENT_UNASSIGNED), at=at, reason="dispatched")
     elif status is S.ACCEPTED:
-        public_order = incident.category is not None and incident.category.case_type == "public_order"
+        case = case_file.of(incident)  # opened in the same transaction as the acceptance
+        public_order = case.case_type == "public_order" if case is not None else _public_order(incident)
         kind = points.CASE_OVERDUE if public_order else points.FILING_OVERDUE
-        _incident_clock(kind, incident, at, subject_type=SubjectType.CASE.value)
+        # A case's clock names the case (its number on the board and in warnings), an incident's the incident.
+        number = case.number if case is not None else incident.number
+        _incident_clock(kind, incident, at, subject_type=SubjectType.CASE.value, number=number)
     elif status in (S.FILED, S.NOT_FILED):
         clocks.stop(clocks.running(*case_clock, points.FILING_OVERDUE), at=at, reason=status.value)
     elif status is S.CONCLUDED:

@@ -3,6 +3,7 @@
 from casework.complaint_status import Verdict
 from casework.models.case import (
     Case,
+    CaseCause,
     CaseStage,
     CaseType,
     CauseChange,
@@ -37,6 +38,7 @@ __all__ = [
     "AttachmentState",
     "AuditEntry",
     "Case",
+    "CaseCause",
     "CaseStage",
     "CaseType",
     "Category",

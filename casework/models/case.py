@@ -90,6 +90,28 @@ class Case(db.Model):
         return f"<Case {self.number} {self.stage}>"
 
 
+class CaseCause(db.Model):
+    """One entry of the maintained list of case causes (案由), of one case type. Admins add, rename and deactivate
+    them; a cause a case names (now or in its history) is never deleted, so old cases still read their cause."""
+
+    __tablename__ = "case_cause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    case_type: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)  # the list's order (the seed file's, then as added)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def type_enum(self) -> CaseType:
+        return CaseType(self.case_type)
+
+    def __repr__(self) -> str:
+        return f"<CaseCause {self.code} {self.name}>"
+
+
 class CauseChange(db.Model):
     """One change of a case's cause (案由), with its reason: the history 反复修改案由 is counted on."""
 
@@ -100,7 +122,8 @@ class CauseChange(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     from_code: Mapped[str | None] = mapped_column(String(16))
-    to_code: Mapped[str] = mapped_column(String(16))
+    # None: the cause was cleared (the case's type changed and its cause no longer fits; one must be chosen again).
+    to_code: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
     officer: Mapped[Officer] = relationship()

@@ -77,6 +77,7 @@ class Role(StrEnum):
     LEGAL_OFFICER = "legal_officer"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    PROPERTY_KEEPER = "property_keeper"  # keeps a unit's property room (涉案财物管理室)
 
     @property
     def label(self) -> str:
@@ -86,6 +87,7 @@ class Role(StrEnum):
             "legal_officer": "法制员",
             "supervisor": "督察",
             "admin": "管理员",
+            "property_keeper": "保管员",
         }[self.value]
 
 

@@ -13,6 +13,7 @@ from casework import (
     case_property,
     cases,
     categories,
+    causes,
     chat,
     citizens,
     clock,
@@ -61,7 +62,7 @@ UNITS = [
 OFFICERS = [
     ("100001", "陈立", "330100", [Role.DISPATCHER]),
     ("100002", "林晓", "33010201", [Role.OFFICER]),
-    ("100003", "黄敏", "33010201", [Role.OFFICER]),
+    ("100003", "黄敏", "33010201", [Role.OFFICER, Role.PROPERTY_KEEPER]),  # also keeps the station's property room
     ("100004", "吴法", "330102", [Role.LEGAL_OFFICER]),
     ("100005", "郑督", "330100", [Role.SUPERVISOR]),
     ("100000", "管理员", "330000", [Role.ADMIN]),
@@ -85,9 +86,16 @@ DEMO_PASSWORD = "wx110-demo"
 
 
 @use_case
+def load_causes(path: Path = causes.CAUSES_FILE, *, now: datetime | None = None) -> int:
+    """Add the causes file's new causes (案由) to the list (idempotent; an admin's changes stay); returns how many."""
+    return causes.load_seed(path, now=now)
+
+
+@use_case
 def load_demo() -> dict:
     """Create the demo world once, in one transaction (a second run changes nothing); returns what exists."""
     load_categories()
+    load_causes()
     if load_world():
         _demo_incidents()
     return _summary()

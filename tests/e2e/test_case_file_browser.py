@@ -70,14 +70,14 @@ def test_the_officer_works_the_case_and_prints_the_property_list(browser, live):
     page.wait_for_selector("#property tbody tr[id^=item-]")
     row = page.locator("#property tbody tr[id^=item-]").first
     row.locator('select[name="kind"]').select_option("stored")
-    row.locator('select[name="receiver"]').select_option(label="黄敏(100003)")
+    row.locator('select[name="receiver"]').select_option(label="黄敏(100003 · 保管员 · 东湖派出所)")
     row.locator('button[type="submit"]').click()
     page.wait_for_selector("text=在库")
 
     page.click("#print-list")
     page.wait_for_selector("#property-list")
     printed = page.inner_text("#property-list")
-    assert "蓝色电动车一辆" in printed and "林晓 → 黄敏" in printed
+    assert "蓝色电动车一辆" in printed and "林晓 → 黄敏(保管员)" in printed
     assert not [e for e in errors if "Content Security Policy" in e]
 
     stranger = browser.new_context(locale="zh-CN").new_page()

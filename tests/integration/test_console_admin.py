@@ -7,9 +7,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from casework import officers
+from casework import cases, causes, incidents, officers, seed
 from casework.db import db
-from casework.models import AuditEntry, Category, Doorplate, Officer, Unit
+from casework.models import AuditEntry, Case, CaseCause, Category, Doorplate, Officer, Unit
+from casework.status import Channel, IncidentStatus
 from tests.integration.test_console import Browser, actions, csrf_of, log_in
 
 ADMIN = "100000"  # the province's administrator
@@ -64,6 +65,7 @@ ADMIN_PAGES = [
     "/console/admin/categories",
     "/console/admin/categories/0101",
     "/console/admin/doorplates/",
+    "/console/admin/causes",
 ]
 
 
@@ -84,11 +86,16 @@ def test_only_admins_open_the_admin_pages_and_their_forms(client, world):
             ("/console/admin/categories/0101", {"name": "冒名", "guide": "x", "equipment": "x", "legal_refs": "x"}),
             ("/console/admin/doorplates/DH-0001/revoke", {"reason": "冒名"}),
             ("/console/admin/doorplates/sheet", {"codes": "DH-0001"}),
+            ("/console/admin/causes", {"code": "X0199", "name": "冒名案", "case_type": "criminal"}),
+            ("/console/admin/causes/X0101/name", {"name": "冒名"}),
+            ("/console/admin/causes/X0101/active", {"active": "0"}),
+            ("/console/admin/causes/X0101/delete", {}),
         ):
             assert other.post(path, data={"csrf_token": token, **form}).status_code == 403, (badge, path)
         assert "系统管理" not in other.get("/console/").get_data(as_text=True)
     db.session.expire_all()
     assert unit("33010201").name == "东湖派出所" and plate("DH-0001").is_active
+    assert causes.find("X0101").name == "盗窃案" and causes.find("X0101").active and causes.find("X0199") is None
     assert count(AuditEntry) == before + 4  # the four logins, nothing else
 
 
@@ -295,3 +302,68 @@ def test_an_admin_revokes_moves_and_prints_only_the_unit_s_doorplates(client, wo
     assert "门牌被损毁" in revoked.detail
     refused = browser.post("/console/admin/doorplates/JB-0002/revoke", data={"csrf_token": token, "reason": "再停一次"})
     assert refused.status_code == 302 and len(actions("doorplate.revoked")) == 1
+
+
+# -- case causes ----------------------------------------------------------------------------------------------
+
+
+def test_an_admin_keeps_the_cause_list_add_rename_deactivate_and_delete_only_an_unused_cause(client, world, citizen):
+    browser = admin_client(client.application)
+    page = browser.get("/console/admin/causes").get_data(as_text=True)
+    assert 'data-code="X0101"' in page and "盗窃案" in page and 'id="admin-causes"' in page
+    token = csrf_of(page)
+
+    # A case names 盗窃案: it may be renamed and deactivated, never deleted.
+    station = world.officer("100002")
+    incident = incidents.report(
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="车被偷",
+        doorplate=seed.doorplate("DH-0001"),
+        category=seed.category("0101"),
+    )
+    for status in (IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE, IncidentStatus.HANDLED, IncidentStatus.ACCEPTED):
+        incidents.change_status(incident=incident, actor=station, status=status)
+    cases.change_cause(case=db.session.get(Case, incident.id), actor=station, cause_code="X0101", reason="盗窃")
+    db.session.commit()
+    client.application.extensions["wx110.dispatcher"].drain()  # the steps' background jobs write their entries
+
+    before = count(AuditEntry)
+    refused = browser.post("/console/admin/causes", data={"code": "X0199", "name": "测试案", "case_type": "criminal"})
+    assert refused.status_code == 400 and causes.find("X0199") is None  # no CSRF token: nothing changes
+    for form, message in (
+        ({"code": "X0101", "name": "另一个", "case_type": "criminal"}, "案由代码 X0101 已存在"),
+        ({"code": "x-1", "name": "坏代码", "case_type": "criminal"}, "案由代码须为大写字母开头"),
+        ({"code": "X0199", "name": "", "case_type": "criminal"}, "请填写案由名称"),
+        ({"code": "X0199", "name": "测试案", "case_type": "civil"}, "请选择案件类型"),
+        ({"code": "X0199", "name": "盗窃案", "case_type": "criminal"}, "已有同名案由"),
+    ):
+        answer = browser.post("/console/admin/causes", data={"csrf_token": token, **form}, follow_redirects=True)
+        assert message in answer.get_data(as_text=True), form
+    assert count(AuditEntry) == before and count(CaseCause) == 38
+
+    browser.post(
+        "/console/admin/causes",
+        data={"csrf_token": token, "code": "z0299", "name": "测试治安案", "case_type": "public_order"},
+    )
+    added = causes.find("Z0299")
+    assert added is not None and added.case_type == "public_order" and added.active
+    assert [c.code for c in causes.of_type("public_order")][-1] == "Z0299"  # at the end of the list
+    browser.post("/console/admin/causes/X0101/name", data={"csrf_token": token, "name": "盗窃案(含入户盗窃)"})
+    browser.post("/console/admin/causes/X0101/active", data={"csrf_token": token, "active": "0"})
+    deleted = browser.post("/console/admin/causes/X0101/delete", data={"csrf_token": token}, follow_redirects=True)
+    assert "已被案件使用,不能删除" in deleted.get_data(as_text=True)
+    browser.post("/console/admin/causes/Z0299/delete", data={"csrf_token": token})
+    assert browser.post("/console/admin/causes/NOPE1/name", data={"csrf_token": token, "name": "x"}).status_code == 404
+
+    db.session.expire_all()
+    thief = causes.find("X0101")
+    assert thief.name == "盗窃案(含入户盗窃)" and not thief.active and causes.find("Z0299") is None
+    assert "X0101" not in [c.code for c in causes.of_type("criminal")]  # no longer offered...
+    text = admin_client(client.application, "100002").get(f"/console/cases/{incident.id}").get_data(as_text=True)
+    assert 'id="cause">盗窃案(含入户盗窃)<' in text  # ...but the case still reads its cause, by its new name
+    assert 'value="X0101"' not in text.split('id="cause-form"')[1].split("</form>")[0]
+    audited = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action.like("cause.%")).order_by(AuditEntry.seq)
+    ).all()
+    assert audited == ["cause.added", "cause.renamed", "cause.deactivated", "cause.deleted"]

@@ -20,6 +20,7 @@ from casework import (
     case_property,
     cases,
     categories,
+    causes,
     chat,
     citizens,
     clock,
@@ -434,6 +435,7 @@ CASES: dict[str, Case] = {
 
 STATION = "100002"  # the incident's station (its doorplate's unit)
 LEGAL = "100004"
+ADMIN = "100000"
 
 
 def station(w: World) -> Officer:
@@ -637,6 +639,36 @@ CASE_FILE_CASES: dict[str, Case] = {
         with_material,
         lambda w: case_materials.view(officer=station(w), material_id=w.made["material"]),
         by_station("material.viewed", "case_material", lambda w: w.made["material"]),
+    ),
+    "case type follows a recategorisation": Case(
+        accepted,
+        lambda w: incidents.recategorise(
+            incident=w.incident(), actor=station(w), category=seed.category("0105"), reason="殴打他人"
+        ),
+        lambda w: [
+            ("officer", seed.officer(STATION).id, "case.type_changed", "case_file", w.incident_id),
+            ("officer", seed.officer(STATION).id, "incident.recategorised", "incident", w.incident_id),
+        ],
+    ),
+    "cause add": Case(
+        nothing,
+        lambda w: causes.add(actor=seed.officer(ADMIN), code="X0199", name="测试案", case_type="criminal"),
+        lambda w: [("officer", seed.officer(ADMIN).id, "cause.added", "case_cause", causes.find("X0199").id)],
+    ),
+    "cause rename": Case(
+        nothing,
+        lambda w: causes.rename(actor=seed.officer(ADMIN), cause=causes.find("X0101"), name="盗窃案(含入户)"),
+        lambda w: [("officer", seed.officer(ADMIN).id, "cause.renamed", "case_cause", causes.find("X0101").id)],
+    ),
+    "cause deactivate": Case(
+        nothing,
+        lambda w: causes.set_active(actor=seed.officer(ADMIN), cause=causes.find("X0101"), active=False),
+        lambda w: [("officer", seed.officer(ADMIN).id, "cause.deactivated", "case_cause", causes.find("X0101").id)],
+    ),
+    "cause delete": Case(
+        lambda w: w.made.update(cause=causes.find("X0118").id),
+        lambda w: causes.delete(actor=seed.officer(ADMIN), cause=causes.find("X0118")),
+        lambda w: [("officer", seed.officer(ADMIN).id, "cause.deleted", "case_cause", w.made["cause"])],
     ),
 }
 CASES.update(CASE_FILE_CASES)

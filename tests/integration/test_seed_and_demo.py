@@ -2,12 +2,12 @@
 
 from sqlalchemy import func, select
 
-from casework import audit, seed
+from casework import audit, causes, seed
 from casework.db import db
-from casework.models import Case, Category, Incident, Officer, Unit
+from casework.models import Case, Category, Incident, Officer, PropertyItem, Unit
 from supervision import points, sweep
 from supervision.evaluation_models import EvaluationPlan, EvaluationTask
-from supervision.models import Warning
+from supervision.models import DeadlineClock, Warning
 
 MAJOR_TYPES = {"常见案件类", "群体性事件类", "纠纷类", "意外事件类", "求助类", "事故类", "特殊对象类"}
 
@@ -66,3 +66,22 @@ def test_the_demo_cases_give_the_monitoring_points_something_to_show_on_first_st
         } <= raised
         stages = {c.stage for c in db.session.scalars(select(Case))}
         assert stages == {"accepted", "investigating", "filed"}
+        # Case-side warnings name the case; the criminal cases past filing run their investigation clock.
+        numbers = {c.id: c.number for c in db.session.scalars(select(Case))}
+        case_side = [
+            w for w in db.session.scalars(select(Warning)) if w.subject_type in ("case", "measure", "property")
+        ]
+        assert case_side and all(w.subject_number == numbers[w.incident_id] for w in case_side)
+        investigating = db.session.scalars(
+            select(DeadlineClock).where(
+                DeadlineClock.kind == points.INVESTIGATION_OVERDUE, DeadlineClock.stopped_at.is_(None)
+            )
+        ).all()
+        filed = {c.id for c in db.session.scalars(select(Case).where(Case.stage.in_(("filed", "investigating"))))}
+        assert {k.subject_id for k in investigating} == filed and len(filed) == 2
+        # The cash went into the property room through its keeper.
+        keeper = seed.officer("100003")
+        assert "property_keeper" in keeper.roles
+        cash = db.session.scalar(select(PropertyItem).where(PropertyItem.description == "现金"))
+        assert cash.state == "stored" and cash.holder_id == keeper.id
+        assert len(causes.listing()) == 38

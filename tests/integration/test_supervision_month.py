@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from casework import complaint_inbox, complaints, incidents
 from casework.clock import CHINA
 from casework.db import db
-from casework.models import AuditEntry, Category, Incident
+from casework.models import AuditEntry, Case, Category, Incident
 from casework.status import Channel, IncidentStatus
 from supervision import complaints as supervision_complaints
 from supervision import points, sweep, warnings
@@ -142,13 +142,14 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
     assert not script and sweeps == 29 * 24 + 16 + 1
 
     number = {key: db.session.get(Incident, state[key]).number for key in ("A", "B", "C", "D")}
+    case_number = {key: db.session.get(Case, state[key]).number for key in ("A", "D")}  # a case's clocks name it
     complaint_number = db.session.get(complaints.Complaint, state["complaint"]).number
     blue_a = bj(9, 29, 15, 0) + (bj(10, 10, 15, 0) - bj(9, 29, 15, 0)) * 0.6  # 6 Oct 05:24
     assert raised() == [
-        ("FILING_OVERDUE", "blue", number["A"], blue_a, bj(10, 6, 6)),
-        ("FILING_OVERDUE", "red", number["A"], bj(10, 10, 15, 0), bj(10, 10, 15)),
-        ("FILING_OVERDUE", "blue", number["D"], bj(10, 9, 15) + timedelta(days=4) * 0.6, bj(10, 12, 1)),
-        ("FILING_OVERDUE", "red", number["D"], bj(10, 13, 15, 0), bj(10, 13, 15)),
+        ("FILING_OVERDUE", "blue", case_number["A"], blue_a, bj(10, 6, 6)),
+        ("FILING_OVERDUE", "red", case_number["A"], bj(10, 10, 15, 0), bj(10, 10, 15)),
+        ("FILING_OVERDUE", "blue", case_number["D"], bj(10, 9, 15) + timedelta(days=4) * 0.6, bj(10, 12, 1)),
+        ("FILING_OVERDUE", "red", case_number["D"], bj(10, 13, 15, 0), bj(10, 13, 15)),
         ("INCIDENT_UNASSIGNED", "yellow", number["B"], bj(10, 14, 8, 10), bj(10, 14, 9)),
         ("INCIDENT_UNASSIGNED", "red", number["B"], bj(10, 14, 8, 30), bj(10, 14, 9)),
         ("EXPLANATION_OVERDUE", "blue", complaint_number, bj(10, 15, 5, 12), bj(10, 15, 6)),
@@ -157,7 +158,7 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         ("RECLASSIFIED_AFTER_HANDLED", "yellow", number["C"], bj(10, 20, 10, 20), bj(10, 20, 11)),
     ]
     resolved = {
-        (w.point.code, w.colour, w.subject_number != number["D"]): (
+        (w.point.code, w.colour, w.subject_number != case_number["D"]): (
             w.resolved_at and w.resolved_at.astimezone(CHINA),
             w.resolution,
         )
@@ -180,13 +181,12 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         select(Warning).where(Warning.colour == "yellow", Warning.subject_number == number["C"])
     )
     assert finding.rectify_due_at.astimezone(CHINA) == bj(10, 23, 10, 20)
-    # No clock is left waiting on the sweep; every warning was audited once when raised.
-    assert (
-        db.session.scalar(
-            select(func.count()).select_from(DeadlineClock).where(DeadlineClock.next_check_at.is_not(None))
-        )
-        == 0
-    )
+    # No clock is left waiting on the sweep but A's investigation (from its filing, blue after 48 days: past this
+    # month); every warning was audited once when raised.
+    waiting = db.session.scalars(select(DeadlineClock).where(DeadlineClock.next_check_at.is_not(None))).all()
+    assert [(k.kind, k.subject_number, k.next_check_at.astimezone(CHINA)) for k in waiting] == [
+        (points.INVESTIGATION_OVERDUE, case_number["A"], bj(10, 10, 16, 30) + timedelta(days=48))
+    ]
     assert (
         db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "warning.raised"))
         == 10
