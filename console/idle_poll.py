@@ -53,18 +53,18 @@ class IdlePolls:
         self.wsgi_app = wsgi_app
         self.headers = [(name, value) for name, value in headers.items()] + [("Content-Length", "0")]
 
-    def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET" and self._idle(environ):
+    def __call__(self, wsgi_env, start_response):
+        if wsgi_env.get("PATH_INFO") == PATH and wsgi_env.get("REQUEST_METHOD") == "GET" and self._idle(wsgi_env):
             start_response("204 NO CONTENT", list(self.headers))
             return []
-        return self.wsgi_app(environ, start_response)
+        return self.wsgi_app(wsgi_env, start_response)
 
-    def _idle(self, environ) -> bool:
+    def _idle(self, wsgi_env) -> bool:
         try:
-            session = self.app.session_interface.open_session(self.app, Request(environ))
+            session = self.app.session_interface.open_session(self.app, Request(wsgi_env))
             if not session:
                 return False
-            args = {name: values[0] for name, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            args = {name: values[0] for name, values in parse_qs(wsgi_env.get("QUERY_STRING", "")).items()}
             return unchanged(session, args, lambda top: queue_marks.mark_in(self.app, top))
         except Exception:  # noqa: BLE001 - anything odd is Flask's to answer (and to report)
             return False

@@ -2,7 +2,7 @@
 told; the monitoring points of the scoring and review deadlines (seeded)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01 08:40:00
 
 """
@@ -38,7 +38,7 @@ CODES = "'EVALUATION_SCORING_DUE', 'EVALUATION_REVIEW_DUE'"
 
 # revision identifiers, used by Alembic.
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
