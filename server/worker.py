@@ -40,7 +40,9 @@ def _job_app() -> Flask:
 # it in the same worker, each in its own transaction as if delivered by rq: the queue's round trips and the job
 # bookkeeping cost more than most of them. Media downloads (slow) still go through the queue.
 FOLLOW_UP_QUEUES = ("default", "notify")
-FOLLOW_UP_LIMIT = 50  # a chain longer than this (jobs scheduling jobs) goes back to the queue
+FOLLOW_UP_LIMIT = (
+    400  # past this many (a batch of reports schedules ~2 each; jobs scheduling jobs) the rest go back to the queue
+)
 
 
 def run_outbox_message(message_id: int) -> bool:

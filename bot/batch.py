@@ -1,0 +1,198 @@
+"""Queued reply mode: handling several citizens' captured messages in one transaction.
+
+The job that handles a captured message (`bot.queued.handle_inbound`) holds its citizen's lock on a connection of
+its own. On that connection it also takes, without waiting (`pg_try_advisory_xact_lock`, so no order of taking
+them can deadlock), the locks of other citizens whose captured messages wait, up to WECHAT_QUEUED_BATCH messages
+in all; a citizen whose lock another worker holds is left to that worker. Under those locks:
+
+- every message runs in a SAVEPOINT of one transaction, each citizen's in capture order, and the transaction
+  commits once: one WAL flush, and one acquisition of the audit chain's lock for all their entries. A message whose
+  handler fails is rolled back alone; its error is recorded on its own job, which retries it by itself (a batch
+  leaves alone every citizen with a message whose job has failed before, so a poisoned one is never retried
+  twice over, and that citizen's order stays with its own jobs);
+- then the replies are pushed, and all marked sent, with the other messages' jobs marked done, in one statement
+  each and one commit: when their jobs come, they find nothing left to do.
+
+A worker that dies before the commit leaves everything as it was (the jobs are still queued, or re-sent as
+abandoned); after it, the stored replies are pushed by the messages' own jobs, as when a single job dies.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+
+from bot import envelope, inbox, outbound, replies
+from bot.models import InboundMessage
+from casework import clock, locks, outbox
+from casework.db import db
+from casework.errors import DomainError
+from casework.models import OutboxMessage
+from casework.unit_of_work import transaction
+
+log = logging.getLogger(__name__)
+JOB = "bot.handle_inbound"
+_COLUMNS = (
+    InboundMessage.key,
+    InboundMessage.openid,
+    InboundMessage.reply,
+    InboundMessage.payload,
+    InboundMessage.outbox_id,
+)
+
+
+@dataclass
+class Outcome:
+    """One message of a batch: its row, the reply it ends with, or the error that left it to its own job."""
+
+    pending: object
+    reply: str | None = None
+    error: Exception | None = None
+    via: str | None = None  # how the reply went, once pushed
+
+
+def others(holder: locks.Holder, *, lock_space: int, own_openid: str, room: int) -> list:
+    """Captured messages of other citizens, waiting, whose locks `holder` could take at once: at most `room`, each
+    citizen's unsent messages from its first, in capture order; none of a citizen with a job that failed."""
+    if room <= 0:
+        return []
+    payloads = db.session.scalars(
+        select(OutboxMessage.payload)
+        .where(OutboxMessage.done_at.is_(None), OutboxMessage.job == JOB, OutboxMessage.last_error.is_(None))
+        .order_by(OutboxMessage.id)
+        .limit(room * 2)
+    ).all()
+    keys = [json.loads(payload).get("key") for payload in payloads]
+    if not keys:
+        db.session.rollback()
+        return []
+    owners = db.session.scalars(
+        select(InboundMessage.openid)
+        .where(InboundMessage.key.in_(keys), InboundMessage.sent_at.is_(None), InboundMessage.openid != own_openid)
+        .order_by(InboundMessage.outbox_id)
+    ).all()
+    db.session.rollback()
+    candidates = list(dict.fromkeys(owners))
+    taken = holder.try_also(lock_space, candidates)
+    if not taken:
+        return []
+    # Read again under their locks, which every handler of their messages holds: current while they are held.
+    rows = db.session.execute(
+        select(*_COLUMNS, OutboxMessage.last_error)
+        .outerjoin(OutboxMessage, OutboxMessage.id == InboundMessage.outbox_id)
+        .where(
+            InboundMessage.openid.in_(sorted(taken)),
+            InboundMessage.payload.is_not(None),
+            InboundMessage.sent_at.is_(None),
+        )
+        .order_by(InboundMessage.outbox_id)
+    ).all()
+    db.session.rollback()
+    failed = {row.openid for row in rows if row.last_error is not None or row.outbox_id is None}
+    chosen = [row for row in rows if row.openid not in failed]
+    return chosen[:room]  # capture order: what is cut off is each citizen's latest, left to their own jobs
+
+
+def handle(batch: list, own_key: str) -> None:
+    """Handle the messages of `batch` (held under their citizens' locks) in one transaction, push their replies,
+    and mark them sent; raise the own message's error, if it failed, so that its job retries it."""
+    now = clock.now()
+    outcomes = _handle_together(batch, own_key, now=now)
+    _push(outcomes)
+    _mark_sent(outcomes, own_key, now=clock.now())
+    own = next((outcome for outcome in outcomes if outcome.pending.key == own_key), None)
+    if own is not None and own.error is not None:
+        raise own.error
+
+
+def _handle_together(batch: list, own_key: str, *, now: datetime) -> list[Outcome]:
+    outcomes = [Outcome(pending, reply=pending.reply) for pending in batch]
+    stored: list[dict] = []
+    with transaction():  # one commit for the whole batch: the incidents are durable once it returns
+        for outcome in outcomes:
+            if outcome.reply is not None:
+                continue  # handled before (its push did not happen): push it now
+            _handle_one(outcome)
+            if outcome.error is None:
+                stored.append({"message_key": outcome.pending.key, "reply": outcome.reply})
+            elif outcome.pending.key != own_key and outcome.pending.outbox_id is not None:
+                _record_failure(outcome.pending.outbox_id, outcome.error)
+        if stored:
+            db.session.execute(
+                update(InboundMessage.__table__)
+                .where(InboundMessage.__table__.c.key == bindparam("message_key"))
+                .values(replied_at=now),
+                stored,
+            )
+    return outcomes
+
+
+def _handle_one(outcome: Outcome) -> None:
+    """Run one message's handler in a SAVEPOINT: a refusal is its reply and changes nothing; a failure rolls back
+    this message alone."""
+    pending = outcome.pending
+    mark = outbox.pending_mark()
+    try:
+        opened = envelope.parse(pending.payload.encode("utf-8"))
+        with db.session.begin_nested():
+            outcome.reply = inbox.handle_turn(opened.msg, opened.data, pending.key)
+    except DomainError as error:
+        outbox.forget_since(mark)
+        outcome.reply = error.message
+    except Exception as exc:  # one message failing must not spoil the others
+        outbox.forget_since(mark)
+        outcome.error = exc
+        log.exception("bot: queued message %s failed in a batch (its own job retries it)", pending.key)
+
+
+def _record_failure(outbox_id: int, error: Exception) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.done_at.is_(None))
+        .values(attempts=OutboxMessage.attempts + 1, last_error=f"{type(error).__name__}: {error}"[:2000])
+    )
+
+
+def _push(outcomes: list[Outcome]) -> None:
+    """Push every reply of the batch (over the client's kept-alive HTTP session); a failed push is left to the
+    message's own job, which finds the reply stored."""
+    template_id = current_app.config["WECHAT_CHAT_TEMPLATE_ID"]
+    for outcome in outcomes:
+        if outcome.error is not None:
+            continue
+        if not outcome.reply:
+            outcome.via = ""
+            continue
+        try:
+            template = replies.reply_template(outcome.reply, clock.now())
+            outcome.via = outbound.push(outcome.pending.openid, outcome.reply, template_id, template)
+        except Exception as exc:  # WeChat refused or was unreachable: its own job retries
+            outcome.error = exc
+            log.exception("bot: pushing the reply to %s failed (its own job retries it)", outcome.pending.key)
+
+
+def _mark_sent(outcomes: list[Outcome], own_key: str, *, now: datetime) -> None:
+    """One commit: the pushed replies marked sent (a statement per way they went), and the other messages' jobs
+    done (the own message's job marks itself)."""
+    sent = [outcome for outcome in outcomes if outcome.via is not None]
+    if not sent:
+        return
+    by_via: dict[str, list[str]] = {}
+    for outcome in sent:
+        by_via.setdefault(outcome.via, []).append(outcome.pending.key)
+    # No wait for the WAL flush: a mark lost in a crash only pushes those replies again (at least once), as when a
+    # single job dies between its push and its mark.
+    inbox.without_flush_wait(db.session.get_bind().dialect.name)
+    for via, keys in by_via.items():
+        db.session.execute(update(InboundMessage).where(InboundMessage.key.in_(keys)).values(sent_at=now, sent_via=via))
+    finished = [o.pending.outbox_id for o in sent if o.pending.key != own_key and o.pending.outbox_id is not None]
+    if finished:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(finished), OutboxMessage.done_at.is_(None))
+            .values(done_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
+        )
+    db.session.commit()
