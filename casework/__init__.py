@@ -14,7 +14,11 @@ def init_app(app: Flask) -> None:
         audit.key_ring()
     events.periodic(app, "audit.checkpoint", audit_checkpoints.sweep, every=app.config["AUDIT_CHECKPOINT_SECONDS"])
     events.subscribe(
-        app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident, job="incident.route"
+        app,
+        (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED),
+        routing.route_new_incident,
+        job="incident.route",
+        joins=True,
     )
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_unit, job="complaint.route_to_unit")
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_supervision, job="complaint.route_to_supervision")

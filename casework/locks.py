@@ -104,3 +104,29 @@ def held_keys(space: int) -> set[int] | None:
         {"space": space},
     ).scalars()
     return {int(objid) for objid in rows}
+
+
+@contextmanager
+def try_held_many(space: int, keys: list[int]) -> Iterator[set[int]]:
+    """Take those of the two-key advisory locks (`space`, key) that are free, in one round trip and without
+    waiting, and hold them until the block ends; yield the keys taken (PostgreSQL; elsewhere all of them)."""
+    if db.engine.dialect.name != "postgresql" or not keys:
+        yield set(keys)
+        return
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        taken = connection.execute(
+            text(
+                "SELECT key FROM unnest(CAST(:keys AS integer[])) AS t(key) "
+                "WHERE pg_try_advisory_xact_lock(:space, key)"
+            ),
+            {"space": space, "keys": list(keys)},
+        ).scalars()
+        try:
+            yield {int(key) for key in taken}
+        finally:
+            try:
+                transaction.rollback()
+            except Exception:
+                log.exception("could not end the transaction holding advisory locks in space %s", space)
+                connection.invalidate()
