@@ -12,7 +12,9 @@ Usage: python benchmarks/worker_path.py [--reports 200] [--batch N] [--code OTHE
 
 import argparse
 import collections
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -25,6 +27,17 @@ sys.path.insert(0, str(ROOT))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DATABASE = os.environ.get("BENCH_DATABASE", "wx110_bench_worker")
+
+
+# Entry points whose cumulative time splits the worker's run (each counted once: none calls another).
+PROFILE_GROUPS = [
+    ("rq: the whole run (dequeue, bookkeeping, our jobs)", lambda path, name: name == "work" and "rq" in path),
+    ("our jobs (run_outbox_message)", lambda path, name: name == "run_outbox_message"),
+    ("  handlers of captured messages (bot handle_turn)", lambda path, name: name == "handle_turn"),
+    ("  pushing replies over HTTP (bot outbound.push)", lambda path, name: name == "push" and "outbound" in path),
+    ("  commits (psycopg commit)", lambda path, name: name == "commit" and "psycopg/connection" in path),
+    ("  database round trips (psycopg execute)", lambda path, name: name == "execute" and "psycopg/cursor" in path),
+]
 
 
 class Counter:
@@ -78,6 +91,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=200)
     parser.add_argument("--batch", type=int, help="WECHAT_QUEUED_BATCH (default: the setting's default)")
     parser.add_argument("--code", type=Path, help="measure the checkout at this path instead (a before/after pair)")
+    parser.add_argument("--profile", action="store_true", help="also print where the worker's CPU time went")
     args = parser.parse_args()
     root = args.code.resolve() if args.code else ROOT
     if args.code:
@@ -173,8 +187,13 @@ def main() -> None:
     worker.use_app(app)
     connection = worker_redis(app)
     before = len(fake.calls)
+    profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     SimpleWorker([Queue(name, connection=connection) for name in jobs.QUEUES], connection=connection).work(burst=True)
+    if profiler is not None:
+        profiler.disable()
     seconds = time.perf_counter() - started
     outbox.execute = original
     if original_together is not None:
@@ -199,6 +218,16 @@ def main() -> None:
     print("most frequent statements (per report):")
     for shape, times in counter.shapes.most_common(25):
         print(f"  {times / n:5.2f}  {shape}")
+    if profiler is not None:
+        print("where the worker's time went (cumulative seconds):")
+        stats = pstats.Stats(profiler)
+        for label, pattern in PROFILE_GROUPS:
+            total = sum(row[3] for (path, _line, name), row in stats.stats.items() if pattern(path, name))
+            print(f"  {label:52s} {total:6.2f} s")
+        if os.environ.get("BENCH_PROFILE_TOP"):
+            stats.sort_stats("tottime").print_stats(int(os.environ["BENCH_PROFILE_TOP"]))
+        if os.environ.get("BENCH_PROFILE_CALLERS"):
+            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
     fake.stop()
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')

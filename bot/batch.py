@@ -35,6 +35,7 @@ from casework.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
 JOB = "bot.handle_inbound"
+JOB_QUEUE = "inbound"
 _COLUMNS = (
     InboundMessage.key,
     InboundMessage.openid,
@@ -196,3 +197,8 @@ def _mark_sent(outcomes: list[Outcome], own_key: str, *, now: datetime) -> None:
             .values(done_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
         )
     db.session.commit()
+    if finished:
+        # Done and committed: their jobs still waiting in the queue need not cost a worker a run each.
+        withdraw = getattr(current_app.extensions.get("wx110.dispatcher"), "withdraw", None)
+        if withdraw is not None:
+            withdraw(JOB_QUEUE, finished)

@@ -4,7 +4,8 @@ The callback's whole database work is one short transaction: the claim row in `w
 the decrypted message, and the outbox row of the job that will handle it. The job runs the same registry
 handler as inline mode and pushes the reply as a customer-service message (a template outside the 48-hour
 window). A citizen's messages are handled in the order they were captured, one at a time, so that a doorplate
-scan, a "投诉", or a report is seen before the text that follows it.
+scan, a "投诉", or a report is seen before the text that follows it. A job also takes other citizens' waiting
+messages, up to WECHAT_QUEUED_BATCH, and handles them all in one transaction (`bot.batch`).
 """
 
 import functools

@@ -100,8 +100,7 @@ def record(
         # entries it writes (a batch of reports).
         seq, prev_hash = known[0] + 1, known[1]
     else:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        lock_chain()
         last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
         seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
     if subject is not None and getattr(subject, "id", None) is None:
@@ -126,6 +125,7 @@ def record(
 
 
 _HEAD = "wx110.audit.head"  # session.info: the (seq, hash) this transaction last appended, under the chain lock
+_LOCKED = "wx110.audit.locked"  # session.info: this transaction holds the chain lock
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -133,12 +133,28 @@ def _forget_head_on_rollback(session: Session, previous_transaction) -> None:
     # Any rollback, a SAVEPOINT's included: the entries it took away may have been the head, and the lock taken
     # inside a rolled-back SAVEPOINT is released with it. The next entry reads the head again, under the lock.
     session.info.pop(_HEAD, None)
+    session.info.pop(_LOCKED, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:  # the whole transaction ended: its lock is gone
         session.info.pop(_HEAD, None)
+        session.info.pop(_LOCKED, None)
+
+
+def lock_chain() -> None:
+    """Take the chain's lock for the rest of this transaction (once: a no-op when it holds it already).
+
+    It is the first lock a writing transaction takes among those that every report takes (the day's number
+    counter comes after it, see `casework.numbering`), so that a transaction holding several reports' locks (a
+    batch of queued messages) and one that reports alone wait for each other in the same order, never in a cycle.
+    """
+    session = db.session
+    if session.info.get(_LOCKED) or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    session.info[_LOCKED] = True
 
 
 def entry_hash(entry, key: bytes | None) -> str:

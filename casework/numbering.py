@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from casework import clock
+from casework import audit, clock
 from casework.db import db
 from casework.models import NumberSequence
 
@@ -16,6 +16,10 @@ def next_number(prefix: str, now: datetime) -> str:
     a rolled-back transaction gives its number back.
     """
     scope = f"{prefix}{clock.local(now):%Y%m%d}"
+    # Everything numbered is audited: take the audit chain's lock first, so that every transaction takes these
+    # two in the same order (a batch holding several reports' locks would otherwise wait in a cycle with one
+    # that took the counter first, then the chain).
+    audit.lock_chain()
     session = db.session
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     value = session.execute(

@@ -119,7 +119,12 @@ def test_one_job_handles_other_citizens_waiting_messages_in_one_transaction_each
         assert len(to_b) == 2 and "已收到" in to_b[0] and numbers[b] in to_b[0] and numbers[b] in to_b[1]
         assert len(pushed(fake, c)) == 1
 
-        # The other messages' jobs, delivered afterwards, find their work done.
+        # The other messages' jobs were taken out of the queue (only C's own, which this test ran by hand, waits);
+        # delivered anyway, they would find their work done.
+        inbound = Queue("inbound", connection=worker_redis(queued_app))
+        assert [job.args for job in inbound.jobs] == [(ids[inbox.dedupe_key(report_c)],)]
+        for message_id in ids.values():
+            assert worker.run_outbox_message(message_id) is False
         run_jobs(queued_app)
         assert count(Incident) == 3 and count(ChatMessage) == 2
         assert [len(pushed(fake, openid)) for openid in (a, b, c)] == [3, 2, 1]
@@ -299,3 +304,17 @@ def test_two_workers_taking_the_jobs_at_once_make_each_incident_and_push_each_re
             == 0
         )
         assert audit.verify()[1] is None
+
+
+def test_withdrawing_done_jobs_leaves_alone_one_a_worker_has_already_taken(queued_app, redis):
+    with queued_app.app_context():
+        ids = [capture(text_message(f"o-withdraw-{i}", "门口有人吵架", 9_200_002_000 + i)) for i in range(3)]
+        db.session.commit()
+        inbound = Queue("inbound", connection=worker_redis(queued_app))
+        taken = redis.lpop(inbound.key).decode()  # a worker has just taken the first one
+        dispatcher = queued_app.extensions["wx110.dispatcher"]
+        assert dispatcher.withdraw("inbound", ids) == 2
+        assert inbound.count == 0
+        assert redis.exists(f"rq:job:{taken}")  # its data stays: that worker runs it (and finds it done)
+        assert dispatcher.withdraw("inbound", ids) == 0
+        db.session.rollback()
