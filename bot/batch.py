@@ -11,10 +11,14 @@ in all; a citizen whose lock another worker holds is left to that worker. Under 
   leaves alone every citizen with a message whose job has failed before, so a poisoned one is never retried
   twice over, and that citizen's order stays with its own jobs);
 - then the replies are pushed, and all marked sent, with the other messages' jobs marked done, in one statement
-  each and one commit: when their jobs come, they find nothing left to do.
+  each and one commit.
 
-A worker that dies before the commit leaves everything as it was (the jobs are still queued, or re-sent as
-abandoned); after it, the stored replies are pushed by the messages' own jobs, as when a single job dies.
+The other messages' jobs are taken out of the queue as soon as the batch has their citizens' locks (they are the
+next ones in it): the other workers go on with other messages instead of queueing behind this batch's locks, and
+no worker spends a run on a job whose work is done. A job the batch does not finish (its handler or its push
+failed) is queued again at once. A worker that dies leaves the jobs it took neither done, nor queued, nor running:
+housekeeping re-sends them as abandoned, and they find the database as the batch left it (nothing, before its
+commit; the stored replies, after it, which they push).
 """
 
 import json
@@ -93,8 +97,12 @@ def others(holder: locks.Holder, *, lock_space: int, own_openid: str, room: int)
     ).all()
     db.session.rollback()
     failed = {row.openid for row in rows if row.last_error is not None or row.outbox_id is None}
-    chosen = [row for row in rows if row.openid not in failed]
-    return chosen[:room]  # capture order: what is cut off is each citizen's latest, left to their own jobs
+    chosen = [row for row in rows if row.openid not in failed][:room]  # what is cut off: their latest, left alone
+    # Their jobs are next in the queue: taken out now, other workers go on with other messages instead of waiting
+    # for these citizens' locks. A job this batch does not finish is queued again (`_hand_back`), or, if this
+    # worker dies, re-sent by housekeeping as abandoned (not done, not queued, not running).
+    _withdraw([row.outbox_id for row in chosen])
+    return chosen
 
 
 def handle(batch: list, own_key: str) -> None:
@@ -104,6 +112,7 @@ def handle(batch: list, own_key: str) -> None:
     outcomes = _handle_together(batch, own_key, now=now)
     _push(outcomes)
     _mark_sent(outcomes, own_key, now=clock.now())
+    _hand_back(outcomes, own_key)
     own = next((outcome for outcome in outcomes if outcome.pending.key == own_key), None)
     if own is not None and own.error is not None:
         raise own.error
@@ -197,8 +206,22 @@ def _mark_sent(outcomes: list[Outcome], own_key: str, *, now: datetime) -> None:
             .values(done_at=now, attempts=OutboxMessage.attempts + 1, last_error=None)
         )
     db.session.commit()
-    if finished:
-        # Done and committed: their jobs still waiting in the queue need not cost a worker a run each.
-        withdraw = getattr(current_app.extensions.get("wx110.dispatcher"), "withdraw", None)
-        if withdraw is not None:
-            withdraw(JOB_QUEUE, finished)
+
+
+def _withdraw(outbox_ids: list[int]) -> None:
+    withdraw = getattr(current_app.extensions.get("wx110.dispatcher"), "withdraw", None)
+    if withdraw is not None and outbox_ids:
+        withdraw(JOB_QUEUE, outbox_ids)
+
+
+def _hand_back(outcomes: list[Outcome], own_key: str) -> None:
+    """Queue again the jobs of the other messages this batch took but did not finish (a handler or a push
+    failed): each retries its message alone, with the queue's backoff."""
+    unfinished = [
+        (o.pending.outbox_id, JOB_QUEUE)
+        for o in outcomes
+        if o.error is not None and o.pending.key != own_key and o.pending.outbox_id is not None
+    ]
+    dispatcher = current_app.extensions.get("wx110.dispatcher")
+    if unfinished and dispatcher is not None:
+        dispatcher.dispatch(unfinished)

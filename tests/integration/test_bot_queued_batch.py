@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from bot import batch, inbox, queued, registry
 from bot.models import InboundMessage
-from casework import audit, clock, settings
+from casework import audit, clock, numbering, settings
 from casework.db import db
 from casework.doorplates import token_for
 from casework.models import ChatMessage, Incident, OutboxMessage
@@ -247,8 +247,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_does_nothing_twice(queued_a
         assert all(pushed(fake, f["FromUserName"]) == [] for f in reports)
 
         requeued = _requeue_as_abandoned(queued_app, first)
-        # After the commit, the reports' routing and supervision jobs were the dead worker's to run: re-sent too.
-        assert requeued == (1 if dies == "while handling" else 1 + 2 * 4)
+        # Re-sent: the dead worker's own job and the three it had taken for its batch; after its commit, also the
+        # reports' routing and supervision jobs, which it kept to run itself.
+        assert requeued == (4 if dies == "while handling" else 4 + 2 * 4)
         run_jobs(queued_app)
         assert count(Incident) == 4
         assert [len(pushed(fake, f["FromUserName"])) for f in reports] == [1, 1, 1, 1]
@@ -317,4 +318,19 @@ def test_withdrawing_done_jobs_leaves_alone_one_a_worker_has_already_taken(queue
         assert inbound.count == 0
         assert redis.exists(f"rq:job:{taken}")  # its data stays: that worker runs it (and finds it done)
         assert dispatcher.withdraw("inbound", ids) == 0
+        db.session.rollback()
+
+
+@pytest.mark.needs_postgresql
+def test_a_number_is_drawn_only_under_the_audit_chains_lock(make_app):
+    """The lock order that keeps a batch (chain lock, then counter) and a lone report from waiting in a cycle."""
+    app = make_app()
+    with app.app_context():
+        held = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND objid = :key "
+            "AND pid = pg_backend_pid()"
+        )
+        assert db.session.scalar(held, {"key": audit._LOCK_KEY}) == 0
+        numbering.next_number("JQ", clock.now())
+        assert db.session.scalar(held, {"key": audit._LOCK_KEY}) == 1
         db.session.rollback()
