@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select, update
 
 from bot import envelope, inbox, outbound, replies
 from bot.models import InboundMessage
-from casework import clock, locks, outbox
+from casework import clock, locks, numbering, outbox
 from casework.db import db
 from casework.errors import DomainError
 from casework.models import OutboxMessage
@@ -40,6 +40,7 @@ from casework.unit_of_work import transaction
 log = logging.getLogger(__name__)
 JOB = "bot.handle_inbound"
 JOB_QUEUE = "inbound"
+NUMBERED = ("JQ", "TS", "AJ")  # the public numbers a message's handler may draw: incident, complaint, case
 _COLUMNS = (
     InboundMessage.key,
     InboundMessage.openid,
@@ -109,9 +110,16 @@ def handle(batch: list, own_key: str) -> None:
     """Handle the messages of `batch` (held under their citizens' locks) in one transaction, push their replies,
     and mark them sent; raise the own message's error, if it failed, so that its job retries it."""
     now = clock.now()
-    outcomes = _handle_together(batch, own_key, now=now)
-    _push(outcomes)
-    _mark_sent(outcomes, own_key, now=clock.now())
+    try:
+        outcomes = _handle_together(batch, own_key, now=now)
+        _push(outcomes)
+        _mark_sent(outcomes, own_key, now=clock.now())
+    except Exception:
+        # The batch failed as a whole (its commit, the database): every other message's job goes back to the
+        # queue at once, and finds there whatever of its work is done.
+        db.session.rollback()
+        _hand_back([Outcome(pending, error=RuntimeError("batch failed")) for pending in batch], own_key)
+        raise
     _hand_back(outcomes, own_key)
     own = next((outcome for outcome in outcomes if outcome.pending.key == own_key), None)
     if own is not None and own.error is not None:
@@ -122,6 +130,9 @@ def _handle_together(batch: list, own_key: str, *, now: datetime) -> list[Outcom
     outcomes = [Outcome(pending, reply=pending.reply) for pending in batch]
     stored: list[dict] = []
     with transaction():  # one commit for the whole batch: the incidents are durable once it returns
+        # Every transaction takes a number counter before the audit chain; a batch may append to the chain for
+        # one message before it draws a number for the next, so it takes the day's counters first.
+        numbering.hold_counters(NUMBERED, now)
         for outcome in outcomes:
             if outcome.reply is not None:
                 continue  # handled before (its push did not happen): push it now

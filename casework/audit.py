@@ -146,9 +146,7 @@ def _forget_head_at_end(session: Session, transaction) -> None:
 def lock_chain() -> None:
     """Take the chain's lock for the rest of this transaction (once: a no-op when it holds it already).
 
-    It is the first lock a writing transaction takes among those that every report takes (the day's number
-    counter comes after it, see `casework.numbering`), so that a transaction holding several reports' locks (a
-    batch of queued messages) and one that reports alone wait for each other in the same order, never in a cycle.
+    A transaction that draws a public number takes that counter's lock first (`casework.numbering`).
     """
     session = db.session
     if session.info.get(_LOCKED) or session.get_bind().dialect.name != "postgresql":

@@ -53,8 +53,14 @@ def run_outbox_message(message_id: int) -> bool:
         try:
             if outbox.is_done(message_id):
                 return False  # done already (a batch handled it): no run lock to take
-            with jobs.kept_here(FOLLOW_UP_QUEUES) as follow_ups:
-                ran = outbox.execute(message_id)
+            try:
+                with jobs.kept_here(FOLLOW_UP_QUEUES) as follow_ups:
+                    ran = outbox.execute(message_id)
+            except Exception:
+                # What its commits scheduled before it failed (a batch's reports) still runs, or goes to the queue.
+                db.session.rollback()
+                _run_follow_ups(app, follow_ups)
+                raise
             _run_follow_ups(app, follow_ups)
             return ran
         finally:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 
 from bot import batch, inbox, queued, registry
 from bot.models import InboundMessage
@@ -322,15 +322,48 @@ def test_withdrawing_done_jobs_leaves_alone_one_a_worker_has_already_taken(queue
 
 
 @pytest.mark.needs_postgresql
-def test_a_number_is_drawn_only_under_the_audit_chains_lock(make_app):
-    """The lock order that keeps a batch (chain lock, then counter) and a lone report from waiting in a cycle."""
-    app = make_app()
-    with app.app_context():
-        held = text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND objid = :key "
-            "AND pid = pg_backend_pid()"
-        )
-        assert db.session.scalar(held, {"key": audit._LOCK_KEY}) == 0
-        numbering.next_number("JQ", clock.now())
-        assert db.session.scalar(held, {"key": audit._LOCK_KEY}) == 1
-        db.session.rollback()
+def test_a_batch_takes_the_days_number_counters_before_the_audit_chain(queued_app):
+    """Every transaction locks a number counter before the audit chain; a batch, which may append to the chain for
+    one message before it draws a number for the next, takes the counters first: never a cycle of waits."""
+    with queued_app.app_context():
+        numbering.next_number("JQ", clock.now())  # the day's counter exists
+        db.session.commit()
+        first = capture(text_message("o-counter-1", "路边有人晕倒", 9_200_004_001))
+        db.session.commit()
+        statements: list[str] = []
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _statement(conn, cursor, statement, parameters, context, executemany):
+            statements.append(" ".join(statement.split()))
+
+        try:
+            worker.use_app(queued_app)
+            assert worker.run_outbox_message(first) is True
+        finally:
+            event.remove(db.engine, "before_cursor_execute", _statement)
+        counters = next(i for i, s in enumerate(statements) if "FROM number_sequence" in s and "FOR UPDATE" in s)
+        chain = next(i for i, s in enumerate(statements) if s.startswith("SELECT pg_advisory_xact_lock(%(key)s)"))
+        assert counters < chain
+
+
+def test_a_batch_that_fails_as_a_whole_hands_the_jobs_it_took_back_to_the_queue(queued_app, fake, monkeypatch):
+    reports = [text_message(f"o-handback-{i}", f"第{i}起:小区里有人摔倒", 9_200_003_000 + i) for i in range(3)]
+
+    def broken(_outcomes):
+        raise RuntimeError("the batch's pushes broke down")
+
+    monkeypatch.setattr(batch, "_push", broken)
+    with queued_app.app_context():
+        first = capture(reports[0])
+        others = [capture(fields) for fields in reports[1:]]
+        db.session.commit()
+        worker.use_app(queued_app)
+        with pytest.raises(RuntimeError, match="pushes broke down"):
+            worker.run_outbox_message(first)
+        monkeypatch.undo()
+        inbound = Queue("inbound", connection=worker_redis(queued_app))
+        assert sorted(job.args[0] for job in inbound.jobs) == sorted([first, *others])  # none waits for housekeeping
+        run_jobs(queued_app)
+        assert count(Incident) == 3
+        assert [len(pushed(fake, f["FromUserName"])) for f in reports] == [1, 1, 1]
+        assert count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
