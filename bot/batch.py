@@ -10,8 +10,8 @@ in all; a citizen whose lock another worker holds is left to that worker. Under 
   handler fails is rolled back alone; its error is recorded on its own job, which retries it by itself (a batch
   leaves alone every citizen with a message whose job has failed before, so a poisoned one is never retried
   twice over, and that citizen's order stays with its own jobs);
-- then the replies are pushed, and all marked sent, with the other messages' jobs marked done, in one statement
-  each and one commit.
+- then the replies are pushed, each marked sent as soon as it went (a commit that does not wait for the WAL
+  flush), and the other messages' jobs are marked done in one statement and one commit.
 
 The other messages' jobs are taken out of the queue as soon as the batch has their citizens' locks (they are the
 next ones in it): the other workers go on with other messages instead of queueing behind this batch's locks, and
@@ -189,26 +189,37 @@ def _push(outcomes: list[Outcome]) -> None:
             continue
         try:
             template = replies.reply_template(outcome.reply, clock.now())
-            outcome.via = outbound.push(outcome.pending.openid, outcome.reply, template_id, template)
+            via = outbound.push(outcome.pending.openid, outcome.reply, template_id, template)
         except Exception as exc:  # WeChat refused or was unreachable: its own job retries
             outcome.error = exc
             log.exception("bot: pushing the reply to %s failed (its own job retries it)", outcome.pending.key)
+            continue
+        # Marked at once, each in a commit that does not wait for the WAL flush: a worker dying in the middle of
+        # the pushes repeats at most the one it was sending, as when a single job dies between its push and its
+        # mark (one statement for the whole batch would repeat every push made before it).
+        inbox.without_flush_wait(db.session.get_bind().dialect.name)
+        db.session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.key == outcome.pending.key)
+            .values(sent_at=clock.now(), sent_via=via)
+        )
+        db.session.commit()
+        outcome.via = via
 
 
 def _mark_sent(outcomes: list[Outcome], own_key: str, *, now: datetime) -> None:
-    """One commit: the pushed replies marked sent (a statement per way they went), and the other messages' jobs
-    done (the own message's job marks itself)."""
+    """One commit: the other messages' jobs whose replies went are done (the own message's job marks itself), and
+    the messages with nothing to say are marked sent with them."""
     sent = [outcome for outcome in outcomes if outcome.via is not None]
     if not sent:
         return
-    by_via: dict[str, list[str]] = {}
-    for outcome in sent:
-        by_via.setdefault(outcome.via, []).append(outcome.pending.key)
-    # No wait for the WAL flush: a mark lost in a crash only pushes those replies again (at least once), as when a
-    # single job dies between its push and its mark.
+    silent = [outcome.pending.key for outcome in sent if outcome.via == ""]
+    # No wait for the WAL flush: a mark lost in a crash only runs those jobs again, which find the replies sent.
     inbox.without_flush_wait(db.session.get_bind().dialect.name)
-    for via, keys in by_via.items():
-        db.session.execute(update(InboundMessage).where(InboundMessage.key.in_(keys)).values(sent_at=now, sent_via=via))
+    if silent:
+        db.session.execute(
+            update(InboundMessage).where(InboundMessage.key.in_(silent)).values(sent_at=now, sent_via="")
+        )
     finished = [o.pending.outbox_id for o in sent if o.pending.key != own_key and o.pending.outbox_id is not None]
     if finished:
         db.session.execute(

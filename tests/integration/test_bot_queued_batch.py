@@ -12,7 +12,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import event, func, select
 
-from bot import batch, inbox, queued, registry
+from bot import batch, inbox, outbound, queued, registry
 from bot.models import InboundMessage
 from casework import audit, clock, numbering, settings
 from casework.db import db
@@ -207,7 +207,7 @@ def _requeue_as_abandoned(app, message_id: int) -> int:
     return requeued
 
 
-@pytest.mark.parametrize("dies", ["while handling", "after its commit, before pushing"])
+@pytest.mark.parametrize("dies", ["while handling", "after its commit, before pushing", "in the middle of its pushes"])
 def test_a_worker_killed_mid_batch_loses_nothing_and_does_nothing_twice(queued_app, fake, monkeypatch, dies):
     reports = [text_message(f"o-killed-{i}", f"第{i}起:楼下有人争吵", 9_200_000_300 + i) for i in range(4)]
     if dies == "while handling":
@@ -220,12 +220,22 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_does_nothing_twice(queued_a
             return real(*args, **kwargs)
 
         monkeypatch.setattr(inbox, "handle_turn", dying)
-    else:
+    elif dies == "after its commit, before pushing":
 
         def dying(_outcomes):
             raise WorkerKilled()
 
         monkeypatch.setattr(batch, "_push", dying)
+    else:
+        real_push, pushes = outbound.push, []
+
+        def dying(*args, **kwargs):
+            pushes.append(1)
+            if len(pushes) == 3:
+                raise WorkerKilled()  # two replies went (and were marked sent), the third never left
+            return real_push(*args, **kwargs)
+
+        monkeypatch.setattr(outbound, "push", dying)
     with queued_app.app_context():
         first = capture(reports[0])
         for fields in reports[1:]:
@@ -238,13 +248,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_does_nothing_twice(queued_a
         monkeypatch.undo()
 
         stored = count(InboundMessage, InboundMessage.reply.is_not(None))
+        sent_before = 2 if dies == "in the middle of its pushes" else 0
         if dies == "while handling":
             assert count(Incident) == 0 and stored == 0  # nothing of the batch was committed
         else:
             assert count(Incident) == 4 and stored == 4  # committed: the replies wait to be pushed
-        assert count(InboundMessage, InboundMessage.sent_at.is_not(None)) == 0
+        assert count(InboundMessage, InboundMessage.sent_at.is_not(None)) == sent_before
         assert count(OutboxMessage, OutboxMessage.done_at.is_not(None)) == 0
-        assert all(pushed(fake, f["FromUserName"]) == [] for f in reports)
+        assert sum(len(pushed(fake, f["FromUserName"])) for f in reports) == sent_before
 
         requeued = _requeue_as_abandoned(queued_app, first)
         # Re-sent: the dead worker's own job and the three it had taken for its batch; after its commit, also the
