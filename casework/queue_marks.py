@@ -59,10 +59,10 @@ def mark(unit_id: int | None) -> str:
 
 def _collect(session: Session, _context) -> None:
     touched = session.info.setdefault(_TOUCHED, set())
-    for record in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(record, Unit):
-            session.info.pop(_PARENTS, None)  # the tree changes in this transaction: read it again
-        elif isinstance(record, Incident):
+    if any(isinstance(record, Unit) for record in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_PARENTS, None)  # the tree changes in this transaction: read it again
+    for record in (*session.new, *session.dirty):
+        if isinstance(record, Incident):
             touched.add(record.unit_id)
             touched.update(inspect(record).attrs.unit_id.history.deleted or ())  # an assignment elsewhere
 
