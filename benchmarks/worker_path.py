@@ -6,12 +6,15 @@ PostgreSQL and Redis, counting every statement SQLAlchemy sends (`before_cursor_
 (commit / rollback: one round trip each) and every request the fake WeChat API receives. Prints the totals per
 report and per job name, and the statements that ran most often, so that waste shows.
 
-Usage: python benchmarks/worker_path.py [--reports 200]   (env: BENCH_PG_ADMIN_URL, BENCH_REDIS_URL)
+Usage: python benchmarks/worker_path.py [--reports 200] [--batch N] [--code OTHER_CHECKOUT]
+(env: BENCH_PG_ADMIN_URL, BENCH_REDIS_URL, BENCH_DATABASE)
 """
 
 import argparse
 import collections
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -26,6 +29,17 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DATABASE = os.environ.get("BENCH_DATABASE", "wx110_bench_worker")
 
 
+# Entry points whose cumulative time splits the worker's run (each counted once: none calls another).
+PROFILE_GROUPS = [
+    ("rq: the whole run (dequeue, bookkeeping, our jobs)", lambda path, name: name == "work" and "rq" in path),
+    ("our jobs (run_outbox_message)", lambda path, name: name == "run_outbox_message"),
+    ("  handlers of captured messages (bot handle_turn)", lambda path, name: name == "handle_turn"),
+    ("  pushing replies over HTTP (bot outbound.push)", lambda path, name: name == "push" and "outbound" in path),
+    ("  commits (psycopg commit)", lambda path, name: name == "commit" and "psycopg/connection" in path),
+    ("  database round trips (psycopg execute)", lambda path, name: name == "execute" and "psycopg/cursor" in path),
+]
+
+
 class Counter:
     """Statements and transaction ends, attributed to the outbox job running when they happened."""
 
@@ -35,6 +49,7 @@ class Counter:
         self.ends: collections.Counter = collections.Counter()
         self.shapes: collections.Counter = collections.Counter()
         self.runs: collections.Counter = collections.Counter()
+        self.flushing: collections.Counter = collections.Counter()  # commits that wait for the WAL flush
         self.paused = False
 
     def hook(self, engine) -> None:
@@ -46,14 +61,27 @@ class Counter:
                 return
             self.statements[self.job] += 1
             self.shapes[" ".join(statement.split())[:110]] += 1
+            # A transaction that wrote (or locked rows) has a transaction id: its commit waits for the WAL flush
+            # unless it said `synchronous_commit TO OFF`.
+            head = statement.lstrip()[:6].upper()
+            if head in ("INSERT", "UPDATE", "DELETE") or "FOR UPDATE" in statement:
+                conn.info["wx110.bench.wrote"] = True
+            if "synchronous_commit TO OFF" in statement:
+                conn.info["wx110.bench.async"] = True
 
         @event.listens_for(engine, "commit")
         def _commit(conn):
+            wrote = conn.info.pop("wx110.bench.wrote", False)
+            unflushed = conn.info.pop("wx110.bench.async", False)
             if not self.paused:
                 self.ends[self.job] += 1
+                if wrote and not unflushed:
+                    self.flushing[self.job] += 1
 
         @event.listens_for(engine, "rollback")
         def _rollback(conn):
+            conn.info.pop("wx110.bench.wrote", None)
+            conn.info.pop("wx110.bench.async", None)
             if not self.paused:
                 self.ends[self.job] += 1
 
@@ -61,7 +89,13 @@ class Counter:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=200)
+    parser.add_argument("--batch", type=int, help="WECHAT_QUEUED_BATCH (default: the setting's default)")
+    parser.add_argument("--code", type=Path, help="measure the checkout at this path instead (a before/after pair)")
+    parser.add_argument("--profile", action="store_true", help="also print where the worker's CPU time went")
     args = parser.parse_args()
+    root = args.code.resolve() if args.code else ROOT
+    if args.code:
+        sys.path.insert(0, str(root))
 
     from redis import Redis
 
@@ -95,11 +129,12 @@ def main() -> None:
             "WECHAT_SECRET": "bench",
             "WECHAT_API_BASE": fake.base_url,
             "INLINE_TIMER": False,
+            **({"WECHAT_QUEUED_BATCH": args.batch} if args.batch else {}),
         }
     )
     openids = [f"o-worker-{i:06d}" for i in range(args.reports)]
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(root / "migrations"))
         for openid in openids:
             citizens.identify(oa_openid=openid)
         db.session.commit()
@@ -111,6 +146,9 @@ def main() -> None:
         counter.hook(db.engine)
 
     original = outbox.execute
+    original_together = getattr(outbox, "execute_together", None)
+    original_delivery = worker.run_outbox_message
+    delivery = "(each rq job: its own bookkeeping)"
 
     def execute(message_id: int) -> bool:
         from casework.models import OutboxMessage
@@ -124,34 +162,75 @@ def main() -> None:
         try:
             return original(message_id)
         finally:
+            counter.job = delivery
+
+    def execute_together(message_ids: list[int]) -> list[int]:
+        counter.job = "follow-ups in one transaction"
+        counter.runs[counter.job] += 1
+        try:
+            return original_together(message_ids)
+        finally:
+            counter.job = delivery
+
+    def run_outbox_message(message_id: int) -> bool:
+        counter.job = delivery
+        counter.runs[delivery] += 1
+        try:
+            return original_delivery(message_id)
+        finally:
             counter.job = "(outside jobs)"
 
     outbox.execute = execute
+    if original_together is not None:
+        outbox.execute_together = execute_together
+    worker.run_outbox_message = run_outbox_message
     worker.use_app(app)
     connection = worker_redis(app)
     before = len(fake.calls)
-    started = time.perf_counter()
+    profiler = cProfile.Profile() if args.profile else None
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     SimpleWorker([Queue(name, connection=connection) for name in jobs.QUEUES], connection=connection).work(burst=True)
-    seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     outbox.execute = original
+    if original_together is not None:
+        outbox.execute_together = original_together
+    worker.run_outbox_message = original_delivery
     http = len(fake.calls) - before
     n = args.reports
     total_statements = sum(counter.statements.values())
     total_ends = sum(counter.ends.values())
-    print(f"{n} reports handled in {seconds:.1f} s by one in-process worker ({n / seconds:.1f} reports/s)")
     print(
-        f"per report: {total_statements / n:.1f} statements, {total_ends / n:.1f} commits/rollbacks, "
-        f"{(total_statements + total_ends) / n:.1f} database round trips, {http / n:.2f} WeChat API calls, "
-        f"{sum(counter.runs.values()) / n:.2f} jobs"
+        f"{n} reports handled in {seconds:.1f} s by one in-process worker ({n / seconds:.1f} reports/s); "
+        f"{cpu / n * 1000:.1f} ms of this process's CPU a report (the worker and the fake WeChat API)"
     )
-    for job, runs in counter.runs.most_common():
+    print(
+        f"per report: {total_statements / n:.1f} statements, {total_ends / n:.1f} commits/rollbacks "
+        f"({sum(counter.flushing.values()) / n:.2f} waiting for the WAL flush), "
+        f"{(total_statements + total_ends) / n:.1f} database round trips, {http / n:.2f} WeChat API calls, "
+        f"{counter.runs[delivery] / n:.2f} rq jobs"
+    )
+    for job in sorted(set(counter.runs) | set(counter.statements)):
         print(
-            f"  {job:34s} {runs / n:5.2f} runs   {counter.statements[job] / n:6.1f} statements   "
-            f"{counter.ends[job] / n:5.1f} ends"
+            f"  {job:38s} {counter.runs[job] / n:5.2f} runs   {counter.statements[job] / n:6.1f} statements   "
+            f"{counter.ends[job] / n:5.1f} ends   {counter.flushing[job] / n:5.2f} flushing"
         )
     print("most frequent statements (per report):")
     for shape, times in counter.shapes.most_common(25):
         print(f"  {times / n:5.2f}  {shape}")
+    if profiler is not None:
+        print("where the worker's time went (cumulative seconds):")
+        stats = pstats.Stats(profiler)
+        for label, pattern in PROFILE_GROUPS:
+            total = sum(row[3] for (path, _line, name), row in stats.stats.items() if pattern(path, name))
+            print(f"  {label:52s} {total:6.2f} s")
+        if os.environ.get("BENCH_PROFILE_TOP"):
+            stats.sort_stats("tottime").print_stats(int(os.environ["BENCH_PROFILE_TOP"]))
+        if os.environ.get("BENCH_PROFILE_CALLERS"):
+            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
     fake.stop()
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')

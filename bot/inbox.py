@@ -27,6 +27,7 @@ from bot.registry import Turn
 from casework import citizens, clock
 from casework.db import db
 from casework.errors import DomainError
+from casework.models import Citizen
 from casework.unit_of_work import transaction
 from store import state
 
@@ -75,10 +76,9 @@ def run_handler(msg, data: dict, key: str, *, keep: Callable[[str], None] | None
     the reply is returned; a refusal becomes the reply and changes nothing. `keep(reply)`, when given, writes the
     reply in the same transaction (so "the handler ran" and its effects commit together)."""
     citizen = citizens.identify(oa_openid=data["FromUserName"])
-    turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
     try:
         with transaction():
-            reply = registry.handler_for(registry.kind_of(data))(turn) or ""
+            reply = handle_turn(msg, data, key, citizen=citizen)
             if keep is not None:
                 keep(reply)
             return reply
@@ -87,6 +87,15 @@ def run_handler(msg, data: dict, key: str, *, keep: Callable[[str], None] | None
             with transaction():
                 keep(error.message)
         return error.message
+
+
+def handle_turn(msg, data: dict, key: str, *, citizen: Citizen | None = None) -> str:
+    """Run the registered handler for one message in the caller's transaction (identifying the sender there
+    unless `citizen` is given); the reply ("" for none). A DomainError (a refusal) propagates: the caller rolls
+    back what the handler did and answers its message."""
+    citizen = citizen or citizens.identify(oa_openid=data["FromUserName"])
+    turn = Turn(msg=msg, data=data, citizen=citizen, source_id=f"wechat:{key.removeprefix('msg:')}")
+    return registry.handler_for(registry.kind_of(data))(turn) or ""
 
 
 def without_flush_wait(dialect: str) -> None:

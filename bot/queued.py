@@ -4,13 +4,15 @@ The callback's whole database work is one short transaction: the claim row in `w
 the decrypted message, and the outbox row of the job that will handle it. The job runs the same registry
 handler as inline mode and pushes the reply as a customer-service message (a template outside the 48-hour
 window). A citizen's messages are handled in the order they were captured, one at a time, so that a doorplate
-scan, a "投诉", or a report is seen before the text that follows it.
+scan, a "投诉", or a report is seen before the text that follows it. A job also takes other citizens' waiting
+messages, up to WECHAT_QUEUED_BATCH, and handles them all in one transaction (`bot.batch`).
 """
 
 import functools
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
@@ -19,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot import envelope, inbox, outbound, registry, replies
+from bot import batch, envelope, inbox, outbound, registry, replies
 from bot.models import InboundMessage
 from casework import clock, locks, outbox
 from casework.db import db
@@ -152,8 +154,14 @@ def handle_inbound(key: str) -> None:
     db.session.rollback()
     if own is None or own.sent_at is not None:
         return
-    with citizen_lock(own.openid):
-        for pending in _unsent_up_to(own.openid, own.outbox_id, key):
+    with citizen_lock(own.openid) as holder:
+        mine = _unsent_up_to(own.openid, own.outbox_id, key)
+        size = current_app.config["WECHAT_QUEUED_BATCH"]
+        if size > 1 and mine:
+            room = size - len(mine)
+            batch.handle(mine + batch.others(holder, lock_space=LOCK_SPACE, own_openid=own.openid, room=room), key)
+            return
+        for pending in mine:
             try:
                 _handle_and_push(pending)
             except Exception:
@@ -168,7 +176,13 @@ def _unsent_up_to(openid: str, outbox_id: int | None, key: str) -> list:
     """The citizen's captured messages not yet pushed, up to and including `key`, in capture order. Read under
     the citizen's lock, which every handler of this citizen's messages holds, so they stay current while it is
     held (a duplicate delivery of a job waits for the lock, then finds them sent)."""
-    columns = (InboundMessage.key, InboundMessage.openid, InboundMessage.reply, InboundMessage.payload)
+    columns = (
+        InboundMessage.key,
+        InboundMessage.openid,
+        InboundMessage.reply,
+        InboundMessage.payload,
+        InboundMessage.outbox_id,
+    )
     unsent = (InboundMessage.payload.is_not(None), InboundMessage.sent_at.is_(None))
     if outbox_id is None:
         query = select(*columns).where(InboundMessage.key == key, *unsent)
@@ -208,12 +222,13 @@ def _set(key: str, **values) -> None:
 
 
 @contextmanager
-def citizen_lock(openid: str):
+def citizen_lock(openid: str) -> Iterator[locks.Holder]:
     """Hold a lock for one citizen's queued messages across the handler's own commits: a transaction-scoped
-    advisory lock on a connection of its own (`casework.locks.held`), safe behind a transaction-mode pooler."""
+    advisory lock on a connection of its own (`casework.locks.held`), safe behind a transaction-mode pooler; the
+    holder yielded can take other citizens' locks for a batch (`bot.batch`)."""
     if db.engine.dialect.name != "postgresql":
         with _local_lock:
-            yield
+            yield locks.Holder()  # one process, all of whose queued messages this lock serialises
         return
-    with locks.held(LOCK_SPACE, openid):
-        yield
+    with locks.held(LOCK_SPACE, openid) as holder:
+        yield holder

@@ -15,7 +15,11 @@ def init_app(app: Flask) -> None:
     events.periodic(app, "audit.checkpoint", audit_checkpoints.sweep, every=app.config["AUDIT_CHECKPOINT_SECONDS"])
     events.periodic(app, "complaints.close_unrated", complaints.close_unrated, every=3600)
     events.subscribe(
-        app, (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED), routing.route_new_incident, job="incident.route"
+        app,
+        (Event.INCIDENT_REPORTED, Event.INCIDENT_LOCATED),
+        routing.route_new_incident,
+        job="incident.route",
+        joins=True,
     )
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_unit, job="complaint.route_to_unit")
     events.subscribe(app, Event.COMPLAINT_FILED, complaints.route_to_supervision, job="complaint.route_to_supervision")

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Row, select, text
+from sqlalchemy import Row, event, select, text
+from sqlalchemy.orm import Session
 
 from casework import clock, settings
 from casework.db import db
@@ -92,10 +93,16 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain in the current transaction; the caller commits."""
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    known = session.info.get(_HEAD)
+    if known is not None:
+        # This transaction holds the chain's lock and appended the newest entry itself: nobody else can have
+        # appended since, so its (seq, hash) is the head. One lock and one read per transaction, however many
+        # entries it writes (a batch of reports).
+        seq, prev_hash = known[0] + 1, known[1]
+    else:
+        lock_chain()
+        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
     if subject is not None and getattr(subject, "id", None) is None:
         session.flush()
     entry = AuditEntry(
@@ -112,8 +119,40 @@ def record(
     ring = key_ring()
     entry.key_id = ring.signing_id
     entry.hash = entry_hash(entry, ring.keys[entry.key_id])
-    session.add(entry)  # flushed with the rest of the transaction; the next record() autoflushes it first
+    session.add(entry)  # flushed with the rest of the transaction (at the latest before it commits)
+    session.info[_HEAD] = (entry.seq, entry.hash)
     return entry
+
+
+_HEAD = "wx110.audit.head"  # session.info: the (seq, hash) this transaction last appended, under the chain lock
+_LOCKED = "wx110.audit.locked"  # session.info: this transaction holds the chain lock
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head_on_rollback(session: Session, previous_transaction) -> None:
+    # Any rollback, a SAVEPOINT's included: the entries it took away may have been the head, and the lock taken
+    # inside a rolled-back SAVEPOINT is released with it. The next entry reads the head again, under the lock.
+    session.info.pop(_HEAD, None)
+    session.info.pop(_LOCKED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended: its lock is gone
+        session.info.pop(_HEAD, None)
+        session.info.pop(_LOCKED, None)
+
+
+def lock_chain() -> None:
+    """Take the chain's lock for the rest of this transaction (once: a no-op when it holds it already).
+
+    A transaction that draws a public number takes that counter's lock first (`casework.numbering`).
+    """
+    session = db.session
+    if session.info.get(_LOCKED) or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    session.info[_LOCKED] = True
 
 
 def entry_hash(entry, key: bytes | None) -> str:

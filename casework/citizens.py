@@ -28,6 +28,12 @@ def identify(
     if not (oa_openid or miniapp_openid):
         raise InvalidInput("缺少微信用户标识")
     now = now or clock.now()
+    if not unionid and bool(oa_openid) != bool(miniapp_openid):
+        # The common case, someone known writing again through one channel: one read, no SAVEPOINT to set up.
+        column, value = (Citizen.oa_openid, oa_openid) if oa_openid else (Citizen.miniapp_openid, miniapp_openid)
+        known = db.session.scalar(select(Citizen).where(column == value))
+        if known is not None:
+            return known
     for attempt in range(2):
         try:
             with db.session.begin_nested():

@@ -158,11 +158,20 @@ def publish(event: Event | str, **payload) -> list[int]:
     return [outbox.add(job.name, **payload) for job in subscriptions.of().subscribers(event.value)]
 
 
-def subscribe(app: Flask, event: Event | Iterable[Event], func: Callable, *, job: str, queue: str = "default") -> Job:
-    """Run `func(**payload)` as the outbox job `job` whenever `event` (one or several) is published."""
+def subscribe(
+    app: Flask,
+    event: Event | Iterable[Event],
+    func: Callable,
+    *,
+    job: str,
+    queue: str = "default",
+    joins: bool = False,
+) -> Job:
+    """Run `func(**payload)` as the outbox job `job` whenever `event` (one or several) is published; `joins`: it is
+    a use case that may share a transaction with others like it (see `Job.joins`)."""
     chosen = (event,) if isinstance(event, str) else tuple(event)
     names = tuple(known(e).value for e in chosen)
-    return subscriptions.of(app).add_job(Job(name=job, func=func, queue=queue, events=names))
+    return subscriptions.of(app).add_job(Job(name=job, func=func, queue=queue, events=names, joins=joins))
 
 
 def job(app: Flask, name: str, func: Callable, *, queue: str = "default") -> Job:

@@ -22,19 +22,45 @@ from casework.db import db
 log = logging.getLogger(__name__)
 
 
+class Holder:
+    """The open transaction that holds advisory locks until its block ends; it can take more of them, without
+    waiting (`try_also`)."""
+
+    def __init__(self, connection=None):
+        self.connection = connection
+
+    def try_also(self, space: int, names: list[str]) -> set[str]:
+        """Take, if free, the lock (`space`, hashtext(name)) of each name, in one round trip and without waiting
+        (so no order of taking them can deadlock); return the names now held here. Elsewhere than on PostgreSQL
+        (one process, whose caller already serialises) every name."""
+        if self.connection is None:
+            return set(names)
+        if not names:
+            return set()
+        rows = self.connection.execute(
+            text(
+                "SELECT name FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS t(name, position) "
+                "WHERE pg_try_advisory_xact_lock(:space, hashtext(name)) ORDER BY position"
+            ),
+            {"space": space, "names": list(names)},
+        ).scalars()
+        return set(rows)
+
+
 @contextmanager
-def held(space: int, key: int | str) -> Iterator[None]:
+def held(space: int, key: int | str) -> Iterator[Holder]:
     """Hold the two-key advisory lock (`space`, `key`) until the block ends (PostgreSQL; a no-op elsewhere). A text
-    `key` names the lock (`space`, hashtext(`key`)): two names may share a lock, which only serialises them."""
+    `key` names the lock (`space`, hashtext(`key`)): two names may share a lock, which only serialises them. The
+    `Holder` yielded can take more locks that end with this one."""
     if db.engine.dialect.name != "postgresql":
-        yield
+        yield Holder()
         return
     second = "hashtext(:key)" if isinstance(key, str) else ":key"
     with db.engine.connect() as connection:
         transaction = connection.begin()
         connection.execute(text(f"SELECT pg_advisory_xact_lock(:space, {second})"), {"space": space, "key": key})
         try:
-            yield
+            yield Holder(connection)
         finally:
             try:
                 transaction.rollback()  # ends the transaction, which releases the lock
@@ -78,3 +104,29 @@ def held_keys(space: int) -> set[int] | None:
         {"space": space},
     ).scalars()
     return {int(objid) for objid in rows}
+
+
+@contextmanager
+def try_held_many(space: int, keys: list[int]) -> Iterator[set[int]]:
+    """Take those of the two-key advisory locks (`space`, key) that are free, in one round trip and without
+    waiting, and hold them until the block ends; yield the keys taken (PostgreSQL; elsewhere all of them)."""
+    if db.engine.dialect.name != "postgresql" or not keys:
+        yield set(keys)
+        return
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        taken = connection.execute(
+            text(
+                "SELECT key FROM unnest(CAST(:keys AS integer[])) AS t(key) "
+                "WHERE pg_try_advisory_xact_lock(:space, key)"
+            ),
+            {"space": space, "keys": list(keys)},
+        ).scalars()
+        try:
+            yield {int(key) for key in taken}
+        finally:
+            try:
+                transaction.rollback()
+            except Exception:
+                log.exception("could not end the transaction holding advisory locks in space %s", space)
+                connection.invalidate()

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework import clock
@@ -27,3 +28,23 @@ def next_number(prefix: str, now: datetime) -> str:
         .returning(NumberSequence.last_value)
     ).scalar_one()
     return f"{scope}{value:06d}"
+
+
+def hold_counters(prefixes: tuple[str, ...], now: datetime) -> None:
+    """Lock the counters of `prefixes` for the local day of `now` (those that exist) until this transaction ends,
+    without drawing a number (PostgreSQL; SQLite transactions are already exclusive).
+
+    A transaction that draws a number takes the counter's lock before it appends to the audit chain. One that
+    handles several messages (a batch) may append for one message before it draws for the next: it takes the
+    counters first, so that it waits for the others in the same order and never in a cycle.
+    """
+    session = db.session
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    scopes = sorted(f"{prefix}{clock.local(now):%Y%m%d}" for prefix in prefixes)
+    session.execute(
+        select(NumberSequence.scope)
+        .where(NumberSequence.scope.in_(scopes))
+        .order_by(NumberSequence.scope)
+        .with_for_update()
+    ).all()

@@ -25,6 +25,9 @@ class Job:
     func: Callable
     queue: str = "default"
     events: tuple[str, ...] = ()
+    # A use case that joins its caller's transaction and does nothing else (no commit or rollback of its own, no
+    # slow I/O): a worker may run several such messages in one transaction (`casework.outbox.execute_together`).
+    joins: bool = False
 
 
 @dataclass(frozen=True)

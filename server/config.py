@@ -52,6 +52,14 @@ def database_url(value: str) -> str:
     return value
 
 
+def count_from_one(value: str) -> int:
+    """a whole number, 1 or more"""
+    number = int(value)
+    if number < 1:
+        raise ValueError("expected a whole number of 1 or more")
+    return number
+
+
 def one_of(*choices: str):
     def choice(value: str) -> str:
         if value not in choices:
@@ -216,6 +224,13 @@ GROUPS: dict[str, list[Setting]] = {
             5.5,
             "queued mode: seconds the callback keeps trying when neither the database nor Redis can keep a message, "
             "then answers 503 (past WeChat's 5 s, so WeChat retries)",
+        ),
+        Setting(
+            "WECHAT_QUEUED_BATCH",
+            count_from_one,
+            20,
+            "queued mode: captured messages a worker handles in one transaction (its job's, and other citizens' that "
+            "wait and whose lock is free); 1 handles each message alone",
         ),
         Setting("WECHAT_REPLAY_WINDOW", int, 300, "seconds a signed callback timestamp stays fresh"),
         Setting("WECHAT_MAX_BODY", int, 64 * 1024, "largest callback body in bytes"),

@@ -7,6 +7,7 @@ message stays pending in the database and the periodic relay sends it later.
 import atexit
 import logging
 import queue
+import re
 import threading
 import time
 import uuid
@@ -20,6 +21,8 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from rq import Queue
 from rq import Retry as JobRetry
+from rq.job import Job
+from rq.utils import as_text
 from sqlalchemy import and_, update
 
 from casework import clock, events, outbox, settings, subscriptions
@@ -30,6 +33,7 @@ from server.extensions import make_redis
 log = logging.getLogger(__name__)
 
 QUEUES = ("inbound", "default", "media", "notify")  # a worker serves them in this order
+_OUTBOX_JOB = re.compile(r"^outbox-(\d+)-")  # an outbox message's rq job id (see `RqDispatcher.enqueue`)
 RETRY_INTERVALS = [10, 30, 60, 180, 600]
 
 
@@ -84,6 +88,31 @@ class RqDispatcher:
             )
             return []
         return [message_id for message_id, _ in messages]
+
+    def withdraw(self, queue_name: str, message_ids: list[int], *, look: int = 500) -> int:
+        """Take out of the queue the jobs of messages that are already done (another job's batch handled them),
+        looking at its first `look` entries; return how many. Each job is removed from the list first and its data
+        deleted only if that removal found it, so a job a worker has just taken is left to run (it finds its work
+        done). Best effort: a job left behind only costs its worker a look at the outbox."""
+        wanted = {str(message_id) for message_id in message_ids}
+        if not wanted:
+            return 0
+        queue = self.queue(queue_name)
+        try:
+            ids = [as_text(raw) for raw in self.connection.lrange(queue.key, 0, look - 1)]
+            chosen = [job_id for job_id in ids if (match := _OUTBOX_JOB.match(job_id)) and match.group(1) in wanted]
+            if not chosen:
+                return 0
+            with self.connection.pipeline(transaction=False) as pipe:
+                for job_id in chosen:
+                    pipe.lrem(queue.key, 1, job_id)
+                removed = [job_id for job_id, count in zip(chosen, pipe.execute(), strict=True) if count]
+            if removed:
+                self.connection.delete(*(Job.key_for(job_id) for job_id in removed))
+            return len(removed)
+        except Exception as exc:  # noqa: BLE001 - Redis unreachable: the jobs run and find their work done
+            log.warning("outbox: could not withdraw done jobs from %s: %s", queue_name, type(exc).__name__)
+            return 0
 
     def dispatch(self, messages: list[tuple[int, str]]) -> None:
         """After commit: push the transaction's messages; any that fail go back to pending for the relay. Inside
@@ -170,6 +199,10 @@ class InlineDispatcher:
 
     def dispatch(self, messages: list[tuple[int, str]]) -> None:
         self.enqueue(messages)
+
+    def withdraw(self, queue_name: str, message_ids: list[int]) -> int:
+        """Nothing to take back: the thread finds those messages done at once."""
+        return 0
 
     def drain(self) -> None:
         """Wait until every job handed over so far has run (CLI commands and tests)."""

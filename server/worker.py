@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 from flask import Flask
 from rq import get_current_job
+from sqlalchemy import select
 
 from casework import clock, outbox, subscriptions
 from casework.db import db
+from casework.models import OutboxMessage
 from server import jobs
 
 log = logging.getLogger(__name__)
@@ -40,15 +42,25 @@ def _job_app() -> Flask:
 # it in the same worker, each in its own transaction as if delivered by rq: the queue's round trips and the job
 # bookkeeping cost more than most of them. Media downloads (slow) still go through the queue.
 FOLLOW_UP_QUEUES = ("default", "notify")
-FOLLOW_UP_LIMIT = 50  # a chain longer than this (jobs scheduling jobs) goes back to the queue
+FOLLOW_UP_LIMIT = (
+    400  # past this many (a batch of reports schedules ~2 each; jobs scheduling jobs) the rest go back to the queue
+)
 
 
 def run_outbox_message(message_id: int) -> bool:
     app = _job_app()
     with app.app_context():
         try:
-            with jobs.kept_here(FOLLOW_UP_QUEUES) as follow_ups:
-                ran = outbox.execute(message_id)
+            if outbox.is_done(message_id):
+                return False  # done already (a batch handled it): no run lock to take
+            try:
+                with jobs.kept_here(FOLLOW_UP_QUEUES) as follow_ups:
+                    ran = outbox.execute(message_id)
+            except Exception:
+                # What its commits scheduled before it failed (a batch's reports) still runs, or goes to the queue.
+                db.session.rollback()
+                _run_follow_ups(app, follow_ups)
+                raise
             _run_follow_ups(app, follow_ups)
             return ran
         finally:
@@ -60,7 +72,27 @@ def _run_follow_ups(app: Flask, follow_ups: list[tuple[int, str]]) -> None:
     retries, any that fail and any left past the limit."""
     pending, done = list(follow_ups), 0
     dispatcher = app.extensions["wx110.dispatcher"]
+    registered = subscriptions.of(app).jobs
     while pending and done < FOLLOW_UP_LIMIT:
+        together = _joining(pending, registered)
+        if len(together) > 1:
+            # Use cases that join a transaction (routing, supervision clocks): all of them in one.
+            pending = [message for message in pending if message not in together]
+            done += len(together)
+            try:
+                with jobs.kept_here(FOLLOW_UP_QUEUES) as more:
+                    failed = set(outbox.execute_together([message[0] for message in together]))
+            except Exception:
+                log.exception(
+                    "worker: %d follow-up outbox messages failed together; handed to the queue", len(together)
+                )
+                db.session.rollback()
+                dispatcher.dispatch(together)
+            else:
+                if failed:
+                    dispatcher.dispatch([message for message in together if message[0] in failed])
+                pending.extend(more)
+            continue
         message = pending.pop(0)
         done += 1
         try:
@@ -75,6 +107,15 @@ def _run_follow_ups(app: Flask, follow_ups: list[tuple[int, str]]) -> None:
             pending.extend(more)
     if pending:
         dispatcher.dispatch(pending)
+
+
+def _joining(pending: list[tuple[int, str]], registered: dict) -> list[tuple[int, str]]:
+    """The pending messages whose jobs may share one transaction (`Job.joins`), in order."""
+    ids = [message[0] for message in pending]
+    rows = db.session.execute(select(OutboxMessage.id, OutboxMessage.job).where(OutboxMessage.id.in_(ids)))
+    names = {row.id: row.job for row in rows}
+    db.session.rollback()
+    return [message for message in pending if getattr(registered.get(names.get(message[0], "")), "joins", False)]
 
 
 def run_periodic(name: str, now: str | None = None) -> bool:

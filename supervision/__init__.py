@@ -25,7 +25,7 @@ from supervision.cli import calendar_cli, supervision_cli
 def init_app(app: Flask) -> None:
     """Subscribe the clock handlers and the notice delivery, register the sweep and the commands."""
     for event, (job, handler) in (watch.HANDLERS | case_watch.HANDLERS).items():
-        events.subscribe(app, event, handler, job=job)
+        events.subscribe(app, event, handler, job=job, joins=True)  # each a use case on clocks: batchable
     events.subscribe(app, Event.NOTIFICATION_DUE, notify.deliver, job="supervision.deliver_notice", queue="notify")
     events.subscribe(
         app,
