@@ -262,11 +262,11 @@ def _reopen(complaint: Complaint, now: datetime) -> None:
     publish(Event.COMPLAINT_REOPENED, complaint_id=complaint.id, review=complaint.review)
 
 
-def _close(complaint: Complaint, citizen: Citizen, now: datetime) -> None:
+def _close(complaint: Complaint, actor, now: datetime, **detail) -> None:
     move(complaint, ComplaintStatus.CLOSED, step_due_at=None)
     complaint.closed_at = now
     audit.record(
-        actor=citizen, action="complaint.closed", subject=complaint, at=now, detail={"review": complaint.review}
+        actor=actor, action="complaint.closed", subject=complaint, at=now, detail={"review": complaint.review, **detail}
     )
     publish(Event.COMPLAINT_CLOSED, complaint_id=complaint.id, review=complaint.review)
 
@@ -307,15 +307,5 @@ def _close_unrated(complaint_id: int, now: datetime) -> int:
         return 0  # rated (or reopened) since the sweep read it
     if complaint.step_due_at is None or complaint.step_due_at > now:
         return 0
-    rating_due_at = complaint.step_due_at
-    move(complaint, ComplaintStatus.CLOSED, step_due_at=None)
-    complaint.closed_at = now
-    audit.record(
-        actor=System("supervision"),
-        action="complaint.closed",
-        subject=complaint,
-        at=now,
-        detail={"review": complaint.review, "unrated": True, "rating_due_at": rating_due_at.isoformat()},
-    )
-    publish(Event.COMPLAINT_CLOSED, complaint_id=complaint.id, review=complaint.review)
+    _close(complaint, System("supervision"), now, unrated=True, rating_due_at=complaint.step_due_at.isoformat())
     return 1

@@ -12,7 +12,7 @@ If the store cannot be reached the marks live in each process's memory for a whi
 its rows at least once a minute (the ages it shows change), so the worst case is a minute's delay, never a loss.
 """
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
@@ -54,11 +54,11 @@ def top_of(officer: Officer) -> int | None:
 
 def mark(unit_id: int | None) -> str:
     """The change mark of the queue of `unit_id` and every unit below it (a store read, no database)."""
-    return (state(NAMESPACE).get(f"unit:{unit_id}") or "0") if unit_id is not None else "-"
+    return mark_in(current_app, unit_id)
 
 
 def mark_in(app: Flask, unit_id: int | None) -> str:
-    """`mark`, read from `app`'s store outside an app context (the console's idle polls are answered there)."""
+    """`mark`, read from `app`'s store; also outside an app context (the console's idle polls are answered there)."""
     return (state_of(app, NAMESPACE).get(f"unit:{unit_id}") or "0") if unit_id is not None else "-"
 
 
