@@ -6,7 +6,10 @@ them can deadlock), the locks of other citizens whose captured messages wait, up
 in all; a citizen whose lock another worker holds is left to that worker. Under those locks:
 
 - every message runs in a SAVEPOINT of one transaction, each citizen's in capture order, and the transaction
-  commits once: one WAL flush, and one acquisition of the audit chain's lock for all their entries. A message whose
+  commits once: one WAL flush, and one acquisition of the audit chain's lock for all their entries, at the commit.
+  The numbers their records get are reserved to the messages in short transactions of their own
+  (`casework.numbering.reserving`), so the batch holds no day counter while it works, and several workers' batches
+  run side by side. A message whose
   handler fails is rolled back alone; its error is recorded on its own job, which retries it by itself (a batch
   leaves alone every citizen with a message whose job has failed before, so a poisoned one is never retried
   twice over, and that citizen's order stays with its own jobs);
@@ -40,7 +43,6 @@ from casework.unit_of_work import transaction
 log = logging.getLogger(__name__)
 JOB = "bot.handle_inbound"
 JOB_QUEUE = "inbound"
-NUMBERED = ("JQ", "TS", "AJ")  # the public numbers a message's handler may draw: incident, complaint, case
 _COLUMNS = (
     InboundMessage.key,
     InboundMessage.openid,
@@ -130,9 +132,9 @@ def _handle_together(batch: list, own_key: str, *, now: datetime) -> list[Outcom
     outcomes = [Outcome(pending, reply=pending.reply) for pending in batch]
     stored: list[dict] = []
     with transaction():  # one commit for the whole batch: the incidents are durable once it returns
-        # Every transaction takes a number counter before the audit chain; a batch may append to the chain for
-        # one message before it draws a number for the next, so it takes the day's counters first.
-        numbering.hold_counters(NUMBERED, now)
+        # The batch holds no lock that other writers wait for while it works: its numbers are reserved to their
+        # messages in short transactions of their own (`numbering.reserving`), and its audit entries join the
+        # chain when it commits.
         for outcome in outcomes:
             if outcome.reply is not None:
                 continue  # handled before (its push did not happen): push it now
@@ -158,7 +160,7 @@ def _handle_one(outcome: Outcome) -> None:
     mark = outbox.pending_mark()
     try:
         opened = envelope.parse(pending.payload.encode("utf-8"))
-        with db.session.begin_nested():
+        with db.session.begin_nested(), numbering.reserving(pending.key):
             outcome.reply = inbox.handle_turn(opened.msg, opened.data, pending.key)
     except DomainError as error:
         outbox.forget_since(mark)

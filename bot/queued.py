@@ -23,7 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import batch, envelope, inbox, outbound, registry, replies
 from bot.models import InboundMessage
-from casework import clock, locks, outbox
+from casework import clock, locks, numbering, outbox
 from casework.db import db
 
 log = logging.getLogger(__name__)
@@ -203,9 +203,10 @@ def _handle_and_push(pending) -> None:
     key, openid, reply = pending.key, pending.openid, pending.reply
     if reply is None:
         opened = envelope.parse(pending.payload.encode("utf-8"))
-        reply = inbox.run_handler(
-            opened.msg, opened.data, key, keep=lambda text: _set(key, reply=text, replied_at=clock.now())
-        )
+        with numbering.reserving(key):  # a batch that handled it before and failed reserved its numbers to it
+            reply = inbox.run_handler(
+                opened.msg, opened.data, key, keep=lambda text: _set(key, reply=text, replied_at=clock.now())
+            )
     via = ""
     if reply:
         template = replies.reply_template(reply, clock.now())

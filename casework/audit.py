@@ -8,8 +8,9 @@ listed key verifies the entries that name it. What a MAC cannot show, a truncate
 (`casework.audit_checkpoints`): the head (seq, hash) written now and then to write-once files outside the database.
 On PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE on the table (migration 0011).
 
-Writers serialise on a transaction-scoped lock (PostgreSQL advisory lock; SQLite transactions are already
-exclusive), and `seq` / `prev_hash` are unique, so a fork is impossible. Entries written before the MAC (no key
+A transaction's entries are sealed into the chain when it commits: writers serialise on a transaction-scoped lock
+taken then (PostgreSQL advisory lock; SQLite transactions are already exclusive), and `seq` / `prev_hash` are
+unique, so a fork is impossible. Entries written before the MAC (no key
 id) carry a plain SHA-256; they verify as such only before the first keyed entry.
 """
 
@@ -91,55 +92,86 @@ def _parsed(spec: str) -> KeyRing:
 def record(
     *, actor: Actor, action: str, subject=None, detail: dict | None = None, at: datetime | None = None
 ) -> AuditEntry:
-    """Append one entry to the chain in the current transaction; the caller commits."""
+    """Add one entry to the chain in the current transaction; the caller commits.
+
+    The entry is sealed (numbered, linked to its predecessor and signed) when the transaction commits, with every
+    other entry the transaction recorded: the chain's lock is held only for that moment, not from the first entry
+    of a transaction to its commit, so transactions that record entries run side by side until they commit. An
+    entry recorded inside a SAVEPOINT that rolls back goes with it.
+    """
     session = db.session
-    known = session.info.get(_HEAD)
-    if known is not None:
-        # This transaction holds the chain's lock and appended the newest entry itself: nobody else can have
-        # appended since, so its (seq, hash) is the head. One lock and one read per transaction, however many
-        # entries it writes (a batch of reports).
-        seq, prev_hash = known[0] + 1, known[1]
-    else:
-        lock_chain()
-        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-        seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    if subject is not None and getattr(subject, "id", None) is None:
-        session.flush()
     entry = AuditEntry(
-        seq=seq,
         at=at or clock.now(),
         actor_kind=actor.kind,
         actor_id=actor.id,
         action=action,
         subject_type=type(subject).__tablename__ if subject is not None else None,
-        subject_id=subject.id if subject is not None else None,
+        subject_id=getattr(subject, "id", None) if subject is not None else None,
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
-        prev_hash=prev_hash,
     )
-    ring = key_ring()
-    entry.key_id = ring.signing_id
-    entry.hash = entry_hash(entry, ring.keys[entry.key_id])
-    session.add(entry)  # flushed with the rest of the transaction (at the latest before it commits)
-    session.info[_HEAD] = (entry.seq, entry.hash)
+    scope = session().get_nested_transaction()  # None: the transaction itself, whose end forgets every entry
+    session.info.setdefault(_PENDING, []).append((scope, entry, subject))
     return entry
 
 
-_HEAD = "wx110.audit.head"  # session.info: the (seq, hash) this transaction last appended, under the chain lock
+def seal() -> int:
+    """Seal this transaction's recorded entries now: take the chain's lock (held until the transaction ends), read
+    the head, and add the entries in the order they were recorded. Called when the transaction commits, and by
+    readers of the chain, which see their own transaction's entries; returns how many were sealed."""
+    session = db.session
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return 0
+    if any(subject is not None and entry.subject_id is None for _scope, entry, subject in pending):
+        session.flush()  # the subjects created in this transaction get their ids
+    lock_chain()
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    ring = key_ring()
+    key_id = ring.signing_id
+    for _scope, entry, subject in pending:
+        if subject is not None and entry.subject_id is None:
+            entry.subject_id = subject.id
+        seq += 1
+        entry.seq, entry.prev_hash, entry.key_id = seq, prev_hash, key_id
+        entry.hash = prev_hash = entry_hash(entry, ring.keys[key_id])
+    session.add_all([entry for _scope, entry, _subject in pending])
+    return len(pending)
+
+
+_PENDING = "wx110.audit.pending"  # session.info: [(transaction, entry, subject)] recorded, not yet sealed
 _LOCKED = "wx110.audit.locked"  # session.info: this transaction holds the chain lock
 
 
+@event.listens_for(Session, "before_commit")
+def _seal_before_commit(session: Session) -> None:
+    # Also dispatched when a SAVEPOINT is released: the entries wait for the outermost commit.
+    if session.get_nested_transaction() is None and session.info.get(_PENDING):
+        seal()
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_head_on_rollback(session: Session, previous_transaction) -> None:
-    # Any rollback, a SAVEPOINT's included: the entries it took away may have been the head, and the lock taken
-    # inside a rolled-back SAVEPOINT is released with it. The next entry reads the head again, under the lock.
-    session.info.pop(_HEAD, None)
+def _forget_on_rollback(session: Session, previous_transaction) -> None:
+    # A SAVEPOINT's rollback takes away the entries recorded inside it (and inside SAVEPOINTs within it); the lock
+    # taken inside a rolled-back SAVEPOINT is released with it.
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [item for item in pending if not _within(item[0], previous_transaction)]
     session.info.pop(_LOCKED, None)
 
 
+def _within(scope, transaction) -> bool:
+    while scope is not None:
+        if scope is transaction:
+            return True
+        scope = scope.parent
+    return False
+
+
 @event.listens_for(Session, "after_transaction_end")
-def _forget_head_at_end(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the whole transaction ended: its lock is gone
-        session.info.pop(_HEAD, None)
+def _forget_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended: its lock is gone, its entries sealed or not kept
+        session.info.pop(_PENDING, None)
         session.info.pop(_LOCKED, None)
 
 
@@ -233,7 +265,8 @@ def verify(
 
 
 def head() -> tuple[int, str] | None:
-    """The newest entry's (seq, hash), or None for an empty chain."""
+    """The newest entry's (seq, hash), or None for an empty chain (this transaction's own entries included)."""
+    seal()
     last = db.session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (last.seq, last.hash) if last else None
 
@@ -252,7 +285,8 @@ def _walk(batch: int, progress: Callable[[int], None] | None = None) -> Iterator
 
 
 def trail(subject) -> list[AuditEntry]:
-    """Every audit entry about one subject, oldest first."""
+    """Every audit entry about one subject, oldest first (this transaction's own entries included)."""
+    seal()
     return list(
         db.session.scalars(
             select(AuditEntry)

@@ -27,7 +27,7 @@ from casework.models.incident import (
     Undelivered,
 )
 from casework.models.people import LEVEL_ORDER, Actor, Citizen, LoginFailure, Officer, Role, System, Unit, UnitLevel
-from casework.models.records import AuditEntry, NumberSequence, OutboxMessage
+from casework.models.records import AuditEntry, NumberReservation, NumberSequence, OutboxMessage
 from casework.models.reference import Category, Doorplate, DoorplateStatus
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "Measure",
     "MeasureState",
     "MeasureStep",
+    "NumberReservation",
     "NumberSequence",
     "Officer",
     "OutboxMessage",

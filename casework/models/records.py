@@ -62,3 +62,16 @@ class NumberSequence(db.Model):
 
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class NumberReservation(db.Model):
+    """A public number drawn outside the transaction that uses it, for the message (`holder`) that will use it:
+    a worker handling captured WeChat messages draws numbers this way, so that it holds no day counter while it
+    works. The transaction that uses the number deletes its row; a row that stays names the message behind a
+    number no record carries (a gap in the day's numbers)."""
+
+    __tablename__ = "number_reservation"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200), unique=True)
+    reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -103,3 +103,64 @@ def test_deleting_a_row_is_found(app):
         tamper("DELETE FROM audit_entry WHERE seq = 3")
         checked, broken = audit.verify()
         assert checked == 2 and broken.seq == 3
+
+
+@pytest.mark.needs_postgresql  # SQLite transactions are exclusive: there is nothing to overlap
+def test_a_writer_waits_for_the_chain_only_while_another_commits(app, postgresql_only):
+    """Entries are sealed at commit: a transaction that recorded an entry and is still working does not hold the
+    chain, so another one records and commits meanwhile; the slower one is sealed after it."""
+    recorded, finished = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        with app.app_context():
+            audit.record(actor=System("slow"), action="test.slow")
+            db.session.flush()
+            recorded.set()
+            finished.wait(10)  # still inside its transaction while the other commits
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    assert recorded.wait(10)
+    try:
+        with app.app_context():
+            db.session.execute(text("SET LOCAL lock_timeout = '3s'"))  # a wait for the chain's lock fails the test
+            audit.record(actor=System("fast"), action="test.fast")
+            db.session.commit()
+    finally:
+        finished.set()
+        thread.join()
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        assert [(e.seq, e.action) for e in entries] == [(1, "test.fast"), (2, "test.slow")]
+        assert audit.verify() == (2, None)
+
+
+def test_an_entry_recorded_in_a_rolled_back_savepoint_is_not_sealed(app):
+    with app.app_context():
+        audit.record(actor=System("kept"), action="test.before")
+        savepoint = db.session.begin_nested()
+        audit.record(actor=System("gone"), action="test.inside")
+        inner = db.session.begin_nested()
+        audit.record(actor=System("gone"), action="test.deeper")
+        inner.commit()
+        savepoint.rollback()
+        released = db.session.begin_nested()
+        audit.record(actor=System("kept"), action="test.released")
+        released.commit()
+        db.session.commit()
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        assert actions == ["test.before", "test.released"]
+        assert audit.verify() == (2, None)
+
+
+def test_a_reader_in_the_same_transaction_sees_its_own_entries(app):
+    with app.app_context():
+        citizen = citizens.identify(oa_openid="openid-own-trail")
+        db.session.commit()
+        audit.record(actor=System("reader"), action="test.mine", subject=citizen)
+        assert [e.action for e in audit.trail(citizen)][-1] == "test.mine"
+        assert audit.head()[0] == max(e.seq for e in audit.trail(citizen))
+        db.session.rollback()
+        assert "test.mine" not in [e.action for e in audit.trail(citizen)]

@@ -333,28 +333,53 @@ def test_withdrawing_done_jobs_leaves_alone_one_a_worker_has_already_taken(queue
 
 
 @pytest.mark.needs_postgresql
-def test_a_batch_takes_the_days_number_counters_before_the_audit_chain(queued_app):
-    """Every transaction locks a number counter before the audit chain; a batch, which may append to the chain for
-    one message before it draws a number for the next, takes the counters first: never a cycle of waits."""
+def test_while_a_batch_works_other_writers_draw_numbers_and_append_to_the_chain_without_waiting(
+    queued_app, monkeypatch
+):
+    """A batch holds neither a day counter nor the audit chain while it works (its numbers are reserved on a
+    connection of their own, its entries sealed at its commit): a report made between two of its messages goes
+    through at once, and both end up with distinct numbers on one intact chain."""
+    from sqlalchemy import text
+
+    from casework import citizens, incidents
+    from casework.models import NumberReservation
+    from casework.status import Channel
+
+    handled, meanwhile = [], []
+    real = inbox.handle_turn
+
+    def handle_then_let_another_writer_in(msg, data, key):
+        reply = real(msg, data, key)
+        handled.append(key)
+        if len(handled) == 1:
+
+            def report_meanwhile() -> None:
+                with queued_app.app_context():
+                    someone = citizens.identify(oa_openid="o-meanwhile")
+                    db.session.execute(text("SET LOCAL lock_timeout = '3s'"))  # any wait for the batch fails
+                    meanwhile.append(incidents.report(citizen=someone, channel=Channel.WECHAT, description="同时报警"))
+                    meanwhile.append(meanwhile[0].number)
+                    db.session.remove()
+
+            thread = threading.Thread(target=report_meanwhile)
+            thread.start()
+            thread.join(10)
+            handled.append("waited" if thread.is_alive() else "went through")
+        return reply
+
+    monkeypatch.setattr(inbox, "handle_turn", handle_then_let_another_writer_in)
     with queued_app.app_context():
-        numbering.next_number("JQ", clock.now())  # the day's counter exists
+        first = capture(text_message("o-overlap-1", "路边有人晕倒", 9_200_004_001))
+        capture(text_message("o-overlap-2", "小区门口有人打架", 9_200_004_002))
         db.session.commit()
-        first = capture(text_message("o-counter-1", "路边有人晕倒", 9_200_004_001))
-        db.session.commit()
-        statements: list[str] = []
-
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _statement(conn, cursor, statement, parameters, context, executemany):
-            statements.append(" ".join(statement.split()))
-
-        try:
-            worker.use_app(queued_app)
-            assert worker.run_outbox_message(first) is True
-        finally:
-            event.remove(db.engine, "before_cursor_execute", _statement)
-        counters = next(i for i, s in enumerate(statements) if "FROM number_sequence" in s and "FOR UPDATE" in s)
-        chain = next(i for i, s in enumerate(statements) if s.startswith("SELECT pg_advisory_xact_lock(%(key)s)"))
-        assert counters < chain
+        worker.use_app(queued_app)
+        assert worker.run_outbox_message(first) is True
+        assert handled[1] == "went through" and len(meanwhile) == 2, "the other writer waited for the batch"
+        numbers = sorted(db.session.scalars(select(Incident.number)).all())
+        assert len(numbers) == len(set(numbers)) == 3 and meanwhile[1] in numbers
+        assert [int(n[-6:]) for n in numbers] == [1, 2, 3]
+        assert db.session.scalar(select(func.count()).select_from(NumberReservation)) == 0
+        assert audit.verify()[1] is None
 
 
 def test_a_batch_that_fails_as_a_whole_hands_the_jobs_it_took_back_to_the_queue(queued_app, fake, monkeypatch):

@@ -202,3 +202,42 @@ def test_two_deliveries_that_both_miss_the_lookup_meet_the_unique_column(app, mo
         assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
         db.session.remove()
     assert len(seen) == 2 and len(set(seen)) == 1
+
+
+def test_a_reserved_number_holds_no_counter_and_is_the_same_for_a_retry_of_its_message(app):
+    """Inside `numbering.reserving` a number is drawn in a short transaction of its own: another writer draws the
+    next one while the first transaction is still open; a retry of the same message gets the same number back; the
+    commit that uses a number removes its reservation, and one left by a rollback names the message."""
+    from sqlalchemy import text
+
+    from casework import numbering
+    from casework.models import NumberReservation
+    from casework.unit_of_work import transaction
+
+    with app.app_context():
+        citizen = citizens.identify(oa_openid="openid-reserving")
+        db.session.commit()
+        other: list[str] = []
+
+        def meanwhile() -> None:
+            with app.app_context():
+                someone = citizens.identify(oa_openid="openid-meanwhile")
+                db.session.execute(text("SET LOCAL lock_timeout = '3s'"))  # waiting for the counter fails it
+                other.append(incidents.report(citizen=someone, channel=Channel.WECHAT, description="同时").number)
+                db.session.remove()
+
+        with pytest.raises(RuntimeError), transaction(), numbering.reserving("msg:retried"):
+            first_number = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="随后失败").number
+            thread = threading.Thread(target=meanwhile)
+            thread.start()
+            thread.join(10)
+            raise RuntimeError("the handling fails after the report")
+        assert other and other[0] > first_number  # drawn and committed while the first transaction was open
+        # The number stays reserved to its message: the gap it leaves until a retry is explained.
+        assert db.session.scalar(select(NumberReservation.holder).where(NumberReservation.number == first_number))
+        with numbering.reserving("msg:retried"):
+            again = incidents.report(citizen=citizen, channel=Channel.WECHAT, description="重试")
+        assert again.number == first_number
+        assert db.session.scalar(select(func.count()).select_from(NumberReservation)) == 0
+        numbers = db.session.scalars(select(Incident.number).order_by(Incident.number)).all()
+        assert [int(n[-6:]) for n in numbers] == [1, 2]  # no gap: the retry used the reserved number
