@@ -9,10 +9,12 @@ in all; a citizen whose lock another worker holds is left to that worker. Under 
   commits once: one WAL flush, and one acquisition of the audit chain's lock for all their entries, at the commit.
   The numbers their records get are reserved to the messages in short transactions of their own
   (`casework.numbering.reserving`), so the batch holds no day counter while it works, and several workers' batches
-  run side by side. A message whose
-  handler fails is rolled back alone; its error is recorded on its own job, which retries it by itself (a batch
-  leaves alone every citizen with a message whose job has failed before, so a poisoned one is never retried
-  twice over, and that citizen's order stays with its own jobs);
+  run side by side. The jobs a message's records schedule that join their caller's transaction (routing the
+  incident, starting its supervision clock) run in its SAVEPOINT too (`casework.outbox.in_place`), not as
+  follow-ups in a transaction of their own. A message whose handler fails is rolled back alone; its error is
+  recorded on its own job, which retries it by itself (a batch leaves alone every citizen with a message whose job
+  has failed before, so a poisoned one is never retried twice over, and that citizen's order stays with its own
+  jobs);
 - then the replies are pushed, each marked sent as soon as it went (a commit that does not wait for the WAL
   flush), and the other messages' jobs are marked done in one statement and one commit.
 
@@ -160,7 +162,7 @@ def _handle_one(outcome: Outcome) -> None:
     mark = outbox.pending_mark()
     try:
         opened = envelope.parse(pending.payload.encode("utf-8"))
-        with db.session.begin_nested(), numbering.reserving(pending.key):
+        with db.session.begin_nested(), numbering.reserving(pending.key), outbox.in_place():
             outcome.reply = inbox.handle_turn(opened.msg, opened.data, pending.key)
     except DomainError as error:
         outbox.forget_since(mark)

@@ -151,11 +151,16 @@ def known(event: Event | str) -> Event:
 
 
 def publish(event: Event | str, **payload) -> list[int]:
-    """Schedule every job subscribed to `event`, in the current transaction; returns the outbox row ids."""
+    """Schedule every job subscribed to `event`, in the current transaction; returns the outbox row ids. Inside
+    `outbox.in_place`, a job that joins its caller's transaction runs at the end of that block instead."""
     event = known(event)
     if set(payload) != set(PAYLOAD[event]):
         raise TypeError(f"{event.value} carries {', '.join(PAYLOAD[event])}; got {', '.join(sorted(payload))}")
-    return [outbox.add(job.name, **payload) for job in subscriptions.of().subscribers(event.value)]
+    return [
+        outbox.add(job.name, **payload)
+        for job in subscriptions.of().subscribers(event.value)
+        if not outbox.defer_in_place(job.name, payload)
+    ]
 
 
 def subscribe(

@@ -9,7 +9,8 @@ use case and keeps its own boundary: `execute` commits what it did, and the serv
 
 import json
 import logging
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
@@ -65,6 +66,60 @@ def forget_since(mark: int) -> None:
     pending = db.session.info.get(PENDING_KEY)
     if pending is not None:
         del pending[mark:]
+
+
+IN_PLACE_KEY = "wx110.outbox.in_place"  # session.info: jobs deferred to the end of an `in_place` block
+IN_PLACE_LIMIT = 50  # jobs run in place per block at most (a chain of events that schedule each other)
+
+
+def defer_in_place(job: str, payload: dict) -> bool:
+    """Inside `in_place`, keep a joining job (`Job.joins`) to run at the end of the block instead of scheduling it;
+    False when it must go through the outbox."""
+    deferred = db.session.info.get(IN_PLACE_KEY)
+    entry = subscriptions.of().jobs.get(job)
+    if deferred is None or entry is None or not entry.joins:
+        return False
+    deferred.append((job, payload))
+    return True
+
+
+@contextmanager
+def in_place() -> Iterator[None]:
+    """Jobs that join their caller's transaction (routing, supervision clocks), scheduled inside the block, run in
+    this transaction as the block ends, each in a SAVEPOINT: no outbox row, no second transaction, and their
+    effects commit with what scheduled them, or not at all. One that fails is scheduled through the outbox as usual
+    and retried by the queue (as is anything past IN_PLACE_LIMIT)."""
+    session = db.session
+    outer = session.info.get(IN_PLACE_KEY)
+    deferred: list[tuple[str, dict]] = []
+    session.info[IN_PLACE_KEY] = deferred
+    try:
+        yield
+        jobs, ran = subscriptions.of().jobs, 0
+        while deferred:
+            job, payload = deferred.pop(0)
+            if ran >= IN_PLACE_LIMIT:
+                _schedule_instead(job, payload)
+                continue
+            ran += 1
+            mark = pending_mark()
+            try:
+                with session.begin_nested():
+                    jobs[job].func(**payload)
+            except Exception:  # its effects went with its SAVEPOINT: the queue retries it alone
+                forget_since(mark)
+                log.exception("outbox: job %s failed in place; scheduled for the queue", job)
+                _schedule_instead(job, payload)
+    finally:
+        session.info[IN_PLACE_KEY] = outer
+
+
+def _schedule_instead(job: str, payload: dict) -> None:
+    deferred = db.session.info.pop(IN_PLACE_KEY, None)
+    try:
+        add(job, **payload)
+    finally:
+        db.session.info[IN_PLACE_KEY] = deferred
 
 
 @event.listens_for(Session, "after_commit")

@@ -13,9 +13,10 @@ from bot.queued import handle_inbound
 from casework import outbox, subscriptions
 from casework.db import db
 from casework.doorplates import token_for
-from casework.models import ChatMessage, Incident, OutboxMessage
+from casework.models import AuditEntry, ChatMessage, Incident, OutboxMessage
 from server import jobs, worker
 from server.extensions import worker_redis
+from supervision.models import DeadlineClock
 from tests.wechat_side import Sender, serving, wechat_config
 from wechat import simulator
 
@@ -201,7 +202,7 @@ def _capture_one(app, openid: str, msg_id: int) -> int:
     return queued_job.args[0]
 
 
-def test_the_jobs_a_report_schedules_run_right_after_it_in_the_same_worker_each_once(queued_app, fake):
+def test_the_jobs_a_report_schedules_run_in_its_transaction_and_the_rest_right_after_it(queued_app, fake):
     with queued_app.app_context():
         message_id = _capture_one(queued_app, "o-queued-follow", 9_100_000_900)
         worker.use_app(queued_app)
@@ -211,7 +212,11 @@ def test_the_jobs_a_report_schedules_run_right_after_it_in_the_same_worker_each_
         assert [Queue(name, connection=connection).count for name in ("default", "media", "notify")] == [0, 0, 0]
         done = dict(db.session.execute(select(OutboxMessage.job, OutboxMessage.attempts)).all())
         db.session.rollback()
-        assert done == {"bot.handle_inbound": 1, "incident.route": 1, "supervision.incident_reported": 1}
+        # Routing and the supervision clock joined the report's own transaction: no jobs of their own.
+        assert done == {"bot.handle_inbound": 1}
+        assert count(DeadlineClock) == 1
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        assert actions.index("incident.reported") < actions.index("clock.started")
         assert count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
         assert len(pushed(fake, "o-queued-follow")) == 1
 
