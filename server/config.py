@@ -136,8 +136,8 @@ GROUPS: dict[str, list[Setting]] = {
             int,
             10,
             "PostgreSQL connections each process keeps open: a gunicorn worker needs one per thread, an rq worker "
-            "two or three (the job, the running outbox message's lock, a queued message's citizen lock); see "
-            "Connections",
+            "up to four (the job, the running outbox message's lock, a queued message's citizen lock, a public "
+            "number's reservation); see Connections",
         ),
         Setting("DATABASE_MAX_OVERFLOW", int, 5, "connections a process may open beyond the pool at a peak"),
         Setting(
