@@ -194,6 +194,8 @@ def main() -> None:
     SimpleWorker([Queue(name, connection=connection) for name in jobs.QUEUES], connection=connection).work(burst=True)
     if profiler is not None:
         profiler.disable()
+        if os.environ.get("BENCH_PROFILE_DUMP"):
+            profiler.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     outbox.execute = original
     if original_together is not None:
