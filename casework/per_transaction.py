@@ -1,0 +1,67 @@
+"""Rows a transaction looks up many times by the same question (the dispatch centre, a monitoring point), read
+once per transaction: the first lookup runs the query and keeps the row's id in `session.info`; later ones get
+the row from the session's identity map (`session.get`), without a round trip.
+
+What is kept is forgotten when the transaction ends, on any rollback (a SAVEPOINT's included: the row may have
+been added inside it), and when a flush writes a row of a type an entry depends on (a unit moved in the tree, a
+monitoring point added): the next lookup asks the database again. A batch of reports in one transaction thus
+reads each such row once, and a change made in the same transaction is never hidden.
+"""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from casework.db import db
+
+T = TypeVar("T")
+_KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, its id or None)
+_MISSING = object()
+
+
+def lookup(model: type[T], question: tuple, find: Callable[[], T | None]) -> T | None:
+    """The row of `model` that answers `question` in this transaction: `find()`'s answer the first time, the
+    same row (from the identity map) after that. `question` names the lookup (e.g. ("unit", "code", code))."""
+    session = db.session
+    kept = session.info.setdefault(_KEY, {})
+    known = kept.get(question, _MISSING)
+    if known is not _MISSING:
+        model_, row_id = known
+        if row_id is None:
+            return None
+        row = session.get(model_, row_id)
+        if row is not None:
+            return row
+    row = find()
+    session.info.setdefault(_KEY, {})[question] = (model, None if row is None else row.id)
+    return row
+
+
+def forget() -> None:
+    """Drop what this transaction has kept (the next lookups ask the database)."""
+    db.session.info.pop(_KEY, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed(session: Session, _context) -> None:
+    kept = session.info.get(_KEY)
+    if not kept:
+        return
+    types = {model for model, _ in kept.values()}
+    for record in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(record, tuple(types)):
+            session.info.pop(_KEY, None)
+            return
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous) -> None:
+    session.info.pop(_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
