@@ -1,6 +1,8 @@
 """Rows a transaction looks up many times by the same question (the dispatch centre, a monitoring point), read
-once per transaction: the first lookup runs the query and keeps the row's id in `session.info`; later ones get
-the row from the session's identity map (`session.get`), without a round trip.
+once per transaction: the first lookup runs the query and keeps the row in `session.info`; later ones hand back
+that same object, as long as it is still in the session, without a round trip. (Keeping only its id would not
+do: the session's identity map holds unchanged objects weakly, so a row nobody refers to between two reports is
+gone from it and `session.get` reads it again.)
 
 What is kept is forgotten when the transaction ends, on any rollback (a SAVEPOINT's included: the row may have
 been added inside it), and when a flush writes a row of a type an entry depends on (a unit moved in the tree, a
@@ -17,31 +19,22 @@ from sqlalchemy.orm import Session
 from casework.db import db
 
 T = TypeVar("T")
-_KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, its id or None)
+_KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, the row or None)
 _MISSING = object()
 
 
 def lookup(model: type[T], question: tuple, find: Callable[[], T | None]) -> T | None:
     """The row of `model` that answers `question` in this transaction: `find()`'s answer the first time, the
-    same row (from the identity map) after that. `question` names the lookup (e.g. ("unit", "code", code))."""
+    same object after that. `question` names the lookup (e.g. ("unit", "code", code))."""
     session = db.session
-    kept = session.info.setdefault(_KEY, {})
-    known = kept.get(question, _MISSING)
+    known = session.info.setdefault(_KEY, {}).get(question, _MISSING)
     if known is not _MISSING:
-        model_, row_id = known
-        if row_id is None:
-            return None
-        row = session.get(model_, row_id)
-        if row is not None:
+        row = known[1]
+        if row is None or row in session:  # not deleted, expunged or rolled back since (that would re-read it)
             return row
     row = find()
-    session.info.setdefault(_KEY, {})[question] = (model, None if row is None else row.id)
+    session.info.setdefault(_KEY, {})[question] = (model, row)
     return row
-
-
-def forget() -> None:
-    """Drop what this transaction has kept (the next lookups ask the database)."""
-    db.session.info.pop(_KEY, None)
 
 
 @event.listens_for(Session, "after_flush")
