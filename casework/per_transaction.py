@@ -8,6 +8,9 @@ What is kept is forgotten when the transaction ends, on any rollback (a SAVEPOIN
 been added inside it), and when a flush writes a row of a type an entry depends on (a unit moved in the tree, a
 monitoring point added): the next lookup asks the database again. A batch of reports in one transaction thus
 reads each such row once, and a change made in the same transaction is never hidden.
+
+`keep` holds a row this transaction locked until the transaction ends, so that the next use case of the same
+transaction (the follow-ups of a report, run together) finds it in the identity map.
 """
 
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from casework.db import db
 
 T = TypeVar("T")
 _KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, the row or None)
+_KEPT = "wx110.per_transaction.kept"  # session.info: rows held until the transaction ends
 _MISSING = object()
 
 
@@ -37,6 +41,13 @@ def lookup(model: type[T], question: tuple, find: Callable[[], T | None]) -> T |
     return row
 
 
+def keep(row) -> None:
+    """Hold `row` in the session's identity map until the transaction ends, for a row this transaction locked
+    (SELECT ... FOR UPDATE) and will look at again: nobody else can change it meanwhile, so a later
+    `session.get` of it needs no round trip (the map alone holds an unchanged object only weakly)."""
+    db.session.info.setdefault(_KEPT, []).append(row)
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_changed(session: Session, _context) -> None:
     kept = session.info.get(_KEY)
@@ -52,9 +63,11 @@ def _forget_changed(session: Session, _context) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, _previous) -> None:
     session.info.pop(_KEY, None)
+    session.info.pop(_KEPT, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_KEY, None)
+        session.info.pop(_KEPT, None)

@@ -29,6 +29,7 @@ def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None
     incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
     if incident is None:
         return
+    per_transaction.keep(incident)  # locked until the commit: the follow-ups after this one read it from the map
     if incident.unit_id is not None and incident.status != IncidentStatus.RECEIVED.value:
         return  # an officer has taken it: the place is recorded, the unit stays
     unit, how = jurisdiction(incident)
