@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework import audit, clock, notes, settings
+from casework import audit, clock, notes, per_transaction, settings
 from casework.db import db
 from casework.events import Event, publish
 from casework.models import Doorplate, DoorplateStatus, Incident, System, TimelineEntry, Unit
@@ -29,6 +29,7 @@ def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None
     incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
     if incident is None:
         return
+    per_transaction.keep(incident)  # locked until the commit: the follow-ups after this one read it from the map
     if incident.unit_id is not None and incident.status != IncidentStatus.RECEIVED.value:
         return  # an officer has taken it: the place is recorded, the unit stays
     unit, how = jurisdiction(incident)
@@ -73,14 +74,21 @@ def jurisdiction(incident: Incident) -> tuple[Unit | None, str]:
 
 
 def dispatch_centre() -> Unit | None:
-    """The unit whose queue takes what cannot be routed: DISPATCH_CENTRE_UNIT, else the root of the tree."""
+    """The unit whose queue takes what cannot be routed: DISPATCH_CENTRE_UNIT, else the root of the tree (read
+    once per transaction: a batch of reports routes them all there)."""
     code = settings.get("DISPATCH_CENTRE_UNIT")
     if code:
-        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        unit = per_transaction.lookup(
+            Unit, ("unit", "code", code), lambda: db.session.scalar(select(Unit).where(Unit.code == code))
+        )
         if unit is None:
             raise LookupError(f"DISPATCH_CENTRE_UNIT {code!r} names no unit")
         return unit
-    return db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
+    return per_transaction.lookup(
+        Unit,
+        ("unit", "root"),
+        lambda: db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)),
+    )
 
 
 def nearest_doorplate(latitude: float, longitude: float) -> Doorplate | None:

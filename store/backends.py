@@ -1,6 +1,6 @@
 """The two places short-lived state can live: Redis (shared by every process) or one process's memory.
 
-Both answer the same five operations, and neither ever raises on a Redis fault: while Redis is unreachable, values
+Both answer the same operations, and neither ever raises on a Redis fault: while Redis is unreachable, values
 live in the process's memory and `count` answers None ("cannot tell"), which the rate limiter takes as "let it
 through". What is kept here is a fast path or a convenience (the bot's reply cache, nonces and conversation
 steps; the database stays the lasting guard). Keys are strings, values are text, and every value expires.
@@ -27,6 +27,8 @@ class NotShared(Exception):
 class Store(Protocol):
     def get(self, key: str) -> str | None: ...
 
+    def get_many(self, keys: list[str]) -> list[str | None]: ...
+
     def set(self, key: str, value: str, ttl: int) -> None: ...
 
     def add(self, key: str, value: str, ttl: int) -> str | None: ...
@@ -51,6 +53,11 @@ class MemoryStore:
         """The value under `key`, or None when there is none or it has expired."""
         with self.lock:
             return self._live(key)
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        """The values under `keys`, in their order (None for each missing or expired one)."""
+        with self.lock:
+            return [self._live(key) for key in keys]
 
     def set(self, key: str, value: str, ttl: int) -> None:
         """Keep `value` under `key` for `ttl` seconds; a ttl of zero or less forgets the key."""
@@ -129,6 +136,16 @@ class RedisStore:
 
     def get(self, key: str) -> str | None:
         return self._either("get", lambda: _text(self.redis.get(self.prefix + key)), lambda: self.fallback.get(key))
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        """Several values in one round trip (MGET), in the order of `keys`."""
+        if not keys:
+            return []
+        return self._either(
+            "get",
+            lambda: [_text(value) for value in self.redis.mget([self.prefix + key for key in keys])],
+            lambda: self.fallback.get_many(keys),
+        )
 
     def set(self, key: str, value: str, ttl: int) -> None:
         def in_redis():

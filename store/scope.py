@@ -41,6 +41,9 @@ class Namespaced:
     def get(self, key: str) -> str | None:
         return self.inner.get(self.prefix + key)
 
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        return self.inner.get_many([self.prefix + key for key in keys])
+
     def set(self, key: str, value: str, ttl: int) -> None:
         self.inner.set(self.prefix + key, value, ttl)
 

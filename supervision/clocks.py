@@ -7,7 +7,7 @@ deadline and flagged `calendar_missing` (shown on the board) until an operator l
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from casework import audit, clock
 from casework.access import not_found, require_officer, scope_of
@@ -54,14 +54,16 @@ def start(
     """Start a clock of `kind` on a subject (in the caller's transaction); a clock already started for this
     subject and moment (a job run twice) or already running is left as it is and returned. `days` or `minutes`
     override the point's window (a measure's term, a return date: the window belongs to the subject)."""
-    existing = running(subject_type, subject_id, kind) or db.session.scalar(
+    # One read answers both questions: a running clock of this kind, else one started at this moment.
+    found = db.session.scalars(
         select(DeadlineClock).where(
             DeadlineClock.subject_type == subject_type,
             DeadlineClock.subject_id == subject_id,
             DeadlineClock.kind == kind,
-            DeadlineClock.started_at == started_at,
+            or_(DeadlineClock.stopped_at.is_(None), DeadlineClock.started_at == started_at),
         )
-    )
+    ).all()
+    existing = next((c for c in found if c.stopped_at is None), None) or next(iter(found), None)
     if existing is not None:
         return existing
     point = points.point(kind)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from casework import audit, clock
+from casework import audit, clock, per_transaction
 from casework.access import require_officer
 from casework.db import db
 from casework.errors import InvalidInput, NotFound
@@ -284,6 +284,7 @@ DEFAULTS: list[tuple[str, str, str, dict, str, str]] = [
     *CASE_POINTS,
     *EVALUATION_POINTS,
 ]
+_DEFAULT_CODES = frozenset(d[0] for d in DEFAULTS)
 
 
 def all_points() -> dict[str, MonitoringPoint]:
@@ -296,13 +297,18 @@ def all_points() -> dict[str, MonitoringPoint]:
 
 
 def point(code: str) -> MonitoringPoint:
-    """One monitoring point by code."""
-    found = db.session.scalar(select(MonitoringPoint).where(MonitoringPoint.code == code))
-    if found is None and code in {d[0] for d in DEFAULTS}:
-        ensure_defaults()
-        found = db.session.scalar(select(MonitoringPoint).where(MonitoringPoint.code == code))
+    """One monitoring point by code (read once per transaction: a batch starting many clocks reads it once)."""
+    found = per_transaction.lookup(MonitoringPoint, ("monitoring_point", code), lambda: _read_point(code))
     if found is None:
         raise NotFound(f"监测点 {code} 不存在")
+    return found
+
+
+def _read_point(code: str) -> MonitoringPoint | None:
+    found = db.session.scalar(select(MonitoringPoint).where(MonitoringPoint.code == code))
+    if found is None and code in _DEFAULT_CODES:
+        ensure_defaults()
+        found = db.session.scalar(select(MonitoringPoint).where(MonitoringPoint.code == code))
     return found
 
 

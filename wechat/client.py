@@ -3,6 +3,11 @@
 The access token is shared by every process through Redis: one process refreshes it (under a short Redis lock)
 while the others wait for the new value, because each refresh can invalidate the token the others hold. The
 `stable_token` endpoint is used, which does not invalidate the previous token. Every HTTP call has a timeout.
+
+What requests reads from the environment (HTTPS_PROXY / HTTP_PROXY / NO_PROXY, REQUESTS_CA_BUNDLE /
+CURL_CA_BUNDLE, ~/.netrc) is read once per client and origin, not on every request: requests does it on each call
+while a session trusts the environment, which cost about a third of a push. The client switches that off on its
+session and hands requests the same settings itself.
 """
 
 import contextlib
@@ -12,11 +17,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
+from requests.utils import get_netrc_auth
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,15 @@ class WeChatError(Exception):
 class _LocalToken:
     value: str | None = None
     expires_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Environment:
+    """The environment's settings for one origin, as requests would apply them to a request."""
+
+    proxies: dict
+    verify: str | None
+    auth: tuple[str, str] | None
 
 
 _local_tokens: dict[tuple[str, str], _LocalToken] = {}  # (API base, appid) -> token
@@ -60,6 +76,11 @@ class WeChatClient:
         self.redis = redis
         self.http = session or requests.Session()
         self.timeout = timeout
+        # The environment is this client's to apply (once per origin, see `_environment`) when the session trusts
+        # it; a session given with trust_env off keeps it off.
+        self._applies_environment = self.http.trust_env
+        self.http.trust_env = False
+        self._environments: dict[tuple[str, str], _Environment] = {}
 
     # -- access token ---------------------------------------------------------------------------------------
 
@@ -106,11 +127,42 @@ class WeChatClient:
 
     def _fetch_token(self, *, force: bool) -> tuple[str, int]:
         body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": force}
-        response = self.http.post(f"{self.base_url}/cgi-bin/stable_token", json=body, timeout=self.timeout)
+        response = self._request("POST", f"{self.base_url}/cgi-bin/stable_token", json=body)
         data = _json(response)
         if "access_token" not in data:
             raise WeChatError(data.get("errcode", -1), data.get("errmsg", "no access_token in answer"))
         return data["access_token"], int(data.get("expires_in", 7200))
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs) -> requests.Response:
+        """One HTTP request through the session, with the timeout and what the environment says for its origin."""
+        kwargs.setdefault("timeout", self.timeout)
+        if self._applies_environment:
+            found = self._environment(url)
+            kwargs["proxies"] = dict(found.proxies)
+            if found.verify is not None:
+                kwargs.setdefault("verify", found.verify)
+            if found.auth is not None and self.http.auth is None:
+                kwargs.setdefault("auth", found.auth)
+        return self.http.request(method, url, **kwargs)
+
+    def _environment(self, url: str) -> "_Environment":
+        """What requests would take from the environment for a request to `url` (proxies unless NO_PROXY covers
+        its host, the CA bundle, netrc credentials), read the first time this client talks to that origin."""
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        found = self._environments.get(origin)
+        if found is None:
+            if len(self._environments) >= 64:  # media URLs may name many hosts: keep the map small
+                self._environments.clear()
+            with requests.Session() as probe:  # requests' own reading of the environment, with nothing of ours
+                probe.verify = None
+                merged = probe.merge_environment_settings(url, {}, None, None, None)
+            found = self._environments[origin] = _Environment(
+                proxies=merged["proxies"], verify=merged["verify"], auth=get_netrc_auth(url)
+            )
+        return found
 
     # -- calls ----------------------------------------------------------------------------------------------
 
@@ -121,13 +173,12 @@ class WeChatClient:
         """
         token = self.access_token()
         for attempt in range(2):
-            response = self.http.request(
+            response = self._request(
                 method,
                 f"{self.base_url}{path}",
                 params={**(params or {}), "access_token": token},
                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,
                 headers={"Content-Type": "application/json"} if body is not None else None,
-                timeout=self.timeout,
                 stream=raw,
             )
             if raw and not response.headers.get("Content-Type", "").startswith(("application/json", "text/plain")):
@@ -183,7 +234,7 @@ class WeChatClient:
             # Videos come back as {"video_url": ...}: fetch that URL, streaming.
             data = response.json()
             response.close()
-            response = self.http.get(data["video_url"], stream=True, timeout=self.timeout)
+            response = self._request("GET", data["video_url"], stream=True)
             response.raise_for_status()
         try:
             yield response
@@ -194,10 +245,10 @@ class WeChatClient:
 
     def code2session(self, js_code: str) -> dict:
         """Exchange a wx.login code for openid, session_key and (when known) unionid."""
-        response = self.http.get(
+        response = self._request(
+            "GET",
             f"{self.base_url}/sns/jscode2session",
             params={"appid": self.appid, "secret": self.secret, "js_code": js_code, "grant_type": "authorization_code"},
-            timeout=self.timeout,
         )
         data = _json(response)
         if data.get("errcode") or "openid" not in data:

@@ -12,17 +12,99 @@ citizen). The media it holds from the start include a short sample video under S
 import hashlib
 import io
 import secrets
+import socket
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 
 import qrcode
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 SAMPLE_VIDEO_MEDIA_ID = "MEDIA123"
 # A few bytes shaped like the start of an MP4 (an ftyp box): enough for evidence storage, which keeps bytes as sent.
 SAMPLE_VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 1000
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections, as WeChat's servers answer (a client's kept-alive session is then
+    exercised as in production).
+
+    Werkzeug's own handler ends every response with `Connection: close` and then drains the socket for a moment,
+    which on a kept-alive connection would swallow the client's next request. This one runs the app itself: it
+    reads the whole request body before the app runs (nothing is left in the socket before the next request
+    line), and frames every response (its Content-Length, else chunked) so the connection can carry the next."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: do not hold the second back
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.open_connections.discard(self.connection)
+        super().finish()
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        if environ.get("wsgi.input_terminated"):  # chunked: read to its last chunk
+            body = environ["wsgi.input"].read()
+        else:
+            body = environ["wsgi.input"].read(int(self.headers.get("Content-Length") or 0))
+        environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        environ.pop("wsgi.input_terminated", None)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        started: list = []
+
+        def start_response(status, headers, exc_info=None):
+            started[:] = [status, headers]
+            return self._unbuffered_write_unsupported
+
+        try:
+            result = self.server.app(environ, start_response)
+        except Exception:  # noqa: BLE001 - answered 500 and logged, as werkzeug's handler does
+            self.close_connection = True
+            self.server.log("error", f"Error on request:\n{traceback.format_exc()}")
+            self._answer("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")], [b"internal error"])
+            return
+        try:
+            self._answer(*started, result)
+        except Exception:
+            self.close_connection = True  # the answer was cut short: the connection cannot carry another
+            raise
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+
+    def _answer(self, status: str, headers: list, chunks) -> None:
+        code, _, message = status.partition(" ")
+        self.send_response(int(code), message)
+        names = set()
+        for name, value in headers:
+            self.send_header(name, value)
+            names.add(name.lower())
+        bodiless = self.command == "HEAD" or 100 <= int(code) < 200 or int(code) in (204, 304)
+        chunked = not bodiless and "content-length" not in names
+        if chunked and self.request_version < "HTTP/1.1":
+            chunked, self.close_connection = False, True  # an HTTP/1.0 client reads to the end of the connection
+        elif chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for data in chunks:
+            if not data or bodiless:
+                continue
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    @staticmethod
+    def _unbuffered_write_unsupported(data: bytes) -> None:
+        raise NotImplementedError("the fake's apps return their body; start_response's write() is not served")
 
 
 @dataclass
@@ -57,7 +139,8 @@ class FakeWeChat:
 
     def start(self, host: str = "127.0.0.1", port: int = 0, fd: int | None = None) -> "FakeWeChat":
         """Serve on `host`:`port`, or on the bound, listening socket `fd` a parent handed over."""
-        self.server = make_server(host, port, self.app, threaded=True, fd=fd)
+        self.server = make_server(host, port, self.app, threaded=True, fd=fd, request_handler=KeepAliveHandler)
+        self.server.open_connections = set()
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-wechat", daemon=True)
         self.thread.start()
         return self
@@ -71,6 +154,11 @@ class FakeWeChat:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+            for connection in list(self.server.open_connections):  # kept-alive connections end with the server
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def sent(self, path: str) -> list[Call]:
         with self.lock:

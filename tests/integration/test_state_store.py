@@ -53,6 +53,24 @@ def test_values_are_kept_replaced_and_deleted(kept):
     assert kept.get("b") is None
 
 
+def test_several_values_are_read_in_one_call_in_order(kept):
+    kept.set("step:o1", "doorplate", 60)
+    kept.set("where:o1", "[26.0, 119.3]", 60)
+    kept.set("gone:o1", "x", 0)  # a zero window forgets
+    assert kept.get_many(["step:o1", "follow:o1", "where:o1", "gone:o1"]) == ["doorplate", None, "[26.0, 119.3]", None]
+    assert kept.get_many([]) == []
+    namespaced = store.state_of(_app_with(kept), "bot")
+    namespaced.set("step:o2", "where", 60)
+    assert namespaced.get_many(["step:o2", "follow:o2"]) == ["where", None]
+    assert kept.get_many(["bot:step:o2"]) == ["where"]
+
+
+def _app_with(kept) -> Flask:
+    app = Flask(__name__)
+    app.extensions[store.scope.EXTENSION] = kept
+    return app
+
+
 def test_add_keeps_the_first_value_and_answers_it(kept):
     assert kept.add("nonce", "digest-1", 60) is None
     assert kept.add("nonce", "digest-2", 60) == "digest-1"
@@ -113,6 +131,7 @@ def test_unreachable_redis_never_raises_keeps_values_in_memory_and_cannot_count(
     started = time.monotonic()
     kept.set("step:o1", "doorplate", 60)
     assert kept.get("step:o1") == "doorplate"  # this process still remembers the conversation
+    assert kept.get_many(["step:o1", "follow:o1"]) == ["doorplate", None]  # one read, from memory as well
     kept.delete("step:o1")
     assert kept.get("step:o1") is None
     assert kept.add("nonce", "d1", 60) is None

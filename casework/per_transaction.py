@@ -1,0 +1,73 @@
+"""Rows a transaction looks up many times by the same question (the dispatch centre, a monitoring point), read
+once per transaction: the first lookup runs the query and keeps the row in `session.info`; later ones hand back
+that same object, as long as it is still in the session, without a round trip. (Keeping only its id would not
+do: the session's identity map holds unchanged objects weakly, so a row nobody refers to between two reports is
+gone from it and `session.get` reads it again.)
+
+What is kept is forgotten when the transaction ends, on any rollback (a SAVEPOINT's included: the row may have
+been added inside it), and when a flush writes a row of a type an entry depends on (a unit moved in the tree, a
+monitoring point added): the next lookup asks the database again. A batch of reports in one transaction thus
+reads each such row once, and a change made in the same transaction is never hidden.
+
+`keep` holds a row this transaction locked until the transaction ends, so that the next use case of the same
+transaction (the follow-ups of a report, run together) finds it in the identity map.
+"""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from casework.db import db
+
+T = TypeVar("T")
+_KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, the row or None)
+_KEPT = "wx110.per_transaction.kept"  # session.info: rows held until the transaction ends
+_MISSING = object()
+
+
+def lookup(model: type[T], question: tuple, find: Callable[[], T | None]) -> T | None:
+    """The row of `model` that answers `question` in this transaction: `find()`'s answer the first time, the
+    same object after that. `question` names the lookup (e.g. ("unit", "code", code))."""
+    session = db.session
+    known = session.info.setdefault(_KEY, {}).get(question, _MISSING)
+    if known is not _MISSING:
+        row = known[1]
+        if row is None or row in session:  # not deleted, expunged or rolled back since (that would re-read it)
+            return row
+    row = find()
+    session.info.setdefault(_KEY, {})[question] = (model, row)
+    return row
+
+
+def keep(row) -> None:
+    """Hold `row` in the session's identity map until the transaction ends, for a row this transaction locked
+    (SELECT ... FOR UPDATE) and will look at again: nobody else can change it meanwhile, so a later
+    `session.get` of it needs no round trip (the map alone holds an unchanged object only weakly)."""
+    db.session.info.setdefault(_KEPT, []).append(row)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed(session: Session, _context) -> None:
+    kept = session.info.get(_KEY)
+    if not kept:
+        return
+    types = {model for model, _ in kept.values()}
+    for record in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(record, tuple(types)):
+            session.info.pop(_KEY, None)
+            return
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous) -> None:
+    session.info.pop(_KEY, None)
+    session.info.pop(_KEPT, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
+        session.info.pop(_KEPT, None)
