@@ -109,7 +109,12 @@ def queries(app, size: int):
         "the outbox relay's claim": lambda: outbox.claim_for_relay(now=NOW),
         "the sweep of unused uploads": lambda: sweep_abandoned_uploads(now=NOW),
         "the sweep of expired sessions": lambda: sweep_expired_sessions(now=NOW),
-        "an audit entry appended": lambda: audit.record(actor=System("scale"), action="scale.append", at=NOW),
+        # Recorded, then sealed as its commit would: the chain's lock, the head read, the signed row.
+        "an audit entry appended": lambda: (
+            audit.record(actor=System("scale"), action="scale.append", at=NOW),
+            audit.seal(),
+            db.session.flush(),
+        ),
     }
 
 

@@ -54,6 +54,7 @@ def test_storing_is_received_by_a_keeper_of_the_unit_or_above_and_a_non_keeper_i
     at = bj(2025, 11, 3, 12)
     item = case_property.seize(case=case, actor=officer, description="手机", quantity=1, quantity_unit="部", now=at)
     db.session.commit()
+    drain(app)  # the seizure's supervision clock is started by a job: counted before, not while, the refusal runs
     legal = world.officer("100004")  # the county's legal officer: sees the case, keeps no property room
     before_audit = db.session.scalar(select(func.count()).select_from(AuditEntry))
     with pytest.raises(Conflict) as refused:

@@ -162,7 +162,7 @@ CASES = {
     "the outbox relay's claim": lambda b, o: outbox.claim_for_relay(now=b["now"]),
     "the sweep of unused uploads": lambda b, o: sweep_abandoned_uploads(now=b["now"]),
     "the sweep of expired sessions": lambda b, o: sweep_expired_sessions(now=b["now"]),
-    "an audit entry appended": lambda b, o: audit.record(actor=o, action="test.plan", at=b["now"]),
+    "an audit entry appended": lambda b, o: (audit.record(actor=o, action="test.plan", at=b["now"]), audit.seal()),
     "an incident's audit trail": lambda b, o: audit.trail(db.session.get(Incident, b["mine"][0])),
     "audit verify, one batch": lambda b, o: next(audit._walk(500)),
 }
