@@ -66,47 +66,56 @@ class Outcome:
 
 def others(holder: locks.Holder, *, lock_space: int, own_openid: str, room: int) -> list:
     """Captured messages of other citizens, waiting, whose locks `holder` could take at once: at most `room`, each
-    citizen's unsent messages from its first, in capture order; none of a citizen with a job that failed."""
+    citizen's unsent messages from its first, in capture order; none of a citizen with a job that failed.
+
+    Their jobs are taken out of the queue first, and a citizen is taken only if all its waiting jobs came out: a job
+    another worker has already taken is left to it, with its citizen, instead of making that worker wait for this
+    batch's lock on the citizen while the batch runs."""
     if room <= 0:
         return []
-    payloads = db.session.scalars(
+    waiting = db.session.execute(
         select(OutboxMessage.payload)
         .where(OutboxMessage.done_at.is_(None), OutboxMessage.job == JOB, OutboxMessage.last_error.is_(None))
         .order_by(OutboxMessage.id)
         .limit(room * 2)
     ).all()
-    keys = [json.loads(payload).get("key") for payload in payloads]
+    keys = [json.loads(row.payload).get("key") for row in waiting]
     if not keys:
         db.session.rollback()
         return []
-    owners = db.session.scalars(
-        select(InboundMessage.openid)
+    owners = db.session.execute(
+        select(InboundMessage.openid, InboundMessage.outbox_id)
         .where(InboundMessage.key.in_(keys), InboundMessage.sent_at.is_(None), InboundMessage.openid != own_openid)
         .order_by(InboundMessage.outbox_id)
     ).all()
     db.session.rollback()
-    candidates = list(dict.fromkeys(owners))
-    taken = holder.try_also(lock_space, candidates)
-    if not taken:
-        return []
-    # Read again under their locks, which every handler of their messages holds: current while they are held.
-    rows = db.session.execute(
-        select(*_COLUMNS, OutboxMessage.last_error)
-        .outerjoin(OutboxMessage, OutboxMessage.id == InboundMessage.outbox_id)
-        .where(
-            InboundMessage.openid.in_(sorted(taken)),
-            InboundMessage.payload.is_not(None),
-            InboundMessage.sent_at.is_(None),
-        )
-        .order_by(InboundMessage.outbox_id)
-    ).all()
-    db.session.rollback()
+    withdrawn = _withdraw([row.outbox_id for row in owners if row.outbox_id is not None])
+    busy = {row.openid for row in owners if row.outbox_id not in withdrawn}
+    candidates = [openid for openid in dict.fromkeys(row.openid for row in owners) if openid not in busy]
+    taken = holder.try_also(lock_space, candidates) if candidates else set()
+    rows = []
+    if taken:
+        # Read again under their locks, which every handler of their messages holds: current while they are held.
+        rows = db.session.execute(
+            select(*_COLUMNS, OutboxMessage.last_error)
+            .outerjoin(OutboxMessage, OutboxMessage.id == InboundMessage.outbox_id)
+            .where(
+                InboundMessage.openid.in_(sorted(taken)),
+                InboundMessage.payload.is_not(None),
+                InboundMessage.sent_at.is_(None),
+            )
+            .order_by(InboundMessage.outbox_id)
+        ).all()
+        db.session.rollback()
     failed = {row.openid for row in rows if row.last_error is not None or row.outbox_id is None}
     chosen = [row for row in rows if row.openid not in failed][:room]  # what is cut off: their latest, left alone
-    # Their jobs are next in the queue: taken out now, other workers go on with other messages instead of waiting
-    # for these citizens' locks. A job this batch does not finish is queued again (`_hand_back`), or, if this
-    # worker dies, re-sent by housekeeping as abandoned (not done, not queued, not running).
-    _withdraw([row.outbox_id for row in chosen])
+    # Jobs of messages captured since the first look are taken out too (their citizens' locks are held here); a job
+    # taken out whose message is not in the batch goes back to the queue. A job this batch does not finish is queued
+    # again (`_hand_back`), or, if this worker dies, re-sent by housekeeping as abandoned (not done, not queued,
+    # not running).
+    in_batch = {row.outbox_id for row in chosen}
+    _withdraw(sorted(in_batch - withdrawn))
+    _requeue(sorted(withdrawn - in_batch))
     return chosen
 
 
@@ -234,10 +243,18 @@ def _mark_sent(outcomes: list[Outcome], own_key: str, *, now: datetime) -> None:
     db.session.commit()
 
 
-def _withdraw(outbox_ids: list[int]) -> None:
+def _withdraw(outbox_ids: list[int]) -> set[int]:
+    """Take these messages' jobs out of the queue; the ids whose jobs came out (none where no dispatcher can)."""
     withdraw = getattr(current_app.extensions.get("wx110.dispatcher"), "withdraw", None)
-    if withdraw is not None and outbox_ids:
-        withdraw(JOB_QUEUE, outbox_ids)
+    if withdraw is None or not outbox_ids:
+        return set()
+    return set(withdraw(JOB_QUEUE, outbox_ids))
+
+
+def _requeue(outbox_ids: list[int]) -> None:
+    dispatcher = current_app.extensions.get("wx110.dispatcher")
+    if outbox_ids and dispatcher is not None:
+        dispatcher.dispatch([(outbox_id, JOB_QUEUE) for outbox_id in outbox_ids])
 
 
 def _hand_back(outcomes: list[Outcome], own_key: str) -> None:

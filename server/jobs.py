@@ -89,30 +89,30 @@ class RqDispatcher:
             return []
         return [message_id for message_id, _ in messages]
 
-    def withdraw(self, queue_name: str, message_ids: list[int], *, look: int = 500) -> int:
-        """Take out of the queue the jobs of messages that are already done (another job's batch handled them),
-        looking at its first `look` entries; return how many. Each job is removed from the list first and its data
-        deleted only if that removal found it, so a job a worker has just taken is left to run (it finds its work
-        done). Best effort: a job left behind only costs its worker a look at the outbox."""
+    def withdraw(self, queue_name: str, message_ids: list[int], *, look: int = 500) -> list[int]:
+        """Take out of the queue the jobs of these messages (a batch is about to handle them), looking at its first
+        `look` entries; return the ids of the messages whose jobs came out. Each job is removed from the list first
+        and its data deleted only if that removal found it, so a job a worker has just taken is left to run. Best
+        effort: where Redis cannot be reached, none."""
         wanted = {str(message_id) for message_id in message_ids}
         if not wanted:
-            return 0
+            return []
         queue = self.queue(queue_name)
         try:
             ids = [as_text(raw) for raw in self.connection.lrange(queue.key, 0, look - 1)]
             chosen = [job_id for job_id in ids if (match := _OUTBOX_JOB.match(job_id)) and match.group(1) in wanted]
             if not chosen:
-                return 0
+                return []
             with self.connection.pipeline(transaction=False) as pipe:
                 for job_id in chosen:
                     pipe.lrem(queue.key, 1, job_id)
                 removed = [job_id for job_id, count in zip(chosen, pipe.execute(), strict=True) if count]
             if removed:
                 self.connection.delete(*(Job.key_for(job_id) for job_id in removed))
-            return len(removed)
-        except Exception as exc:  # noqa: BLE001 - Redis unreachable: the jobs run and find their work done
-            log.warning("outbox: could not withdraw done jobs from %s: %s", queue_name, type(exc).__name__)
-            return 0
+            return [int(_OUTBOX_JOB.match(job_id).group(1)) for job_id in removed]
+        except Exception as exc:  # noqa: BLE001 - Redis unreachable: the jobs stay queued and run by themselves
+            log.warning("outbox: could not withdraw jobs from %s: %s", queue_name, type(exc).__name__)
+            return []
 
     def dispatch(self, messages: list[tuple[int, str]]) -> None:
         """After commit: push the transaction's messages; any that fail go back to pending for the relay. Inside
@@ -200,9 +200,10 @@ class InlineDispatcher:
     def dispatch(self, messages: list[tuple[int, str]]) -> None:
         self.enqueue(messages)
 
-    def withdraw(self, queue_name: str, message_ids: list[int]) -> int:
-        """Nothing to take back: the thread finds those messages done at once."""
-        return 0
+    def withdraw(self, queue_name: str, message_ids: list[int]) -> list[int]:
+        """Nothing can be taken back from the thread's queue; every id is answered as taken out, so that a batch
+        takes their messages: the thread then finds them done at once."""
+        return list(message_ids)
 
     def drain(self) -> None:
         """Wait until every job handed over so far has run (CLI commands and tests)."""

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from bot import batch, inbox, outbound, queued, registry
 from bot.models import InboundMessage
@@ -328,11 +328,46 @@ def test_withdrawing_done_jobs_leaves_alone_one_a_worker_has_already_taken(queue
         inbound = Queue("inbound", connection=worker_redis(queued_app))
         taken = redis.lpop(inbound.key).decode()  # a worker has just taken the first one
         dispatcher = queued_app.extensions["wx110.dispatcher"]
-        assert dispatcher.withdraw("inbound", ids) == 2
+        assert sorted(dispatcher.withdraw("inbound", ids)) == ids[1:]
         assert inbound.count == 0
         assert redis.exists(f"rq:job:{taken}")  # its data stays: that worker runs it (and finds it done)
-        assert dispatcher.withdraw("inbound", ids) == 0
+        assert dispatcher.withdraw("inbound", ids) == []
         db.session.rollback()
+
+
+def test_a_batch_leaves_to_another_worker_a_citizen_whose_job_it_has_already_taken(
+    queued_app, redis, fake, monkeypatch
+):
+    """A batch takes its messages' jobs out of the queue before it locks their citizens: the citizen of a job that
+    another worker has just taken is not locked by the batch, so that worker does not wait for the whole batch."""
+    seen = []
+    real_handle = batch.handle
+
+    def handle(messages, own_key):
+        free = True  # SQLite: one process, nothing to lock
+        if db.engine.dialect.name == "postgresql":  # is the second citizen's lock free while the batch holds its own?
+            free = db.session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:space, hashtext('o-taken-1'))"), {"space": queued.LOCK_SPACE}
+            ).scalar()
+            db.session.rollback()
+        seen.append((sorted(m.openid for m in messages), free))
+        return real_handle(messages, own_key)
+
+    monkeypatch.setattr(batch, "handle", handle)
+    with queued_app.app_context():
+        ids = [capture(text_message(f"o-taken-{i}", "门口有人吵架", 9_200_005_000 + i)) for i in range(3)]
+        db.session.commit()
+        inbound = Queue("inbound", connection=worker_redis(queued_app))
+        assert redis.lpop(inbound.key).decode().startswith(f"outbox-{ids[0]}-")
+        assert redis.lpop(inbound.key).decode().startswith(f"outbox-{ids[1]}-")  # another worker has just taken it
+        worker.use_app(queued_app)
+        assert worker.run_outbox_message(ids[0]) is True
+        assert seen == [(["o-taken-0", "o-taken-2"], True)]
+        assert inbound.count == 0  # the third citizen's job came out of the queue: the batch handled its message
+        assert [len(pushed(fake, f"o-taken-{i}")) for i in range(3)] == [1, 0, 1]
+        assert worker.run_outbox_message(ids[1]) is True  # the other worker's run
+        assert [len(pushed(fake, f"o-taken-{i}")) for i in range(3)] == [1, 1, 1]
+        assert count(Incident) == 3
 
 
 @pytest.mark.needs_postgresql
