@@ -6,8 +6,9 @@ PostgreSQL and Redis, counting every statement SQLAlchemy sends (`before_cursor_
 (commit / rollback: one round trip each) and every request the fake WeChat API receives. Prints the totals per
 report and per job name, and the statements that ran most often, so that waste shows.
 
-Usage: python benchmarks/worker_path.py [--reports 200] [--batch N] [--code OTHER_CHECKOUT]
-(env: BENCH_PG_ADMIN_URL, BENCH_REDIS_URL, BENCH_DATABASE)
+Usage: python benchmarks/worker_path.py [--reports 200] [--batch N] [--code OTHER_CHECKOUT] [--profile]
+(env: BENCH_PG_ADMIN_URL, BENCH_REDIS_URL, BENCH_DATABASE; with --profile, the profile counts CPU time unless
+BENCH_PROFILE_WALL is set, BENCH_PROFILE_DUMP=FILE keeps it for pstats, BENCH_PROFILE_TOP=N prints the top N)
 """
 
 import argparse
@@ -187,7 +188,11 @@ def main() -> None:
     worker.use_app(app)
     connection = worker_redis(app)
     before = len(fake.calls)
-    profiler = (cProfile.Profile() if os.environ.get("BENCH_PROFILE_WALL") else cProfile.Profile(time.process_time)) if args.profile else None
+    profiler = (
+        (cProfile.Profile() if os.environ.get("BENCH_PROFILE_WALL") else cProfile.Profile(time.process_time))
+        if args.profile
+        else None
+    )
     started, cpu_started = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
