@@ -73,13 +73,13 @@ def others(holder: locks.Holder, *, lock_space: int, own_openid: str, room: int)
     batch's lock on the citizen while the batch runs."""
     if room <= 0:
         return []
-    waiting = db.session.execute(
+    payloads = db.session.scalars(
         select(OutboxMessage.payload)
         .where(OutboxMessage.done_at.is_(None), OutboxMessage.job == JOB, OutboxMessage.last_error.is_(None))
         .order_by(OutboxMessage.id)
         .limit(room * 2)
     ).all()
-    keys = [json.loads(row.payload).get("key") for row in waiting]
+    keys = [json.loads(payload).get("key") for payload in payloads]
     if not keys:
         db.session.rollback()
         return []
@@ -252,6 +252,7 @@ def _withdraw(outbox_ids: list[int]) -> set[int]:
 
 
 def _requeue(outbox_ids: list[int]) -> None:
+    """Put these messages' jobs in the queue again."""
     dispatcher = current_app.extensions.get("wx110.dispatcher")
     if outbox_ids and dispatcher is not None:
         dispatcher.dispatch([(outbox_id, JOB_QUEUE) for outbox_id in outbox_ids])
@@ -260,11 +261,10 @@ def _requeue(outbox_ids: list[int]) -> None:
 def _hand_back(outcomes: list[Outcome], own_key: str) -> None:
     """Queue again the jobs of the other messages this batch took but did not finish (a handler or a push
     failed): each retries its message alone, with the queue's backoff."""
-    unfinished = [
-        (o.pending.outbox_id, JOB_QUEUE)
-        for o in outcomes
-        if o.error is not None and o.pending.key != own_key and o.pending.outbox_id is not None
-    ]
-    dispatcher = current_app.extensions.get("wx110.dispatcher")
-    if unfinished and dispatcher is not None:
-        dispatcher.dispatch(unfinished)
+    _requeue(
+        [
+            o.pending.outbox_id
+            for o in outcomes
+            if o.error is not None and o.pending.key != own_key and o.pending.outbox_id is not None
+        ]
+    )

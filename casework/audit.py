@@ -117,16 +117,20 @@ def record(
 def seal() -> int:
     """Seal this transaction's recorded entries now: take the chain's lock (held until the transaction ends), read
     the head, and add the entries in the order they were recorded. Called when the transaction commits, and by
-    readers of the chain, which see their own transaction's entries; returns how many were sealed."""
+    readers of the chain, which see their own transaction's entries; returns how many were sealed.
+
+    Inside a SAVEPOINT it seals nothing: a rollback of the SAVEPOINT would take with it the rows of entries
+    recorded before it began (and release the lock). The entries are sealed at the commit."""
     session = db.session
+    if session().get_nested_transaction() is not None:
+        return 0
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return 0
     if any(subject is not None and entry.subject_id is None for _scope, entry, subject in pending):
         session.flush()  # the subjects created in this transaction get their ids
     lock_chain()
-    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    seq, prev_hash = _newest() or (0, GENESIS)
     ring = key_ring()
     key_id = ring.signing_id
     for _scope, entry, subject in pending:
@@ -139,22 +143,15 @@ def seal() -> int:
     return len(pending)
 
 
-def _seal_for_reading() -> None:
-    # Inside a SAVEPOINT a reader does not seal: a rollback of the SAVEPOINT would take with it the rows of entries
-    # recorded before it began. It reads the chain as committed, and its entries are sealed at the commit.
-    if db.session().get_nested_transaction() is None:
-        seal()
-
-
 _PENDING = "wx110.audit.pending"  # session.info: [(transaction, entry, subject)] recorded, not yet sealed
 _LOCKED = "wx110.audit.locked"  # session.info: this transaction holds the chain lock
 
 
 @event.listens_for(Session, "before_commit")
 def _seal_before_commit(session: Session) -> None:
-    # Also dispatched when a SAVEPOINT is released: the entries wait for the outermost commit.
-    if session.get_nested_transaction() is None and session.info.get(_PENDING):
-        _seal_for_reading()
+    # Also dispatched when a SAVEPOINT is released: `seal` leaves the entries to the outermost commit.
+    if session.info.get(_PENDING):
+        seal()
 
 
 @event.listens_for(Session, "after_commit")
@@ -166,12 +163,11 @@ def _none_left_unsealed(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, previous_transaction) -> None:
-    # A SAVEPOINT's rollback takes away the entries recorded inside it (and inside SAVEPOINTs within it); the lock
-    # taken inside a rolled-back SAVEPOINT is released with it.
+    # A SAVEPOINT's rollback takes away the entries recorded inside it (and inside SAVEPOINTs within it). The
+    # chain's lock is never taken inside one (entries are sealed only outside SAVEPOINTs), so it stays held.
     pending = session.info.get(_PENDING)
     if pending:
         session.info[_PENDING] = [item for item in pending if not _within(item[0], previous_transaction)]
-    session.info.pop(_LOCKED, None)
 
 
 def _within(scope, transaction) -> bool:
@@ -280,7 +276,11 @@ def verify(
 
 def head() -> tuple[int, str] | None:
     """The newest entry's (seq, hash), or None for an empty chain (this transaction's own entries included)."""
-    _seal_for_reading()
+    seal()
+    return _newest()
+
+
+def _newest() -> tuple[int, str] | None:
     last = db.session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (last.seq, last.hash) if last else None
 
@@ -300,7 +300,7 @@ def _walk(batch: int, progress: Callable[[int], None] | None = None) -> Iterator
 
 def trail(subject) -> list[AuditEntry]:
     """Every audit entry about one subject, oldest first (this transaction's own entries included)."""
-    _seal_for_reading()
+    seal()
     return list(
         db.session.scalars(
             select(AuditEntry)

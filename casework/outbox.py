@@ -99,27 +99,30 @@ def in_place() -> Iterator[None]:
         while deferred:
             job, payload = deferred.pop(0)
             if ran >= IN_PLACE_LIMIT:
-                _schedule_instead(job, payload)
+                add(job, **payload)
                 continue
             ran += 1
-            mark = pending_mark()
-            try:
-                with session.begin_nested():
-                    jobs[job].func(**payload)
-            except Exception:  # its effects went with its SAVEPOINT: the queue retries it alone
-                forget_since(mark)
-                log.exception("outbox: job %s failed in place; scheduled for the queue", job)
-                _schedule_instead(job, payload)
+            before = len(deferred)
+            error = _in_savepoint(jobs[job].func, payload)
+            if error is not None:  # gone with its SAVEPOINT, and so are the jobs it deferred: the queue retries it
+                del deferred[before:]
+                log.error("outbox: job %s failed in place; scheduled for the queue", job, exc_info=error)
+                add(job, **payload)
     finally:
         session.info[IN_PLACE_KEY] = outer
 
 
-def _schedule_instead(job: str, payload: dict) -> None:
-    deferred = db.session.info.pop(IN_PLACE_KEY, None)
+def _in_savepoint(func, payload: dict) -> Exception | None:
+    """Run `func(**payload)` in a SAVEPOINT of the current transaction; the error that rolled it back, if any (the
+    jobs it scheduled are forgotten with it)."""
+    mark = pending_mark()
     try:
-        add(job, **payload)
-    finally:
-        db.session.info[IN_PLACE_KEY] = deferred
+        with db.session.begin_nested():
+            func(**payload)
+    except Exception as exc:  # noqa: BLE001 - returned: one job failing must not spoil the others
+        forget_since(mark)
+        return exc
+    return None
 
 
 @event.listens_for(Session, "after_commit")
@@ -271,18 +274,15 @@ def execute_together(message_ids: list[int]) -> list[int]:
         with transaction():
             for row in rows:
                 entry = jobs.get(row.job)
-                mark = pending_mark()
-                try:
-                    if entry is None or not entry.joins:
-                        raise LookupError(f"outbox job {row.job!r} cannot share a transaction")
-                    with db.session.begin_nested():
-                        entry.func(**json.loads(row.payload))
-                except Exception as exc:  # one failing must not spoil the others: it is retried alone
-                    forget_since(mark)
-                    failed[row.id] = exc
-                    log.exception("outbox: message %s failed in a shared transaction", row.id)
+                if entry is None or not entry.joins:
+                    error = LookupError(f"outbox job {row.job!r} cannot share a transaction")
                 else:
+                    error = _in_savepoint(entry.func, json.loads(row.payload))
+                if error is None:
                     ran.append(row.id)
+                else:  # retried alone
+                    failed[row.id] = error
+                    log.error("outbox: message %s failed in a shared transaction", row.id, exc_info=error)
             now = clock.now()
             if ran:
                 db.session.execute(

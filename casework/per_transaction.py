@@ -41,6 +41,18 @@ def lookup(model: type[T], question: tuple, find: Callable[[], T | None]) -> T |
     return row
 
 
+def value(depends_on: type, question: tuple, compute: Callable[[], T]) -> T:
+    """A value computed from rows of `depends_on` (e.g. the unit tree as a dict), once per transaction: forgotten
+    like a looked-up row, so a change to such a row in this transaction computes it again."""
+    session = db.session
+    known = session.info.setdefault(_KEY, {}).get(question, _MISSING)
+    if known is not _MISSING:
+        return known[1]
+    computed = compute()
+    session.info.setdefault(_KEY, {})[question] = (depends_on, computed)
+    return computed
+
+
 def keep(row) -> None:
     """Hold `row` in the session's identity map until the transaction ends, for a row this transaction locked
     (SELECT ... FOR UPDATE) and will look at again: nobody else can change it meanwhile, so a later

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from casework import per_transaction
 from casework.access import scope_of
 from casework.db import db
 from casework.models import Incident, Officer, Unit
@@ -25,7 +26,6 @@ NAMESPACE = "queue"
 TTL = 2 * 86400  # a counter forgotten after two days restarts at 1; the minute in the console's version differs
 _TOUCHED = "wx110.queue_marks.touched"  # unit ids (None: not routed) changed in this transaction
 _BUMP = "wx110.queue_marks.bump"  # the same, with every unit above them, ready to bump at commit
-_PARENTS = "wx110.queue_marks.parents"  # unit id -> parent id, read once per transaction
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +35,6 @@ def init_app(app: Flask) -> None:
         ("after_flush_postexec", _resolve),
         ("after_commit", _bump),
         ("after_soft_rollback", _forget),
-        ("after_transaction_end", _end),
     ):
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
@@ -64,8 +63,6 @@ def mark_in(app: Flask, unit_id: int | None) -> str:
 
 def _collect(session: Session, _context) -> None:
     touched = session.info.setdefault(_TOUCHED, set())
-    if any(isinstance(record, Unit) for record in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_PARENTS, None)  # the tree changes in this transaction: read it again
     for record in (*session.new, *session.dirty):
         if isinstance(record, Incident):
             touched.add(record.unit_id)
@@ -76,9 +73,11 @@ def _resolve(session: Session, _context) -> None:
     touched = session.info.pop(_TOUCHED, None)
     if not touched:
         return
-    parents = session.info.get(_PARENTS)
-    if parents is None:  # once per transaction, however many flushes (a batch of reports flushes once each)
-        parents = session.info[_PARENTS] = dict(session.execute(select(Unit.id, Unit.parent_id)).all())
+    # Once per transaction, however many flushes (a batch of reports flushes once each), and again after a flush
+    # that changed the tree.
+    parents = per_transaction.value(
+        Unit, ("unit", "parents"), lambda: dict(session.execute(select(Unit.id, Unit.parent_id)).all())
+    )
     bump = session.info.setdefault(_BUMP, set())
     for unit_id in touched:
         if unit_id is None:  # not routed yet: only the root sees it
@@ -101,8 +100,3 @@ def _forget(session: Session, previous) -> None:
         return  # a savepoint: the outer transaction's changes may still commit
     session.info.pop(_TOUCHED, None)
     session.info.pop(_BUMP, None)
-
-
-def _end(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_PARENTS, None)  # the next transaction reads the unit tree afresh
