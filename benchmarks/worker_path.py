@@ -63,11 +63,11 @@ class Counter:
             self.statements[self.job] += 1
             self.shapes[" ".join(statement.split())[:110]] += 1
             # A transaction that wrote (or locked rows) has a transaction id: its commit waits for the WAL flush
-            # unless it said `synchronous_commit TO OFF`.
+            # unless it said `synchronous_commit TO OFF` (or `set_config(...)` it, locally).
             head = statement.lstrip()[:6].upper()
             if head in ("INSERT", "UPDATE", "DELETE") or "FOR UPDATE" in statement:
                 conn.info["wx110.bench.wrote"] = True
-            if "synchronous_commit TO OFF" in statement:
+            if "synchronous_commit TO OFF" in statement or "'synchronous_commit', 'off', true" in statement:
                 conn.info["wx110.bench.async"] = True
 
         @event.listens_for(engine, "commit")

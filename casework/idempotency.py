@@ -7,17 +7,24 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from casework import outbox
+from casework import outbox, per_transaction
 from casework.db import db
 
 T = TypeVar("T")
 
 
 def earlier(column, key: str | None):
-    """The record an earlier delivery of the same message created, if any."""
+    """The record an earlier delivery of the same message created, if any. Asked once per transaction (a channel
+    may look before it decides what the message is, and the use case looks again): the answer is forgotten as soon
+    as a record of that type is written, or a SAVEPOINT rolls back."""
     if not key:
         return None
-    return db.session.scalar(select(column.class_).where(column == key))
+    model = column.class_
+    return per_transaction.lookup(
+        model,
+        ("earlier", model.__name__, column.key, key),
+        lambda: db.session.scalar(select(model).where(column == key)),
+    )
 
 
 def once(column, key: str | None, create: Callable[[], T]) -> T:

@@ -86,30 +86,46 @@ def defer_in_place(job: str, payload: dict) -> bool:
 @contextmanager
 def in_place() -> Iterator[None]:
     """Jobs that join their caller's transaction (routing, supervision clocks), scheduled inside the block, run in
-    this transaction as the block ends, each in a SAVEPOINT: no outbox row, no second transaction, and their
-    effects commit with what scheduled them, or not at all. One that fails is scheduled through the outbox as usual
-    and retried by the queue (as is anything past IN_PLACE_LIMIT)."""
+    this transaction as the block ends, in a SAVEPOINT: no outbox row, no second transaction, and their effects
+    commit with what scheduled them, or not at all. One that fails is scheduled through the outbox as usual and
+    retried by the queue (as is anything past IN_PLACE_LIMIT); the others still run in place."""
     session = db.session
     outer = session.info.get(IN_PLACE_KEY)
     deferred: list[tuple[str, dict]] = []
     session.info[IN_PLACE_KEY] = deferred
     try:
         yield
-        jobs, ran = subscriptions.of().jobs, 0
-        while deferred:
-            job, payload = deferred.pop(0)
-            if ran >= IN_PLACE_LIMIT:
-                add(job, **payload)
-                continue
-            ran += 1
-            before = len(deferred)
-            error = _in_savepoint(jobs[job].func, payload)
-            if error is not None:  # gone with its SAVEPOINT, and so are the jobs it deferred: the queue retries it
-                del deferred[before:]
-                log.error("outbox: job %s failed in place; scheduled for the queue", job, exc_info=error)
-                add(job, **payload)
+        if deferred:
+            scheduled = list(deferred)
+            # Usually every job succeeds: all of them in one SAVEPOINT. Should one fail, that SAVEPOINT takes all
+            # their work away, and they run again one SAVEPOINT each, so that only the failing one is left out.
+            if _in_savepoint(_run_deferred, {"deferred": deferred}) is not None:
+                deferred[:] = scheduled
+                _run_deferred(deferred, each_alone=True)
     finally:
         session.info[IN_PLACE_KEY] = outer
+
+
+def _run_deferred(deferred: list[tuple[str, dict]], *, each_alone: bool = False) -> None:
+    """Run the jobs deferred in place (and those they defer in turn), at most IN_PLACE_LIMIT; the rest are
+    scheduled. With `each_alone`, each runs in a SAVEPOINT of its own, and one that fails, with the jobs it
+    deferred, is scheduled for the queue instead; otherwise a failure propagates."""
+    jobs, ran = subscriptions.of().jobs, 0
+    while deferred:
+        job, payload = deferred.pop(0)
+        if ran >= IN_PLACE_LIMIT:
+            add(job, **payload)
+            continue
+        ran += 1
+        if not each_alone:
+            jobs[job].func(**payload)
+            continue
+        before = len(deferred)
+        error = _in_savepoint(jobs[job].func, payload)
+        if error is not None:  # gone with its SAVEPOINT, and so are the jobs it deferred: the queue retries it
+            del deferred[before:]
+            log.error("outbox: job %s failed in place; scheduled for the queue", job, exc_info=error)
+            add(job, **payload)
 
 
 def _in_savepoint(func, payload: dict) -> Exception | None:

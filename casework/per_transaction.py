@@ -5,8 +5,8 @@ do: the session's identity map holds unchanged objects weakly, so a row nobody r
 gone from it and `session.get` reads it again.)
 
 What is kept is forgotten when the transaction ends, on any rollback (a SAVEPOINT's included: the row may have
-been added inside it), and when a flush writes a row of a type an entry depends on (a unit moved in the tree, a
-monitoring point added): the next lookup asks the database again. A batch of reports in one transaction thus
+been added inside it), and, entry by entry, when a flush writes a row of the type an entry depends on (a unit
+moved in the tree, a monitoring point added): the next lookup asks the database again. A batch of reports in one transaction thus
 reads each such row once, and a change made in the same transaction is never hidden.
 
 `keep` holds a row this transaction locked until the transaction ends, so that the next use case of the same
@@ -66,10 +66,15 @@ def _forget_changed(session: Session, _context) -> None:
     if not kept:
         return
     types = {model for model, _ in kept.values()}
-    for record in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(record, tuple(types)):
-            session.info.pop(_KEY, None)
-            return
+    changed = {
+        model
+        for record in (*session.new, *session.dirty, *session.deleted)
+        for model in types
+        if isinstance(record, model)
+    }
+    if changed:  # only what depends on them: a report written does not make the unit tree read again
+        for question in [q for q, (model, _) in kept.items() if model in changed]:
+            del kept[question]
 
 
 @event.listens_for(Session, "after_soft_rollback")

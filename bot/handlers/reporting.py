@@ -1,11 +1,9 @@
 """Reports and follow-ups: text, voice, image, video, location and link messages, and the LOCATION event."""
 
-from sqlalchemy import select
-
 from bot import replies
 from bot.handlers import asking
 from bot.registry import Turn, on_event, on_message
-from casework import chat, incidents
+from casework import chat, idempotency, incidents
 from casework.db import db
 from casework.incidents import EvidenceSpec
 from casework.models import AttachmentKind, Doorplate, Incident
@@ -110,7 +108,7 @@ def _answer_where(turn: Turn, text: str) -> tuple[str, Incident] | None:
 
 def _is_retry(turn: Turn) -> bool:
     """Whether this message already made a report (WeChat delivers a message again when the answer is slow)."""
-    return db.session.scalar(select(Incident.id).where(Incident.source_msg_id == turn.source_id)) is not None
+    return idempotency.earlier(Incident.source_msg_id, turn.source_id) is not None  # the report looks again: kept
 
 
 def report_or_follow_up(turn: Turn, text: str) -> tuple[str, Incident]:

@@ -5,6 +5,7 @@ a worker that dies in the middle of a batch loses nothing and does nothing twice
 at once make each incident and push each reply once.
 """
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -14,10 +15,10 @@ from sqlalchemy import event, func, select, text
 
 from bot import batch, inbox, outbound, queued, registry
 from bot.models import InboundMessage
-from casework import audit, clock, settings
+from casework import audit, clock, settings, subscriptions
 from casework.db import db
 from casework.doorplates import token_for
-from casework.models import ChatMessage, Incident, OutboxMessage
+from casework.models import ChatMessage, Citizen, Incident, OutboxMessage
 from server import housekeeping, worker
 from server.extensions import worker_redis
 from supervision.models import DeadlineClock
@@ -441,3 +442,55 @@ def test_a_batch_that_fails_as_a_whole_hands_the_jobs_it_took_back_to_the_queue(
         assert count(Incident) == 3
         assert [len(pushed(fake, f["FromUserName"])) for f in reports] == [1, 1, 1]
         assert count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
+
+
+@pytest.mark.expect_job_failures
+def test_a_follow_up_failing_in_place_goes_to_the_queue_alone_and_the_rest_still_run_in_place(
+    queued_app, fake, world, monkeypatch
+):
+    """The jobs a report schedules run in place in one SAVEPOINT; when one of them fails for one report, that
+    SAVEPOINT goes, they run again one SAVEPOINT each, and only the failing job is left to the queue: the report,
+    its routing and the other reports' clocks all commit with the batch."""
+    reports = [text_message(f"o-inplace-{i}", f"第{i}号楼下有人打架", 9_200_300_000 + i) for i in range(3)]
+    db.session.rollback()
+    with queued_app.app_context():
+        first = capture(reports[0])
+        for fields in reports[1:]:
+            capture(fields)
+        db.session.commit()
+        jobs = subscriptions.of(queued_app).jobs
+        name, calls = "supervision.incident_reported", []
+        real = jobs[name].func
+
+        def failing_for_the_second_report(*, incident_id):
+            openid = db.session.get(Incident, incident_id).citizen.oa_openid
+            calls.append(openid)
+            if openid == "o-inplace-1":
+                raise RuntimeError("clock store unavailable")
+            return real(incident_id=incident_id)
+
+        monkeypatch.setitem(jobs, name, dataclasses.replace(jobs[name], func=failing_for_the_second_report))
+        worker.use_app(queued_app)
+        assert worker.run_outbox_message(first) is True
+        monkeypatch.undo()
+
+        # All three reports, their routing and two clocks committed with the batch; the second report's clock
+        # failed in place (with its routing, then alone) and was left to the queue, where it failed again.
+        assert count(Incident) == 3 and count(Incident, Incident.unit_id.is_(None)) == 0
+        second = db.session.scalar(select(Incident.id).join(Incident.citizen).where(Citizen.oa_openid == "o-inplace-1"))
+        clocked = set(db.session.scalars(select(DeadlineClock.incident_id)))
+        left = db.session.execute(
+            select(OutboxMessage.payload, OutboxMessage.last_error).where(OutboxMessage.job == name)
+        ).all()
+        db.session.rollback()
+        assert calls.count("o-inplace-0") == calls.count("o-inplace-2") == 1 and calls.count("o-inplace-1") >= 2
+        assert second not in clocked and len(clocked) == 2
+        assert [(payload, "clock store unavailable" in error) for payload, error in left] == [
+            (f'{{"incident_id": {second}}}', True)
+        ]
+        assert [len(pushed(fake, f["FromUserName"])) for f in reports] == [1, 1, 1]
+
+        run_jobs(queued_app)  # the queue retries it: now it starts
+        assert count(DeadlineClock) == 3
+        assert count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
+        assert audit.verify()[1] is None
