@@ -100,6 +100,7 @@ def others(holder: locks.Holder, *, lock_space: int, own_openid: str, room: int)
         .order_by(InboundMessage.outbox_id)
     ).all()
     db.session.rollback()
+    owners = _fitting(owners, room)
     withdrawn = _withdraw([row.outbox_id for row in owners if row.outbox_id is not None])
     busy = {row.openid for row in owners if row.outbox_id not in withdrawn}
     candidates = [openid for openid in dict.fromkeys(row.openid for row in owners) if openid not in busy]
@@ -128,6 +129,20 @@ def others(holder: locks.Holder, *, lock_space: int, own_openid: str, room: int)
     _withdraw(sorted(in_batch - withdrawn))
     _requeue(sorted(withdrawn - in_batch))
     return chosen
+
+
+def _fitting(owners: list, room: int) -> list:
+    """The waiting messages of the first citizens (in capture order) whose messages all fit in `room`: only their
+    jobs are taken out of the queue (a job taken out and not used would be queued again: the work of two)."""
+    per_citizen: dict[str, list] = {}
+    for row in owners:
+        per_citizen.setdefault(row.openid, []).append(row)
+    chosen: list = []
+    for rows in per_citizen.values():
+        if len(chosen) + len(rows) > room:
+            break
+        chosen.extend(rows)
+    return sorted(chosen, key=lambda row: row.outbox_id or 0)
 
 
 def handle(batch: list, own_key: str) -> None:

@@ -31,6 +31,7 @@ TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / malformed / expired access tok
 OUT_OF_WINDOW = 45015  # customer-service message outside the 48-hour window
 NO_CONSENT = 43101  # subscribe message without a remaining consent
 TIMEOUT = (2.0, 5.0)
+TOKEN_MEMO_SECONDS = 30.0
 
 
 class WeChatError(Exception):
@@ -81,6 +82,7 @@ class WeChatClient:
         self._applies_environment = self.http.trust_env
         self.http.trust_env = False
         self._environments: dict[tuple[str, str], _Environment] = {}
+        self._memo = _LocalToken()  # the shared token, as last read (see `_remember`)
 
     # -- access token ---------------------------------------------------------------------------------------
 
@@ -99,22 +101,32 @@ class WeChatClient:
             return self._local_token(stale)
 
     def _shared_token(self, stale: str | None) -> str:
+        memo = self._memo
+        if memo.value and memo.value != stale and memo.expires_at > time.monotonic():
+            return memo.value
         cached = self.redis.get(self._token_key)
         if cached and cached.decode() != stale:
-            return cached.decode()
+            return self._remember(cached.decode())
         lock = self.redis.lock(f"{self._token_key}:refresh", timeout=15, blocking_timeout=8, sleep=0.05)
         if not lock.acquire():
             raise WeChatError(-1, "timed out waiting for another process to refresh the access token")
         try:
             cached = self.redis.get(self._token_key)  # someone refreshed it while we waited
             if cached and cached.decode() != stale:
-                return cached.decode()
+                return self._remember(cached.decode())
             token, expires_in = self._fetch_token(force=stale is not None)
             self.redis.set(self._token_key, token, ex=max(expires_in - 300, 60))
-            return token
+            return self._remember(token)
         finally:
             with contextlib.suppress(RedisError):
                 lock.release()
+
+    def _remember(self, token: str) -> str:
+        """Keep the shared token in this client for TOKEN_MEMO_SECONDS, sparing each call its Redis read: a token
+        another process has since replaced still works (the stable-token endpoint does not invalidate it), and one
+        WeChat rejects is asked for again as `stale`, which reads Redis."""
+        self._memo = _LocalToken(token, time.monotonic() + TOKEN_MEMO_SECONDS)
+        return token
 
     def _local_token(self, stale: str | None) -> str:
         with _local_lock:

@@ -89,3 +89,19 @@ def test_code2session_and_wxacode(fake, redis):
     assert png.startswith(b"\x89PNG")
     with pytest.raises(ValueError):
         client.get_wxacode_unlimited("a" * 33)
+
+
+def test_the_shared_token_is_read_from_redis_once_in_a_while_not_on_every_call(fake, redis):
+    client = make_client(fake, redis)
+    client.send_text("openid-memo", "第一条")
+    redis.set(client._token_key, "a-token-only-redis-knows")  # changed behind the client's back
+    client.send_text("openid-memo", "第二条")
+    used = [call.params.get("access_token") for call in fake.sent("/cgi-bin/message/custom/send")]
+    assert used[-1] == used[-2] != "a-token-only-redis-knows"  # the second call did not read Redis
+    # A token WeChat rejects is asked for again: Redis is read, and, holding nothing better, a new one fetched.
+    redis.delete(client._token_key)
+    fake.tokens.pop(used[-1])
+    client.send_text("openid-memo", "第三条")
+    last = fake.sent("/cgi-bin/message/custom/send")[-1].params.get("access_token")
+    assert last in fake.tokens and last != used[-1] and fake.token_fetches == 2
+    assert redis.get(client._token_key).decode() == last
