@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from casework import audit, case_file, clock, idempotency, notes, numbering, settings, text
+from casework import audit, case_file, clock, idempotency, notes, numbering, per_transaction, settings, text
 from casework.access import require_officer, require_owner, require_visible
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
@@ -144,6 +144,7 @@ def _open(
     )
     db.session.add(incident)
     db.session.flush()
+    per_transaction.created(incident)  # its routing and clock, in this transaction, need not lock or look it up
     _timeline(
         incident,
         citizen,

@@ -6,11 +6,12 @@ gone from it and `session.get` reads it again.)
 
 What is kept is forgotten when the transaction ends, on any rollback (a SAVEPOINT's included: the row may have
 been added inside it), and, entry by entry, when a flush writes a row of the type an entry depends on (a unit
-moved in the tree, a monitoring point added): the next lookup asks the database again. A batch of reports in one transaction thus
-reads each such row once, and a change made in the same transaction is never hidden.
+moved in the tree, a monitoring point added): the next lookup asks the database again. A batch of reports in one
+transaction thus reads each such row once, and a change made in the same transaction is never hidden.
 
 `keep` holds a row this transaction locked until the transaction ends, so that the next use case of the same
-transaction (the follow-ups of a report, run together) finds it in the identity map.
+transaction (the follow-ups of a report, run together) finds it in the identity map; `created` does the same for
+a row it inserted, and `ours` then tells that nobody else can have locked, changed or referred to it.
 """
 
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from casework.db import db
 T = TypeVar("T")
 _KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, the row or None)
 _KEPT = "wx110.per_transaction.kept"  # session.info: rows held until the transaction ends
+_CREATED = "wx110.per_transaction.created"  # session.info: (table, id) -> a row this transaction inserted
 _MISSING = object()
 
 
@@ -60,6 +62,26 @@ def keep(row) -> None:
     db.session.info.setdefault(_KEPT, []).append(row)
 
 
+def created(row) -> None:
+    """Note a row this transaction inserted (flushed: it has its id), and hold it until the transaction ends.
+    Nobody else sees it before the commit, let alone locks or changes it: `ours` tells a later use case of the
+    same transaction (a report's routing, its clock) that it need not lock it, nor ask the database what else
+    refers to it."""
+    db.session.info.setdefault(_CREATED, {})[(row.__table__.name, row.id)] = row
+
+
+def ours(table: str, row_id) -> bool:
+    """Whether this transaction inserted the row `row_id` of `table` (noted with `created`). Forgotten on any
+    rollback, a SAVEPOINT's included: the answer is then False, which only costs a round trip."""
+    return (table, row_id) in db.session.info.get(_CREATED, {})
+
+
+def created_rows(model: type[T]) -> list[T]:
+    """The rows of `model` this transaction inserted and noted with `created`."""
+    table = model.__table__.name
+    return [row for (name, _), row in db.session.info.get(_CREATED, {}).items() if name == table]
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_changed(session: Session, _context) -> None:
     kept = session.info.get(_KEY)
@@ -81,6 +103,7 @@ def _forget_changed(session: Session, _context) -> None:
 def _forget_on_rollback(session: Session, _previous) -> None:
     session.info.pop(_KEY, None)
     session.info.pop(_KEPT, None)
+    session.info.pop(_CREATED, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -88,3 +111,4 @@ def _forget_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_KEY, None)
         session.info.pop(_KEPT, None)
+        session.info.pop(_CREATED, None)

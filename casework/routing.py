@@ -26,7 +26,10 @@ ROUTER = System("router")
 def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None:
     """Assign the handling unit of an incident that has none yet, or move one not yet taken by an officer to the
     station of the place it now has (the job behind incident.reported / located; idempotent)."""
-    incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
+    if per_transaction.ours("incident", incident_id):  # reported in this transaction: nobody else sees it yet
+        incident = db.session.get(Incident, incident_id)
+    else:
+        incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
     if incident is None:
         return
     per_transaction.keep(incident)  # locked until the commit: the follow-ups after this one read it from the map

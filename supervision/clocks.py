@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from casework import audit, clock
+from casework import audit, clock, per_transaction
 from casework.access import not_found, require_officer, scope_of
 from casework.db import db
 from casework.errors import Conflict, InvalidInput
@@ -54,15 +54,24 @@ def start(
     """Start a clock of `kind` on a subject (in the caller's transaction); a clock already started for this
     subject and moment (a job run twice) or already running is left as it is and returned. `days` or `minutes`
     override the point's window (a measure's term, a return date: the window belongs to the subject)."""
-    # One read answers both questions: a running clock of this kind, else one started at this moment.
-    found = db.session.scalars(
-        select(DeadlineClock).where(
-            DeadlineClock.subject_type == subject_type,
-            DeadlineClock.subject_id == subject_id,
-            DeadlineClock.kind == kind,
-            or_(DeadlineClock.stopped_at.is_(None), DeadlineClock.started_at == started_at),
-        )
-    ).all()
+    if per_transaction.ours(subject_type, subject_id):
+        # A subject this transaction created carries only the clocks this transaction started (noted below).
+        found = [
+            c
+            for c in per_transaction.created_rows(DeadlineClock)
+            if (c.subject_type, c.subject_id, c.kind) == (subject_type, subject_id, kind)
+            and (c.stopped_at is None or c.started_at == started_at)
+        ]
+    else:
+        # One read answers both questions: a running clock of this kind, else one started at this moment.
+        found = db.session.scalars(
+            select(DeadlineClock).where(
+                DeadlineClock.subject_type == subject_type,
+                DeadlineClock.subject_id == subject_id,
+                DeadlineClock.kind == kind,
+                or_(DeadlineClock.stopped_at.is_(None), DeadlineClock.started_at == started_at),
+            )
+        ).all()
     existing = next((c for c in found if c.stopped_at is None), None) or next(iter(found), None)
     if existing is not None:
         return existing
@@ -97,6 +106,7 @@ def start(
     _arm(new, point)
     db.session.add(new)
     db.session.flush()
+    per_transaction.created(new)
     audit.record(
         actor=SUPERVISION,
         action="clock.started",
