@@ -147,6 +147,27 @@ def test_with_a_batch_of_one_a_job_handles_only_its_own_citizens_messages(make_a
         assert count(Incident) == 2 and len(pushed(fake, "o-alone-2")) == 1
 
 
+def test_a_batch_takes_out_of_the_queue_only_the_jobs_it_has_room_for(make_app, fake, redis, redis_url):
+    """With room for three messages, a batch takes the two next citizens' jobs out of the queue and leaves the
+    others where they were: not taken out and queued again (each a new rq job, the work of two)."""
+    app = make_app(**wechat_config(fake, REDIS_URL=redis_url, WECHAT_REPLY_MODE="queued", WECHAT_QUEUED_BATCH=3))
+    with app.app_context():
+        ids = [capture(text_message(f"o-room-{i}", f"{i}号楼有人吵架", 9_200_000_201 + i)) for i in range(6)]
+        db.session.commit()
+        inbound = Queue("inbound", connection=worker_redis(app))
+        queued_before = {job.args[0]: job.id for job in inbound.jobs}
+        assert sorted(queued_before) == ids
+        worker.use_app(app)
+        assert worker.run_outbox_message(ids[0]) is True
+        assert count(Incident) == 3
+        # The first three citizens' jobs were its own and the two it took; the other three are the same rq jobs.
+        assert {job.args[0]: job.id for job in inbound.jobs} == {
+            message_id: queued_before[message_id] for message_id in ids[3:]
+        } | {ids[0]: queued_before[ids[0]]}
+        run_jobs(app)
+        assert count(Incident) == 6 and count(OutboxMessage, OutboxMessage.done_at.is_(None)) == 0
+
+
 @pytest.mark.expect_job_failures
 def test_a_poisoned_message_is_rolled_back_alone_left_out_of_later_batches_and_retried_by_its_own_job(
     queued_app, fake, monkeypatch
@@ -480,13 +501,16 @@ def test_a_follow_up_failing_in_place_goes_to_the_queue_alone_and_the_rest_still
         second = db.session.scalar(select(Incident.id).join(Incident.citizen).where(Citizen.oa_openid == "o-inplace-1"))
         clocked = set(db.session.scalars(select(DeadlineClock.incident_id)))
         left = db.session.execute(
-            select(OutboxMessage.payload, OutboxMessage.last_error).where(OutboxMessage.job == name)
+            select(OutboxMessage.job, OutboxMessage.payload, OutboxMessage.last_error).where(
+                OutboxMessage.job != batch.JOB
+            )
         ).all()
         db.session.rollback()
         assert calls.count("o-inplace-0") == calls.count("o-inplace-2") == 1 and calls.count("o-inplace-1") >= 2
         assert second not in clocked and len(clocked) == 2
-        assert [(payload, "clock store unavailable" in error) for payload, error in left] == [
-            (f'{{"incident_id": {second}}}', True)
+        # The only job that went through the outbox: not the routing that failed beside it the first time.
+        assert [(job, payload, "clock store unavailable" in error) for job, payload, error in left] == [
+            (name, f'{{"incident_id": {second}}}', True)
         ]
         assert [len(pushed(fake, f["FromUserName"])) for f in reports] == [1, 1, 1]
 
