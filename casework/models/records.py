@@ -7,6 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.db import UTCDateTime, db, utcnow
 
+# A hex digest, compared byte by byte on PostgreSQL (collation "C"): no language applies to it, and an index on it is
+# built and checked without the locale's rules (migration 0018). SQLite compares text that way already.
+HEX_DIGEST = String(64).with_variant(String(64, collation="C"), "postgresql")
+
 
 class AuditEntry(db.Model):
     """One link of the append-only audit chain; `hash` is a MAC (key `key_id`) of this row's fields and the
@@ -23,8 +27,8 @@ class AuditEntry(db.Model):
     subject_type: Mapped[str | None] = mapped_column(String(32))
     subject_id: Mapped[int | None] = mapped_column()
     detail: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(HEX_DIGEST, unique=True)
+    hash: Mapped[str] = mapped_column(HEX_DIGEST, unique=True)
     key_id: Mapped[str | None] = mapped_column(String(16))  # the MAC key that signed it (None: before the MAC)
 
     __table_args__ = (Index("ix_audit_entry_subject", "subject_type", "subject_id"),)
