@@ -216,40 +216,35 @@ def open_loop(port: int, prepared: list[tuple[str, bytes]]) -> tuple[float, floa
     return (latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000, failures[0])
 
 
+def _proc_stat(pid: str | int) -> tuple[str, list[str]] | None:
+    """A process's name and the fields of /proc/PID/stat after it; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            raw = stat.read()
+    except OSError:
+        return None
+    return raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
+
+
+def _seconds(fields: list[str], *, children: bool) -> float:
+    """utime + stime (and, with `children`, cutime + cstime), in seconds."""
+    return sum(int(value) for value in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds_of(command: str) -> float | None:
     """User + system CPU seconds used so far by the processes named `command` (and their reaped children), from
     /proc; None where there is no /proc. A backend that exits is counted in its postmaster's children's times."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     try:
         pids = [entry for entry in os.listdir("/proc") if entry.isdigit()]
     except OSError:
         return None
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                raw = stat.read()
-        except OSError:
-            continue  # gone meanwhile
-        name = raw[raw.index("(") + 1 : raw.rindex(")")]
-        if name != command:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        total += sum(int(value) for value in fields[11:15]) / ticks  # utime, stime, cutime, cstime
-    return total
+    found = (_proc_stat(pid) for pid in pids)
+    return sum(_seconds(fields, children=True) for name, fields in filter(None, found) if name == command)
 
 
 def cpu_seconds_of_pids(pids: list[int]) -> float:
     """User + system CPU seconds used so far by these processes (from /proc; 0 where there is none)."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                raw = stat.read()
-        except OSError:
-            continue
-        total += sum(int(value) for value in raw[raw.rindex(")") + 2 :].split()[11:13]) / ticks
-    return total
+    return sum(_seconds(found[1], children=False) for found in map(_proc_stat, pids) if found is not None)
 
 
 def drain(env: dict, db_url: str) -> tuple[int, float, float, int, int]:

@@ -54,17 +54,6 @@ _COLUMNS = (
 )
 
 
-_INBOUND = InboundMessage.__table__
-# A reply marked sent as soon as it went: one prepared Core statement, which also spares the commit its wait for
-# the WAL flush (`inbox.flush_wait_skipped`), per dialect.
-_MARK_SENT = {
-    dialect: update(_INBOUND)
-    .where(_INBOUND.c.key == bindparam("message_key"), inbox.flush_wait_skipped(dialect))
-    .values(sent_at=bindparam("at"), sent_via=bindparam("via"))
-    for dialect in ("postgresql", "sqlite")
-}
-
-
 @dataclass
 class Outcome:
     """One message of a batch: its row, the reply it ends with, or the error that left it to its own job."""
@@ -220,7 +209,6 @@ def _push(outcomes: list[Outcome]) -> None:
     """Push every reply of the batch (over the client's kept-alive HTTP session); a failed push is left to the
     message's own job, which finds the reply stored."""
     template_id = current_app.config["WECHAT_CHAT_TEMPLATE_ID"]
-    dialect = db.session.get_bind().dialect.name
     for outcome in outcomes:
         if outcome.error is not None:
             continue
@@ -237,7 +225,7 @@ def _push(outcomes: list[Outcome]) -> None:
         # Marked at once, each in a commit that does not wait for the WAL flush: a worker dying in the middle of
         # the pushes repeats at most the one it was sending, as when a single job dies between its push and its
         # mark (one statement for the whole batch would repeat every push made before it).
-        db.session.execute(_MARK_SENT[dialect], {"message_key": outcome.pending.key, "at": clock.now(), "via": via})
+        inbox.mark_sent(outcome.pending.key, via)
         db.session.commit()
         outcome.via = via
 

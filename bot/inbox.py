@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, text, true, update
+from sqlalchemy import bindparam, delete, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import registry
@@ -109,12 +109,30 @@ def without_flush_wait(dialect: str) -> None:
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
-def flush_wait_skipped(dialect: str):
+def _flush_wait_skipped(dialect: str):
     """`without_flush_wait` as a condition that is always true, for the one statement of a transaction: it saves
     the round trip of its own statement (PostgreSQL's `set_config(..., is_local => true)` is SET LOCAL)."""
     if dialect == "postgresql":
         return text("set_config('synchronous_commit', 'off', true) IS NOT NULL")
     return true()
+
+
+_INBOUND = InboundMessage.__table__
+_MARK_SENT = {  # one prepared Core statement per dialect
+    dialect: update(_INBOUND)
+    .where(_INBOUND.c.key == bindparam("message_key"), _flush_wait_skipped(dialect))
+    .values(sent_at=bindparam("at"), sent_via=bindparam("via"))
+    for dialect in ("postgresql", "sqlite")
+}
+
+
+def mark_sent(key: str, via: str) -> None:
+    """Mark a captured message's reply as gone (`via`: how; "" for no reply), in the one statement of a
+    transaction the caller commits at once, without waiting for the WAL flush (see `without_flush_wait`: a mark a
+    crash loses only pushes that reply again)."""
+    db.session.execute(
+        _MARK_SENT[db.session.get_bind().dialect.name], {"message_key": key, "at": clock.now(), "via": via}
+    )
 
 
 def _claim(key: str, openid: str, kind: str) -> bool:

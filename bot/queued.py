@@ -213,8 +213,7 @@ def _handle_and_push(pending) -> None:
         via = outbound.push(openid, reply, current_app.config["WECHAT_CHAT_TEMPLATE_ID"], template)
     # No wait for the WAL flush: the job's own completion commit (synchronous) follows and flushes this with it;
     # a crash before that re-runs the job, which finds the reply stored and pushes it again (at least once).
-    inbox.without_flush_wait(db.session.get_bind().dialect.name)
-    _set(key, sent_at=clock.now(), sent_via=via)
+    inbox.mark_sent(key, via)
     db.session.commit()
 
 

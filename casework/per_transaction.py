@@ -26,6 +26,7 @@ T = TypeVar("T")
 _KEY = "wx110.per_transaction"  # session.info: question -> (the row's type, the row or None)
 _KEPT = "wx110.per_transaction.kept"  # session.info: rows held until the transaction ends
 _CREATED = "wx110.per_transaction.created"  # session.info: (table, id) -> a row this transaction inserted
+_ALL = (_KEY, _KEPT, _CREATED)
 _MISSING = object()
 
 
@@ -101,14 +102,12 @@ def _forget_changed(session: Session, _context) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, _previous) -> None:
-    session.info.pop(_KEY, None)
-    session.info.pop(_KEPT, None)
-    session.info.pop(_CREATED, None)
+    for key in _ALL:
+        session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
-        session.info.pop(_KEY, None)
-        session.info.pop(_KEPT, None)
-        session.info.pop(_CREATED, None)
+        for key in _ALL:
+            session.info.pop(key, None)
