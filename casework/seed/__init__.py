@@ -1,12 +1,12 @@
 """Reference data every installation needs (categories) and the demo world (units, officers, doorplates,
 citizens and incidents in every status), created through the same services a real user would go through."""
 
+import functools
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from casework import (
     audit,
@@ -20,6 +20,7 @@ from casework import (
     complaints,
     incidents,
     measures,
+    passwords,
     routing,
 )
 from casework.db import db
@@ -101,6 +102,13 @@ def load_demo() -> dict:
     return _summary()
 
 
+@functools.cache
+def _roster_hash() -> str:
+    """One argon2 hash of the demo password for the whole roster, made once per process: a hash costs about a fifth
+    of a second, and the demo world is loaded again for every test."""
+    return passwords.hash_password(DEMO_PASSWORD)
+
+
 @use_case
 def load_world() -> bool:
     """Create the demo units, officers and doorplates unless units exist; return whether it created them."""
@@ -111,7 +119,7 @@ def load_world() -> bool:
         units[code] = Unit(code=code, name=name, level=level.value, parent=units.get(parent))
         db.session.add(units[code])
     db.session.flush()
-    password_hash = generate_password_hash(DEMO_PASSWORD)  # one slow hash for the whole demo roster
+    password_hash = _roster_hash()
     for badge, name, unit, roles in OFFICERS:
         db.session.add(
             Officer(

@@ -9,6 +9,7 @@ import pytest
 from flask import g, has_app_context, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
+from werkzeug.security import generate_password_hash
 
 from casework import citizens, clock, incidents, seed
 from casework.db import db
@@ -81,7 +82,8 @@ def app(make_app):
 
 def test_login_upgrades_an_old_hash_to_argon2_and_is_audited(client, world):
     officer = world.officer(STATION_A)
-    assert not officer.password_hash.startswith("$argon2")  # the demo seeds werkzeug hashes
+    officer.password_hash = generate_password_hash(PASSWORD, method="scrypt")  # as sessions before argon2 stored it
+    db.session.commit()
 
     answer = log_in(client, STATION_A)
 
