@@ -211,8 +211,8 @@ def _handle_and_push(pending) -> None:
     if reply:
         template = replies.reply_template(reply, clock.now())
         via = outbound.push(openid, reply, current_app.config["WECHAT_CHAT_TEMPLATE_ID"], template)
-    # No wait for the WAL flush: the job's own completion commit (synchronous) follows and flushes this with it;
-    # a crash before that re-runs the job, which finds the reply stored and pushes it again (at least once).
+    # No wait for the WAL flush: a mark a crash loses goes with the job's completion mark after it (the WAL is
+    # flushed in order), so the job runs again, finds the reply stored and pushes it again (at least once).
     inbox.mark_sent(key, via)
     db.session.commit()
 

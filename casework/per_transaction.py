@@ -100,14 +100,17 @@ def _forget_changed(session: Session, _context) -> None:
             del kept[question]
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, _previous) -> None:
+def _forget_all(session: Session) -> None:
     for key in _ALL:
         session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous) -> None:
+    _forget_all(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for key in _ALL:
-            session.info.pop(key, None)
+        _forget_all(session)
