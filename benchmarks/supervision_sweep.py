@@ -74,10 +74,11 @@ def load(pg: str, open_clocks: int, due: int, media: Path):
             text(
                 """
                 INSERT INTO deadline_clock (subject_type, subject_id, subject_number, kind, unit_id, started_at,
-                    window_days, working_days, due_at, next_check_at, extended_count, calendar_missing, detail)
+                    window_days, working_days, due_at, next_check_at, extended_count, provisional, deadline_moves,
+                    detail)
                 SELECT 'complaint', n, 'TS-BENCH-' || n, 'COMPLAINT_UNANSWERED', :unit, :started,
                     7, false, CASE WHEN n <= :due THEN :due_at ELSE :later END,
-                    CASE WHEN n <= :due THEN :due_at ELSE :later END, 0, false, '{}'
+                    CASE WHEN n <= :due THEN :due_at ELSE :later END, 0, false, 0, '{}'
                 FROM generate_series(1, :total) AS n
                 """
             ),

@@ -1,6 +1,6 @@
 """Every sentence the official account says to a citizen, in one place."""
 
-from casework import clock
+from casework import clock, complaints
 from casework.complaint_status import MAX_REVIEWS
 from casework.models import Complaint, Incident, TimelineEntry
 from casework.status import IncidentStatus
@@ -57,7 +57,10 @@ PICK_AGAIN = "请回复列表中的序号,或回复「取消」。"
 
 COMPLAIN_PICK = "请选择要投诉的警情,回复序号:\n{lines}"
 COMPLAIN_ASK_BODY = "您要投诉警情 {number}。请写明投诉的事实和诉求(回复「取消」放弃)。"
-COMPLAINT_FILED = "您的投诉已提交,投诉编号 {number}。将同时转交办案单位和督察部门,请留意答复。"
+COMPLAINT_FILED = (
+    "您的投诉已提交,投诉编号 {number}。将同时转交办案单位和督察部门,答复期限 {due}{tentative},请留意答复。"
+)
+DUE_TENTATIVE = "(暂定:{years}年节假日安排尚未公布,公布后可能调整)"
 
 PUSH_OFFICER_MESSAGE = "【警情 {number}】民警回复:{body}\n(直接回复本消息即可与民警对话)"
 PUSH_COMPLAINT_ANSWER = "【投诉 {number}】答复:{answer}\n(回复「评价投诉」对答复评分,回复「我的投诉」查看全部投诉)"
@@ -88,6 +91,11 @@ def received(incident: Incident) -> str:
 
 def _time(value) -> str:
     return f"{clock.local(value):%m-%d %H:%M}"
+
+
+def _day(value) -> str:
+    local = clock.local(value)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def incident_list(incidents: list[Incident]) -> str:
@@ -165,7 +173,9 @@ def complaint_answer_template(complaint: Complaint) -> dict:
 
 
 def complaint_filed(complaint: Complaint) -> str:
-    return COMPLAINT_FILED.format(number=complaint.number)
+    due = complaints.answer_due(complaint)
+    tentative = DUE_TENTATIVE.format(years="、".join(map(str, due.years))) if due and due.provisional else ""
+    return COMPLAINT_FILED.format(number=complaint.number, due=_day(due.at) if due else "-", tentative=tentative)
 
 
 def progress(incident: Incident, entry: TimelineEntry) -> str:

@@ -48,7 +48,7 @@ def explain(*, complaint: Complaint, officer: Officer, explanation: str, now: da
     if complaint.state is not ComplaintStatus.INVESTIGATING:
         raise Conflict("督察部门尚未要求本单位作出情况说明")
     now = now or clock.now()
-    move(complaint, ComplaintStatus.EXPLAINED, step_due_at=deadline(now, "COMPLAINT_VERDICT_DAYS"))
+    move(complaint, ComplaintStatus.EXPLAINED, step_due=deadline(now, "COMPLAINT_VERDICT_DAYS"))
     complaint.unit_explanation = explanation
     complaint.explained_at = now
     complaint.explained_by_id = officer.id

@@ -21,21 +21,34 @@ from casework.events import Event, publish
 from casework.models import Citizen, Complaint, Incident, Officer, System, TimelineEntry, Unit
 from casework.text import clean
 from casework.unit_of_work import use_case
-from supervision.calendar import add_days
+from supervision import provisional
+from supervision.calendar import Due, due
 
 
-def deadline(start: datetime, setting: str) -> datetime:
-    """`start` plus the days the named setting gives a step, counted as `COMPLAINT_DAYS_COUNTED` says."""
+def deadline(start: datetime, setting: str) -> Due:
+    """`start` plus the days the named setting gives a step, counted as `COMPLAINT_DAYS_COUNTED` says (provisional
+    when a working-day count goes through a year without official holiday data)."""
     working = settings.get("COMPLAINT_DAYS_COUNTED") == "working"
-    return add_days(start, settings.get(setting), working=working)
+    return due(start, settings.get(setting), working=working)
 
 
-def move(complaint: Complaint, target: ComplaintStatus, *, step_due_at: datetime | None) -> ComplaintStatus:
+def answer_window_days() -> tuple[int, bool]:
+    """The days a complaint's answer is due in, and whether they are working days (the 督察 clock counts the same)."""
+    return int(settings.get("COMPLAINT_ANSWER_DAYS")), settings.get("COMPLAINT_DAYS_COUNTED") == "working"
+
+
+def answer_due(complaint: Complaint) -> Due | None:
+    """The complaint's answer deadline as it was counted: `provisional` when it rests on a year whose holiday
+    notice is not loaded yet (the citizen is told it may move)."""
+    return provisional.basis(complaint, "due_at")
+
+
+def move(complaint: Complaint, target: ComplaintStatus, *, step_due: Due | None) -> ComplaintStatus:
     """Move a (locked) complaint to `target`, or raise IllegalTransition; returns the status it left."""
     current = complaint.state
     check_transition(current, target, review=complaint.review)
     complaint.status = target.value
-    complaint.step_due_at = step_due_at
+    provisional.assign(complaint, "step_due_at", step_due)
     return current
 
 
@@ -95,11 +108,11 @@ def _file(
         status=ComplaintStatus.FILED.value,
         review=1,
         filed_at=now,
-        due_at=deadline(now, "COMPLAINT_ANSWER_DAYS"),
-        step_due_at=deadline(now, "COMPLAINT_ACCEPT_DAYS"),
     )
     db.session.add(complaint)
     db.session.flush()
+    provisional.assign(complaint, "due_at", deadline(now, "COMPLAINT_ANSWER_DAYS"))
+    provisional.assign(complaint, "step_due_at", deadline(now, "COMPLAINT_ACCEPT_DAYS"))
     db.session.add(
         TimelineEntry(
             incident=incident,
@@ -152,7 +165,8 @@ def _route(complaint_id: int, column: str, action: str, destination: str, now: d
     if complaint.investigating_unit_id is None:
         complaint.investigating_unit_id = investigating_unit_for(complaint.handling_unit_id, complaint.against_officer)
     if complaint.routed_to_unit_at and complaint.routed_to_supervision_at and complaint.state is ComplaintStatus.FILED:
-        move(complaint, ComplaintStatus.ROUTED, step_due_at=complaint.step_due_at)  # the acceptance clock runs on
+        # the acceptance clock runs on
+        move(complaint, ComplaintStatus.ROUTED, step_due=provisional.basis(complaint, "step_due_at"))
     audit.record(
         actor=System("outbox"),
         action=action,
@@ -223,7 +237,7 @@ def rate_answer(*, complaint: Complaint, citizen: Citizen, rating: int, now: dat
 
 def _reopen(complaint: Complaint, now: datetime) -> None:
     """Back to accepted for the second review, keeping the first one as it ended."""
-    move(complaint, ComplaintStatus.ACCEPTED, step_due_at=deadline(now, "COMPLAINT_ACCEPT_DAYS"))
+    move(complaint, ComplaintStatus.ACCEPTED, step_due=deadline(now, "COMPLAINT_ACCEPT_DAYS"))
     complaint.first_explanation = complaint.unit_explanation
     complaint.first_verdict = complaint.verdict
     complaint.first_verdict_action = complaint.verdict_action
@@ -248,10 +262,11 @@ def _reopen(complaint: Complaint, now: datetime) -> None:
         "rated_at",
     ):
         setattr(complaint, column, None)
+    provisional.assign(complaint, "explanation_due_at", None)
     complaint.review += 1
     complaint.reopened_at = now
     complaint.accepted_at = now
-    complaint.due_at = deadline(now, "COMPLAINT_ANSWER_DAYS")
+    provisional.assign(complaint, "due_at", deadline(now, "COMPLAINT_ANSWER_DAYS"))
     audit.record(
         actor=System("supervision"),
         action="complaint.reopened",
@@ -263,7 +278,7 @@ def _reopen(complaint: Complaint, now: datetime) -> None:
 
 
 def _close(complaint: Complaint, actor, now: datetime, **detail) -> None:
-    move(complaint, ComplaintStatus.CLOSED, step_due_at=None)
+    move(complaint, ComplaintStatus.CLOSED, step_due=None)
     complaint.closed_at = now
     audit.record(
         actor=actor, action="complaint.closed", subject=complaint, at=now, detail={"review": complaint.review, **detail}

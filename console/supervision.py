@@ -8,13 +8,15 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
+from casework import clock
 from casework.errors import DomainError
 from casework.models import Role
 from console.auth import me, requires
 from console.views import csrf, headers
-from supervision import board, evaluation_clocks, notify, points, warnings
-from supervision.models import Colour, SubjectType
+from supervision import board, evaluation_clocks, notify, points, provisional, warnings
+from supervision.models import Colour, DeadlineClock, SubjectType, Warning
 
 bp = Blueprint("supervision", __name__, url_prefix="/console/supervision")
 bp.after_request(headers)
@@ -29,10 +31,33 @@ def check_csrf() -> None:
 
 @bp.app_context_processor
 def supervision_badge() -> dict:
-    """The unread-notices badge in the console header."""
+    """The unread-notices badge in the console header, the 「暂定」 mark beside a provisional deadline, and for
+    administrators the banner that asks for a year's holiday notice."""
     if not request.path.startswith("/console") or not current_user.is_authenticated:
         return {}
-    return {"supervision_unread": notify.unread_count(me()), "colours": Colour}
+    officer = me()
+    pending = board.pending_calendar_years(now=clock.now()) if officer.has_role(Role.ADMIN) else []
+    return {
+        "supervision_unread": notify.unread_count(officer),
+        "colours": Colour,
+        "tentative": tentative,
+        "calendar_pending": pending,
+    }
+
+
+TENTATIVE = Markup(
+    '<span class="provisional" title="期限跨入尚未公布节假日安排的年份,按法定节假日暂定计算,公布后可能调整">暂定</span>'
+)
+
+
+def tentative(subject, field: str | None = None) -> Markup:
+    """「暂定」 beside a deadline that rests on a provisional holiday year: a clock, a warning (its clock's), or a
+    deadline column of a row (`field`)."""
+    if isinstance(subject, Warning):
+        subject = subject.clock
+    if isinstance(subject, DeadlineClock):
+        return TENTATIVE if subject.provisional else Markup("")
+    return TENTATIVE if field and field in provisional.provisional_fields(subject) else Markup("")
 
 
 def _filters() -> board.Filters:
@@ -57,6 +82,7 @@ def board_page():
         trend=json.dumps({"days": figures.trend_days, "counts": figures.trend}),
         colours=list(Colour),
         subject_types=SubjectType,
+        point_names=points.names(),
     )
 
 

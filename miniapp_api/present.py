@@ -2,7 +2,7 @@
 
 import json
 
-from casework import queries
+from casework import complaints, queries
 from casework.models import Attachment, AttachmentState, ChatMessage, Complaint, ComplaintStatus, Doorplate, Incident
 from casework.status import FINISHED, IncidentStatus
 from miniapp_api.blueprint import PREFIX
@@ -89,6 +89,7 @@ def complaint(item: Complaint) -> dict:
         "first_answer": item.first_answer,
         "first_rating": item.first_rating,
         "due_at": item.due_at,
+        "due_provisional": bool((due := complaints.answer_due(item)) and due.provisional),
     }
 
 

@@ -238,6 +238,9 @@ class ComplaintOut(Schema):
     first_answer = Str(allow_none=True, metadata={"description": "复查前的第一次答复"})
     first_rating = Int(allow_none=True)
     due_at = Time(allow_none=True, metadata={"description": "答复期限"})
+    due_provisional = mf.Boolean(
+        required=True, metadata={"description": "答复期限为暂定:跨入尚未公布节假日安排的年份,公布后可能调整"}
+    )
 
 
 class ComplaintRatingIn(Schema):

@@ -1,19 +1,20 @@
 """What the board and the warning lists read: warnings in a viewer's scope, counts by colour, unit and point, a
-daily trend, calendar-missing deadlines, and each incident's open warning colour for the live queue."""
+daily trend, deadlines resting on a provisional holiday year, and each incident's open warning colour for the live
+queue."""
 
 import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from casework import clock
 from casework.access import scope_of
 from casework.db import db
 from casework.models import Officer, Unit
-from supervision import texts
-from supervision.models import Colour, DeadlineClock, MonitoringPoint, SubjectType, Warning
+from supervision import calendar, texts
+from supervision.models import Colour, DeadlineClock, MonitoringPoint, ProvisionalDue, SubjectType, Warning
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class Board:
     by_point: list[tuple[str, str, dict[str, int]]]
     trend_days: list[str]
     trend: dict[str, list[int]]  # colour -> raised per day
-    calendar_missing: list[DeadlineClock]
+    provisional: list[DeadlineClock]  # deadlines counted through a year whose holiday notice is not loaded
+    pending_years: list[int]  # years whose official holiday notice should be imported
 
 
 def board(viewer: Officer, *, now: datetime | None = None, days: int = 30) -> Board:
@@ -103,11 +105,11 @@ def board(viewer: Officer, *, now: datetime | None = None, days: int = 30) -> Bo
         index = (clock.local(raised_at).date() - start).days
         if 0 <= index < days:
             trend[colour][index] += 1
-    missing = list(
+    provisional = list(
         db.session.scalars(
             select(DeadlineClock)
             .where(
-                DeadlineClock.calendar_missing.is_(True),
+                DeadlineClock.provisional.is_(True),
                 DeadlineClock.stopped_at.is_(None),
                 scope_of(viewer).clause(DeadlineClock.unit_id),
             )
@@ -121,8 +123,27 @@ def board(viewer: Officer, *, now: datetime | None = None, days: int = 30) -> Bo
         by_point=[(code, name, counts) for (code, name), counts in sorted(point_counts.items())],
         trend_days=[d.strftime("%m-%d") for d in day_list],
         trend=trend,
-        calendar_missing=missing,
+        provisional=provisional,
+        pending_years=pending_calendar_years(now=now),
     )
+
+
+def pending_calendar_years(*, now: datetime) -> list[int]:
+    """Years whose official holiday notice administrators should import: this year while it has none, and next
+    year once deadlines already rest on it or its notice is due (the State Council publishes it around November)."""
+    this_year = clock.local(now).year
+    current = calendar.current()
+    pending = [this_year] if not current.knows(this_year) else []
+    if not current.knows(this_year + 1):
+        resting = db.session.scalar(
+            select(
+                exists().where(DeadlineClock.provisional.is_(True), DeadlineClock.stopped_at.is_(None))
+                | exists().where(ProvisionalDue.last_year >= this_year + 1)
+            )
+        )
+        if resting or clock.local(now).month >= 11:
+            pending.append(this_year + 1)
+    return pending
 
 
 CSV_HEADER = ["预警编号", "颜色", "监测点", "对象", "编号", "单位", "预警时间", "到期时间", "整改期限", "解除时间"]

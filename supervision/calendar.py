@@ -1,8 +1,10 @@
 """Counting deadlines in calendar days or in working days on the Chinese calendar (with 调休 make-up days).
 
-The base data is the maintained `chinese-calendar` package; a year an operator loaded (`flask calendar import`,
-for a newly announced year or a correction) takes precedence over it. A working-day count that reaches a year
-known to neither raises `CalendarMissing`: the caller flags the deadline, it is never guessed.
+Where a year's days come from, in order: a year an operator loaded (`flask calendar import`: the State Council's
+notice, or a correction), the maintained `chinese-calendar` package (official data up to 2026), and otherwise a
+provisional year computed from the statutory holidays (`supervision.statutory`). A working-day count never fails
+for want of data: a deadline that rests on a provisional year is marked provisional (`Due.provisional`), shown as
+「暂定」, and recomputed when the year's notice is loaded.
 
 Day boundaries are Beijing dates (Asia/Shanghai). A working-day deadline keeps the wall-clock time of its start:
 accepted on Friday 15:00 with 3 working days is due at 15:00 on the third working day after that Friday.
@@ -13,34 +15,79 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 import chinese_calendar
 from flask import has_app_context
 from sqlalchemy import select
 
-from casework import clock
+from casework import clock, per_transaction
 from casework.db import db
+from supervision import statutory
 from supervision.models import CalendarDay, CalendarYear
 
 MAX_WORKING_DAYS = 400  # a window longer than this is a mistake in a rule, not a deadline
 
 
-class CalendarMissing(LookupError):
-    """No holiday data for a year a working-day count needs (load it with `flask calendar import`)."""
+class YearSource(StrEnum):
+    LOADED = "loaded"  # an operator imported the year's notice
+    PACKAGE = "package"  # the chinese-calendar package's official data
+    PROVISIONAL = "provisional"  # computed from the statutory holidays; 调休 unknown until the notice
 
-    def __init__(self, year: int):
-        super().__init__(f"no holiday calendar for {year}: load it with `flask calendar import`")
-        self.year = year
+    @property
+    def label(self) -> str:
+        return {"loaded": "官方(已导入)", "package": "官方(内置数据)", "provisional": "暂定"}[self.value]
+
+    @property
+    def official(self) -> bool:
+        return self is not YearSource.PROVISIONAL
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline and how it was counted: from `start`, `days` (working or calendar); provisional when a
+    working-day count went through a year without official data (`years`: the provisional years it crossed)."""
+
+    at: datetime
+    start: datetime | None = None
+    days: int | None = None
+    working: bool = False
+    years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.years)
+
+    @classmethod
+    def fixed(cls, at: datetime) -> "Due":
+        """A moment that was not counted (a deadline copied from elsewhere, or "now")."""
+        return cls(at=at)
+
+
+def _package_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
 
 
 @dataclass
 class Calendar:
-    """Which days are working days: loaded years (weekday holidays, worked weekends) over the package's data."""
+    """Which days are working days: loaded years (weekday holidays, worked weekends) over the package's data, over
+    provisional years computed from the statutory holidays."""
 
     loaded: dict[int, dict[date, str]] = field(default_factory=dict)  # year -> {day: "holiday" | "workday"}
 
+    def source(self, year: int) -> YearSource:
+        if year in self.loaded:
+            return YearSource.LOADED
+        if _package_knows(year):
+            return YearSource.PACKAGE
+        return YearSource.PROVISIONAL
+
     def is_working_day(self, day: date) -> bool:
-        """Whether `day` (a Beijing date) is a working day; CalendarMissing for a year with no data."""
+        """Whether `day` (a Beijing date) is a working day."""
         if day.year in self.loaded:
             kind = self.loaded[day.year].get(day)
             if kind is not None:
@@ -49,34 +96,73 @@ class Calendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
-            raise CalendarMissing(day.year) from None
+            return day.weekday() < 5 and day not in statutory.provisional_year(day.year).rest_days
 
     def knows(self, year: int) -> bool:
-        if year in self.loaded:
-            return True
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-        except NotImplementedError:
-            return False
-        return True
+        """Whether the year rests on official data (loaded or from the package), not on a provisional computation."""
+        return self.source(year).official
 
-    def add_working_days(self, start: datetime, days: int) -> datetime:
-        """The moment `days` working days after `start`, at the same Beijing wall-clock time."""
+    def special_days(self, year: int) -> list[tuple[date, str, str]]:
+        """The year's days that differ from the plain week: (day, "holiday" | "workday", name), sorted."""
+        source = self.source(year)
+        if source is YearSource.PROVISIONAL:
+            return [(d, "holiday", name) for d, name in sorted(statutory.provisional_year(year).rest_days.items())]
+        if source is YearSource.LOADED:
+            names = _loaded_names(year)
+            return [(d, kind, names.get(d, "")) for d, kind in sorted(self.loaded[year].items())]
+        found = []
+        day = date(year, 1, 1)
+        while day.year == year:
+            working = chinese_calendar.is_workday(day)
+            if working == (day.weekday() >= 5):  # a weekday off, or a weekend worked
+                _, name = chinese_calendar.get_holiday_detail(day)
+                label = _PACKAGE_NAMES.get(getattr(name, "value", None) or str(name or ""), str(name or ""))
+                found.append((day, "workday" if working else "holiday", label))
+            day += timedelta(days=1)
+        return found
+
+    def count_working_days(self, start: datetime, days: int) -> Due:
+        """The moment `days` working days after `start`, at the same Beijing wall-clock time, with the provisional
+        years the count went through."""
         if not 0 <= days <= MAX_WORKING_DAYS:
             raise ValueError(f"{days} working days is outside 0..{MAX_WORKING_DAYS}")
         local = clock.local(start)
         day, counted = local.date(), 0
+        crossed: set[int] = set()
         while counted < days:
             day += timedelta(days=1)
+            if day.year not in crossed and not self.knows(day.year):
+                crossed.add(day.year)
             if self.is_working_day(day):
                 counted += 1
-        return local.replace(year=day.year, month=day.month, day=day.day).astimezone(start.tzinfo)
+        at = local.replace(year=day.year, month=day.month, day=day.day).astimezone(start.tzinfo)
+        return Due(at=at, start=start, days=days, working=True, years=tuple(sorted(crossed)))
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The moment `days` working days after `start`, at the same Beijing wall-clock time."""
+        return self.count_working_days(start, days).at
 
 
-def current() -> Calendar:
-    """The calendar as loaded in the database (the package alone outside an app)."""
+# chinese-calendar names its holidays in English (its Holiday enum's values); officers read Chinese.
+_PACKAGE_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
+
+
+def _loaded_names(year: int) -> dict[date, str]:
     if not has_app_context():
-        return Calendar()
+        return {}
+    return dict(db.session.execute(select(CalendarDay.day, CalendarDay.name).where(CalendarDay.year == year)).all())
+
+
+def _load() -> Calendar:
     loaded: dict[int, dict[date, str]] = {}
     for (year,) in db.session.execute(select(CalendarYear.year)):
         loaded[year] = {}
@@ -85,12 +171,32 @@ def current() -> Calendar:
     return Calendar(loaded)
 
 
-def add_days(start: datetime, days: int, *, working: bool = False) -> datetime:
-    """`start` plus `days` calendar days, or `days` working days on the Chinese calendar (CalendarMissing when a
-    year on the way has no data)."""
+def current() -> Calendar:
+    """The calendar as loaded in the database, read once per transaction (the package and the statutory rules
+    alone outside an app)."""
+    if not has_app_context():
+        return Calendar()
+    return per_transaction.value(CalendarDay, ("calendar",), _load)
+
+
+def due(start: datetime, days: int, *, working: bool = False) -> Due:
+    """`start` plus `days` calendar days, or `days` working days on the Chinese calendar (provisional when a year
+    on the way has no official data)."""
     if not working:
-        return start + timedelta(days=days)
-    return current().add_working_days(start, days)
+        return Due(at=start + timedelta(days=days), start=start, days=days, working=False)
+    return current().count_working_days(start, days)
+
+
+def add_days(start: datetime, days: int, *, working: bool = False) -> datetime:
+    """`start` plus `days` calendar days, or `days` working days on the Chinese calendar."""
+    return due(start, days, working=working).at
+
+
+def provisional_years(*, now: datetime, ahead: int = 1) -> list[int]:
+    """The years from this one to `ahead` years on whose holidays counts now rest provisionally."""
+    this_year = clock.local(now).year
+    calendar = current()
+    return [year for year in range(this_year, this_year + ahead + 1) if not calendar.knows(year)]
 
 
 # -- the file an operator loads: one year of holidays and make-up working days -----------------------------------

@@ -1,6 +1,8 @@
 """Loading a year of holidays and make-up working days (`flask calendar import <file>`): checked line by line,
-loaded all or nothing, audited; clocks that were waiting for that year get their deadlines."""
+loaded all or nothing, audited; every open deadline counted provisionally through that year is counted again on
+it (clocks and the deadlines kept in other rows, a complaint's answer date), and what moved is reported."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -10,16 +12,24 @@ from casework.db import db
 from casework.events import Event, publish
 from casework.models import Actor
 from casework.unit_of_work import use_case
-from supervision import clocks
+from supervision import clocks, provisional
 from supervision.calendar import YearFile, parse_year_file
 from supervision.models import CalendarDay, CalendarYear
 
 
+@dataclass(frozen=True)
+class Imported:
+    """A loaded year and the deadlines it moved."""
+
+    year: YearFile
+    moved: list[provisional.Moved]
+
+
 @use_case
-def import_year(*, content: str, source: str, actor: Actor, now: datetime | None = None) -> tuple[YearFile, int]:
+def import_year(*, content: str, source: str, actor: Actor, now: datetime | None = None) -> Imported:
     """Load (or replace) one year from a file's text; CalendarFileError lists every bad line and changes nothing.
 
-    Returns the year read and how many flagged clocks now have a deadline."""
+    Returns the year read and every deadline that moved with it."""
     parsed = parse_year_file(content, filename=source)
     now = now or clock.now()
     existing = db.session.get(CalendarYear, parsed.year)
@@ -50,5 +60,7 @@ def import_year(*, content: str, source: str, actor: Actor, now: datetime | None
         },
     )
     publish(Event.CALENDAR_IMPORTED, year=parsed.year)
-    fixed = clocks.rearm_missing_calendar(now=now)
-    return parsed, fixed
+    moved = provisional.recount(year=parsed.year, actor=actor, now=now)
+    for target, before in clocks.recount(year=parsed.year, now=now):
+        moved.append(provisional.Moved(target.subject_number, target.kind, before, target.due_at, target.provisional))
+    return Imported(year=parsed, moved=moved)

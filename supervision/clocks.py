@@ -1,8 +1,9 @@
 """Deadline clocks: started and stopped by what happens to an incident, case or complaint, extended on approval.
 
 A clock's deadline comes from its monitoring point (window and blue share), overridden per category where the
-point names a `category_key`. A working-day deadline that reaches a year with no calendar data is kept with no
-deadline and flagged `calendar_missing` (shown on the board) until an operator loads that year.
+point names a `category_key`. A working-day deadline that reaches a year with no official holiday data is counted
+on that year's statutory holidays and marked `provisional` (「暂定」) until an operator loads the year's notice,
+which counts it again (`recount`).
 """
 
 from datetime import datetime
@@ -18,7 +19,6 @@ from casework.models import Category, Officer, Role, System
 from casework.text import clean
 from casework.unit_of_work import use_case
 from supervision import calendar, points, warnings
-from supervision.calendar import CalendarMissing
 from supervision.models import DeadlineClock, MonitoringPoint
 
 SUPERVISION = System("supervision")
@@ -48,12 +48,14 @@ def start(
     incident_id: int | None = None,
     category: Category | None = None,
     days: int | None = None,
+    working: bool | None = None,
     minutes: int | None = None,
     detail: dict | None = None,
 ) -> DeadlineClock | None:
     """Start a clock of `kind` on a subject (in the caller's transaction); a clock already started for this
-    subject and moment (a job run twice) or already running is left as it is and returned. `days` or `minutes`
-    override the point's window (a measure's term, a return date: the window belongs to the subject)."""
+    subject and moment (a job run twice) or already running is left as it is and returned. `days` (counted as
+    `working` says, else as the point says) or `minutes` override the point's window (a measure's term, a return
+    date, a complaint's answer window: the window belongs to the subject)."""
     if per_transaction.ours(subject_type, subject_id):
         # A subject this transaction created carries only the clocks this transaction started (noted below).
         found = [
@@ -87,7 +89,8 @@ def start(
         started_at=started_at,
         detail=detail or {},
         extended_count=0,
-        calendar_missing=False,
+        deadline_moves=0,
+        provisional=False,
     )
     override = days
     key = point.parameters.get("category_key")
@@ -96,6 +99,8 @@ def start(
         if override is None and category.parent is not None:
             override = (category.parent.deadlines or {}).get(key)
     span = points.window(point.parameters, days_override=override)
+    if span is not None and working is not None and span.days is not None:
+        span = points.Window(days=span.days, working=working)
     if minutes is not None:
         span = points.Window(minutes=max(1, int(minutes)))
     if point.rule == "finding" or span is None:
@@ -116,7 +121,7 @@ def start(
             "kind": kind,
             "subject": f"{subject_type}:{subject_id}",
             "due_at": new.due_at,
-            "calendar_missing": new.calendar_missing,
+            "provisional": new.provisional,
         },
     )
     return new
@@ -127,20 +132,31 @@ def _arm(target: DeadlineClock, point: MonitoringPoint) -> None:
     if point.rule != "finding" and (target.window_days is not None or target.window_minutes is not None):
         span = points.Window(days=target.window_days, minutes=target.window_minutes, working=target.working_days)
         extra = int((target.detail or {}).get("extended_days", 0))
-        try:
-            due = span.after(target.started_at)
-            if extra:
-                due = calendar.add_days(due, extra, working=target.working_days)
-        except CalendarMissing:
-            target.due_at, target.blue_at, target.next_check_at = None, None, None
-            target.calendar_missing = True
-            return
-        target.due_at, target.calendar_missing = due, False
+        counted = span.count(target.started_at)
+        provisional = counted.provisional
+        due = counted.at
+        if extra:
+            more = calendar.due(due, extra, working=target.working_days)
+            due, provisional = more.at, provisional or more.provisional
+        target.due_at, target.provisional = due, provisional
         if "blue" in point.colours:
             target.blue_at = span.blue(target.started_at, due, point.parameters.get("blue_share"))
     target.rectify_due_at = None
     moments = [m for m in (target.blue_at, target.due_at) if m is not None]
     target.next_check_at = min(moments) if moments else None
+
+
+def rearm(target: DeadlineClock, point: MonitoringPoint, *, now: datetime) -> None:
+    """Give a deadline to a clock that has none although it has a window (one left waiting for a year's calendar
+    before provisional years were counted)."""
+    _arm(target, point)
+    audit.record(
+        actor=SUPERVISION,
+        action="clock.rearmed",
+        subject=target,
+        at=now,
+        detail={"due_at": target.due_at, "provisional": target.provisional},
+    )
 
 
 def stop(target: DeadlineClock | None, *, at: datetime, reason: str) -> bool:
@@ -172,8 +188,6 @@ def extend(
         raise not_found(DeadlineClock)  # another unit's deadline answers as a missing one
     if target.stopped_at is not None:
         raise Conflict("该期限已停止计时,不能延长")
-    if target.due_at is None:
-        raise Conflict("该期限缺少节假日数据,请先导入日历")
     now = now or clock.now()
     point = points.point(target.kind)
     if point.rule == "finding":
@@ -197,20 +211,44 @@ def extend(
     return target
 
 
-def rearm_missing_calendar(*, now: datetime) -> int:
-    """Recompute every clock flagged calendar-missing (after a year was loaded); returns how many now have a
-    deadline."""
-    fixed = 0
+def recount(*, year: int, now: datetime) -> list[tuple[DeadlineClock, datetime | None]]:
+    """Count again every running clock whose deadline rests on a provisional year (after a year's notice was
+    loaded), in batches. A clock whose deadline moved starts a new occurrence: its open warnings are resolved
+    ("calendar_changed") and the sweep raises again against the new deadline. Returns (clock, deadline before)
+    for each clock that moved."""
     by_code = points.all_points()
-    for target in db.session.scalars(select(DeadlineClock).where(DeadlineClock.calendar_missing.is_(True))):
-        _arm(target, by_code[target.kind])
-        if not target.calendar_missing:
-            fixed += 1
+    moved: list[tuple[DeadlineClock, datetime | None]] = []
+    last_id = 0
+    while True:
+        batch = db.session.scalars(
+            select(DeadlineClock)
+            .where(DeadlineClock.provisional.is_(True), DeadlineClock.stopped_at.is_(None), DeadlineClock.id > last_id)
+            .order_by(DeadlineClock.id)
+            .limit(500)
+            .with_for_update()
+        ).all()
+        if not batch:
+            return moved
+        for target in batch:
+            last_id = target.id
+            before, rectify_before = target.due_at, target.rectify_due_at
+            _arm(target, by_code[target.kind])
+            if target.due_at == before:
+                target.rectify_due_at = rectify_before  # unchanged: a yellow's rectification date stands
+                continue
+            target.deadline_moves += 1
+            warnings.resolve_open(target, at=now, resolution="calendar_changed")
+            moved.append((target, before))
             audit.record(
                 actor=SUPERVISION,
-                action="clock.rearmed",
+                action="clock.recounted",
                 subject=target,
                 at=now,
-                detail={"due_at": target.due_at},
+                detail={
+                    "year": year,
+                    "due_before": before,
+                    "due_after": target.due_at,
+                    "provisional": target.provisional,
+                },
             )
-    return fixed
+        db.session.flush()

@@ -27,6 +27,8 @@ from casework.events import Event, publish
 from casework.models import Complaint, Officer, Role
 from casework.text import clean
 from casework.unit_of_work import use_case
+from supervision import provisional
+from supervision.calendar import Due
 
 
 def queue(officer: Officer, *, status: str | None = None, limit: int = 200) -> list[Complaint]:
@@ -71,7 +73,7 @@ def accept(*, complaint: Complaint, officer: Officer, now: datetime | None = Non
     """A supervisor takes a routed complaint on; the clock to ask for the unit's explanation starts."""
     complaint = _investigator(officer, complaint)
     now = now or clock.now()
-    move(complaint, ComplaintStatus.ACCEPTED, step_due_at=deadline(now, "COMPLAINT_ACCEPT_DAYS"))
+    move(complaint, ComplaintStatus.ACCEPTED, step_due=deadline(now, "COMPLAINT_ACCEPT_DAYS"))
     complaint.accepted_at = now
     complaint.accepted_by_id = officer.id
     audit.record(
@@ -96,23 +98,23 @@ def request_explanation(
         asked = clean(request, missing="", limit=settings.get("COMPLAINT_BODY_MAX"), what="说明要求")
     now = now or clock.now()
     due = deadline(now, "COMPLAINT_EXPLANATION_DAYS")
-    move(complaint, ComplaintStatus.INVESTIGATING, step_due_at=due)
+    move(complaint, ComplaintStatus.INVESTIGATING, step_due=due)
     complaint.explanation_requested_at = now
     complaint.explanation_requested_by_id = officer.id
     complaint.explanation_request = asked or None
-    complaint.explanation_due_at = due
+    provisional.assign(complaint, "explanation_due_at", due)
     audit.record(
         actor=officer,
         action="complaint.explanation_requested",
         subject=complaint,
         at=now,
-        detail={"unit_id": complaint.handling_unit_id, "due_at": due.isoformat(), "length": len(asked)},
+        detail={"unit_id": complaint.handling_unit_id, "due_at": due.at.isoformat(), "length": len(asked)},
     )
     publish(
         Event.COMPLAINT_EXPLANATION_REQUESTED,
         complaint_id=complaint.id,
         unit_id=complaint.handling_unit_id,
-        due_at=due.isoformat(),
+        due_at=due.at.isoformat(),
     )
     return complaint
 
@@ -129,8 +131,8 @@ def give_verdict(
         raise InvalidInput("请选择调查结论") from None
     action = clean(action, missing="请填写处理措施", limit=settings.get("COMPLAINT_BODY_MAX"), what="处理措施")
     now = now or clock.now()
-    answer_due = complaint.due_at if complaint.due_at and complaint.due_at > now else now
-    move(complaint, ComplaintStatus.DECIDED, step_due_at=answer_due)
+    answer_due = provisional.basis(complaint, "due_at") if complaint.due_at and complaint.due_at > now else None
+    move(complaint, ComplaintStatus.DECIDED, step_due=answer_due or Due.fixed(now))
     complaint.verdict = found.value
     complaint.verdict_action = action
     complaint.verdict_at = now
@@ -152,7 +154,7 @@ def answer(*, complaint: Complaint, officer: Officer, text: str, now: datetime |
     complaint = _investigator(officer, complaint)
     text = clean(text, missing="请填写答复内容", limit=settings.get("COMPLAINT_BODY_MAX"), what="答复")
     now = now or clock.now()
-    move(complaint, ComplaintStatus.ANSWERED, step_due_at=deadline(now, "COMPLAINT_RATING_DAYS"))
+    move(complaint, ComplaintStatus.ANSWERED, step_due=deadline(now, "COMPLAINT_RATING_DAYS"))
     complaint.answer = text
     complaint.answered_at = now
     complaint.answered_by_id = officer.id
@@ -178,6 +180,7 @@ class Step:
     name: str
     at: datetime | None
     due_at: datetime | None = None
+    due_field: str | None = None  # the complaint's column the deadline comes from
 
     @property
     def late(self) -> bool:
@@ -198,16 +201,16 @@ def steps(complaint: Complaint) -> list[Step]:
         taken.append(Step("督察受理", complaint.accepted_at))
     taken += [
         Step("要求单位作出情况说明", complaint.explanation_requested_at),
-        Step("单位提交情况说明", complaint.explained_at, complaint.explanation_due_at),
+        Step("单位提交情况说明", complaint.explained_at, complaint.explanation_due_at, "explanation_due_at"),
         Step("作出调查结论", complaint.verdict_at),
-        Step("答复投诉人", complaint.answered_at, complaint.due_at),
+        Step("答复投诉人", complaint.answered_at, complaint.due_at, "due_at"),
         Step("投诉人评价", complaint.rated_at),
         Step("办结", complaint.closed_at),
     ]
     done = [step for step in taken if step.at is not None]
     if complaint.state is not ComplaintStatus.CLOSED:
         waiting = NEXT_STEP[complaint.state]
-        done.append(Step(waiting, None, complaint.step_due_at))
+        done.append(Step(waiting, None, complaint.step_due_at, "step_due_at"))
     return done
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.db import UTCDateTime, db, utcnow
@@ -38,6 +38,25 @@ class CalendarDay(db.Model):
     year: Mapped[int] = mapped_column(ForeignKey("calendar_year.year", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ProvisionalDue(db.Model):
+    """A deadline kept in a row's column (e.g. a complaint's `due_at`) that was counted through a provisional
+    holiday year: how it was counted, so that loading that year's notice can count it again. `value` is what was
+    stored; a column that has changed since is not touched (the row is then stale and dropped)."""
+
+    __tablename__ = "provisional_due"
+    __table_args__ = (UniqueConstraint("subject_table", "subject_id", "field", name="uq_provisional_due_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_table: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int] = mapped_column()
+    field: Mapped[str] = mapped_column(String(64))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    days: Mapped[int] = mapped_column()
+    value: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_year: Mapped[int] = mapped_column()  # the provisional years the count went through
+    last_year: Mapped[int] = mapped_column(index=True)
 
 
 class SubjectType(StrEnum):
@@ -98,10 +117,10 @@ class DeadlineClock(db.Model):
         ),
         Index("ix_deadline_clock_subject", "subject_type", "subject_id"),
         Index(
-            "ix_deadline_clock_calendar_missing",
+            "ix_deadline_clock_provisional",
             "id",
-            postgresql_where=text("calendar_missing"),
-            sqlite_where=text("calendar_missing"),
+            postgresql_where=text("provisional"),
+            sqlite_where=text("provisional"),
         ),
     )
 
@@ -120,19 +139,27 @@ class DeadlineClock(db.Model):
     window_days: Mapped[int | None] = mapped_column()
     window_minutes: Mapped[int | None] = mapped_column()
     working_days: Mapped[bool] = mapped_column(default=False)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL while the calendar is missing
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL for a clock with no window
     blue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rectify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # set when its yellow is raised
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     stop_reason: Mapped[str | None] = mapped_column(String(64))
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extended_count: Mapped[int] = mapped_column(default=0)
-    calendar_missing: Mapped[bool] = mapped_column(default=False)
+    # The deadline rests on a provisional holiday year (no official notice yet); recomputed when one is loaded.
+    provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How often a loaded calendar moved the deadline: each move starts a new occurrence of its warnings.
+    deadline_moves: Mapped[int] = mapped_column(default=0, server_default="0")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)  # what the finding saw (counts, moments)
 
     @property
     def running(self) -> bool:
         return self.stopped_at is None
+
+    @property
+    def occurrence(self) -> int:
+        """Which round of warnings the clock is in: a new one after each extension or calendar move."""
+        return self.extended_count + self.deadline_moves
 
 
 class MonitoringPoint(db.Model):
@@ -191,7 +218,7 @@ class Warning(db.Model):
     point_id: Mapped[int] = mapped_column(ForeignKey("monitoring_point.id"))
     point: Mapped[MonitoringPoint] = relationship()
     colour: Mapped[str] = mapped_column(String(8))
-    occurrence: Mapped[int] = mapped_column(default=0)  # the clock's extension count when raised
+    occurrence: Mapped[int] = mapped_column(default=0)  # the clock's occurrence (extensions + calendar moves)
     subject_type: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[int] = mapped_column()
     subject_number: Mapped[str] = mapped_column(String(32), default="")

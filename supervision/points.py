@@ -221,9 +221,9 @@ DEFAULTS: list[tuple[str, str, str, dict, str, str]] = [
         COMPLAINT_UNANSWERED,
         "投诉未按期答复",
         "clock",
-        {"days": 7, "working": False, "blue_share": 0.6},
+        {"blue_share": 0.6},
         "blue,red",
-        "投诉须在规定期限内答复投诉人",
+        "投诉须在规定期限内答复投诉人(期限即投诉的答复期限:COMPLAINT_ANSWER_DAYS,按 COMPLAINT_DAYS_COUNTED 计)",
     ),
     (
         EXPLANATION_OVERDUE,
@@ -296,6 +296,11 @@ def all_points() -> dict[str, MonitoringPoint]:
     return found
 
 
+def names() -> dict[str, str]:
+    """Each monitoring point's name by code, as officers read it."""
+    return {code: found.name for code, found in all_points().items()}
+
+
 def point(code: str) -> MonitoringPoint:
     """One monitoring point by code (read once per transaction: a batch starting many clocks reads it once)."""
     found = per_transaction.lookup(MonitoringPoint, ("monitoring_point", code), lambda: _read_point(code))
@@ -348,11 +353,15 @@ class Window:
     minutes: int | None = None
     working: bool = False
 
-    def after(self, start: datetime) -> datetime:
-        """The end of the window begun at `start` (CalendarMissing when working days reach an unknown year)."""
+    def count(self, start: datetime) -> "calendar.Due":
+        """The end of the window begun at `start`, with whether it rests on a provisional holiday year."""
         if self.days is not None:
-            return calendar.add_days(start, self.days, working=self.working)
-        return start + timedelta(minutes=self.minutes or 0)
+            return calendar.due(start, self.days, working=self.working)
+        return calendar.Due.fixed(start + timedelta(minutes=self.minutes or 0))
+
+    def after(self, start: datetime) -> datetime:
+        """The end of the window begun at `start`."""
+        return self.count(start).at
 
     def blue(self, start: datetime, due: datetime, share: float | None) -> datetime | None:
         """The blue moment: `share` of the way from `start` to `due` (elapsed time, as the officer lives it)."""

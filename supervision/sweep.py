@@ -21,7 +21,6 @@ from casework.db import db
 from casework.models import Complaint, Incident, TimelineEntry
 from casework.unit_of_work import transaction
 from supervision import case_watch, clocks, evaluation_clocks, evaluation_review, points, warnings
-from supervision.calendar import CalendarMissing
 from supervision.models import Colour, DeadlineClock, MonitoringPoint, SubjectType, Warning
 
 log = logging.getLogger(__name__)
@@ -86,8 +85,10 @@ def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result:
         result.resolved += warnings.resolve_open(target, at=now, resolution=target.stop_reason or "condition_gone")
         target.next_check_at = None
         return
+    if target.due_at is None and (target.window_days is not None or target.window_minutes is not None):
+        clocks.rearm(target, point, now=now)  # a clock from before provisional years, left waiting for its calendar
     if not point.enabled or target.due_at is None:
-        target.next_check_at = None  # re-armed when the point is turned on again or the calendar is loaded
+        target.next_check_at = None  # re-armed when the point is turned on again
         return
     _refresh_holder(target)
     colours = point.colours
@@ -95,12 +96,7 @@ def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result:
     if "yellow" in colours:
         if target.due_at <= now and target.rectify_due_at is None:
             span = points.window(point.parameters, prefix="rectify_")
-            try:
-                target.rectify_due_at = span.after(target.due_at) if span else target.due_at
-            except CalendarMissing:
-                target.calendar_missing = True
-                target.next_check_at = None
-                return
+            target.rectify_due_at = span.after(target.due_at) if span else target.due_at
         red_at = target.rectify_due_at
         if target.due_at <= now:
             _raise(target, point, Colour.YELLOW, target.due_at, now, result, rectify_due_at=target.rectify_due_at)

@@ -51,7 +51,7 @@ def raise_once(
     The unique (clock, colour, occurrence) is the lasting guard: a racing sweep's insert fails in its SAVEPOINT
     and is dropped, so nothing is raised twice whatever runs at once.
     """
-    occurrence = target.extended_count
+    occurrence = target.occurrence
     already = db.session.scalar(
         select(
             exists().where(

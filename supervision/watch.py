@@ -7,7 +7,7 @@ the wall clock, so a replayed job starts the same clock.
 
 from sqlalchemy import func, select
 
-from casework import case_file, settings
+from casework import case_file, complaints
 from casework.db import db
 from casework.events import Event
 from casework.models import (
@@ -171,6 +171,7 @@ def evidence_stored(attachment_id: int) -> None:
 
 
 def _complaint_clock(kind: str, complaint: Complaint, at):
+    days, working = _window(kind)
     return clocks.start(
         kind=kind,
         subject_type=SubjectType.COMPLAINT.value,
@@ -179,16 +180,17 @@ def _complaint_clock(kind: str, complaint: Complaint, at):
         incident_id=complaint.incident_id,
         unit_id=complaint.handling_unit_id or complaint.incident.unit_id,
         started_at=at,
-        days=_answer_days(kind),
+        days=days,
+        working=working,
     )
 
 
-def _answer_days(kind: str) -> int | None:
-    """The complaint answer window: the point's `days`, else the configured COMPLAINT_ANSWER_DAYS."""
+def _window(kind: str) -> tuple[int | None, bool | None]:
+    """The complaint's own answer window (COMPLAINT_ANSWER_DAYS, counted as COMPLAINT_DAYS_COUNTED says), so that
+    the 督察 clock and the complaint's page name one moment; other points keep their own window."""
     if kind != points.COMPLAINT_UNANSWERED:
-        return None
-    configured = points.point(kind).parameters.get("days")
-    return int(configured) if configured is not None else int(settings.get("COMPLAINT_ANSWER_DAYS"))
+        return None, None
+    return complaints.answer_window_days()
 
 
 @use_case

@@ -16,7 +16,7 @@ from casework.db import db
 from casework.errors import Forbidden, InvalidInput
 from casework.models import AuditEntry, Category, Incident
 from casework.status import Channel, IncidentStatus
-from supervision import clocks, notify, points, sweep, warnings
+from supervision import board, clocks, notify, points, sweep, warnings
 from supervision.models import CalendarDay, DeadlineClock, Notification, Warning
 
 S = IncidentStatus
@@ -55,18 +55,20 @@ def filing_clock(incident: Incident) -> DeadlineClock:
     )
 
 
-YEAR_2027 = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-06,workday,春节调休\n" + "".join(
-    f"2027-02-{d:02d},holiday,春节\n" for d in (8, 9, 10, 11, 12)
+YEAR_2027 = "date,kind,name\n2027-01-01,holiday,元旦\n2027-01-02,workday,元旦调休\n" + "".join(
+    f"2027-02-{d:02d},holiday,春节\n" for d in (5, 8, 9, 10, 11)
 )
 
 
-def test_a_deadline_in_a_year_with_no_calendar_is_flagged_then_set_when_the_year_is_loaded(
+def test_a_deadline_in_a_year_without_its_notice_is_provisional_then_recounted_when_the_year_is_loaded(
     app, world, citizen, officer, tmp_path
 ):
     incident = accepted_incident(app, citizen, officer, bj(2026, 12, 30, 9))
-    flagged = filing_clock(incident)
-    assert flagged.calendar_missing and flagged.due_at is None and flagged.next_check_at is None
-    assert sweep.sweep(now=bj(2027, 1, 20, 9)).raised == 0  # nothing guessed
+    counted = filing_clock(incident)
+    # Accepted Wed 30 Dec 2026 10:00, 3 working days on the statutory holidays: 31 Dec, (1 Jan off), 4, 5 Jan.
+    assert counted.provisional and counted.due_at.astimezone(CHINA) == bj(2027, 1, 5, 10)
+    assert counted.next_check_at is not None
+    assert board.pending_calendar_years(now=bj(2026, 12, 30, 12)) == [2027]
 
     bad = tmp_path / "2027-bad.csv"
     bad.write_text(YEAR_2027 + "2027-02-13,holiday,周六\n", encoding="utf-8")
@@ -78,15 +80,38 @@ def test_a_deadline_in_a_year_with_no_calendar_is_flagged_then_set_when_the_year
     good.write_text(YEAR_2027, encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["calendar", "import", str(good)])
     assert result.exit_code == 0, result.output
-    assert "calendar 2027: 6 holiday(s), 1 make-up working day(s)" in result.output and "1 deadline(s)" in result.output
+    assert "calendar 2027: 6 holiday(s), 1 make-up working day(s)" in result.output
+    assert "1 deadline(s) moved" in result.output
     db.session.expire_all()
-    fixed = filing_clock(incident)
-    # Accepted Wed 30 Dec 2026 10:00: Thu 31 Dec, (Fri 1 Jan off), Mon 4 Jan, Tue 5 Jan.
-    assert not fixed.calendar_missing and fixed.due_at.astimezone(CHINA) == bj(2027, 1, 5, 10)
-    assert [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("calendar.%")))] == [
-        "calendar.imported"
+    moved = filing_clock(incident)
+    assert f"{moved.subject_number} FILING_OVERDUE: 2027-01-05 10:00 -> 2027-01-04 10:00" in result.output
+    # The notice makes Sat 2 Jan a working day: 31 Dec, 2 Jan, 4 Jan.
+    assert not moved.provisional and moved.due_at.astimezone(CHINA) == bj(2027, 1, 4, 10) and moved.deadline_moves == 1
+    actions = [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.subject_id == moved.id))]
+    assert "clock.recounted" in actions
+    assert board.pending_calendar_years(now=bj(2026, 12, 30, 12)) == []
+    assert sweep.sweep(now=bj(2027, 1, 4, 10)).raised == 1  # the red, at the recounted deadline
+
+
+def test_a_warning_raised_against_a_provisional_deadline_moves_with_it(app, world, citizen, officer, tmp_path):
+    incident = accepted_incident(app, citizen, officer, bj(2026, 12, 30, 9))
+    assert sweep.sweep(now=bj(2027, 1, 5, 10)).raised == 1  # red at the provisional deadline, 5 Jan
+    # A notice that gives 4 Jan off instead (a correction, for the test) moves the deadline to 6 Jan.
+    notice = tmp_path / "2027.csv"
+    notice.write_text("2027-01-01,holiday,元旦\n2027-01-04,holiday,元旦补休\n", encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["calendar", "import", str(notice)]).exit_code == 0
+    db.session.expire_all()
+    red = db.session.scalar(select(Warning).where(Warning.colour == "red"))
+    assert red.resolution == "calendar_changed" and red.resolved_at is not None
+    assert filing_clock(incident).due_at.astimezone(CHINA) == bj(2027, 1, 6, 10)
+    assert sweep.sweep(now=bj(2027, 1, 5, 12)).raised == 1  # not due any more: a blue reminder of the new deadline
+    assert db.session.scalar(select(Warning).order_by(Warning.id.desc())).colour == "blue"
+    assert sweep.sweep(now=bj(2027, 1, 6, 10)).raised == 1
+    reds = db.session.scalars(select(Warning).where(Warning.colour == "red").order_by(Warning.id)).all()
+    assert [(w.occurrence, w.due_at.astimezone(CHINA)) for w in reds] == [
+        (0, bj(2027, 1, 5, 10)),
+        (1, bj(2027, 1, 6, 10)),
     ]
-    assert sweep.sweep(now=bj(2027, 1, 5, 10)).raised == 1  # the red, now that there is a deadline
 
 
 def test_an_approved_extension_moves_the_deadline_and_rearms_its_warnings(app, world, citizen, officer):

@@ -113,7 +113,8 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         # B: a report nobody dispatches for 90 minutes: yellow at 10 min, red at 30, resolved once dispatched.
         (bj(10, 14, 8, 0), lambda: report("B", bj(10, 14, 8, 0))),
         (bj(10, 14, 9, 30), lambda: move("B", S.DISPATCHED, bj(10, 14, 9, 30))),
-        # A complaint on A: explanation due in 3 working days, answer in 7 calendar days.
+        # A complaint on A: explanation due in 3 working days; the answer is due when the complaint says, 7 working
+        # days (Wed 22 Oct 10:00): the 督察 clock counts the same moment, so the answer on 21 Oct is in time.
         (bj(10, 13, 10, 0), lambda: complain("A", bj(10, 13, 10, 0))),
         (bj(10, 15, 9, 0), lambda: explain(bj(10, 15, 9, 0))),
         (bj(10, 21, 9, 0), lambda: answer(bj(10, 21, 9, 0))),
@@ -153,8 +154,7 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         ("INCIDENT_UNASSIGNED", "yellow", number["B"], bj(10, 14, 8, 10), bj(10, 14, 9)),
         ("INCIDENT_UNASSIGNED", "red", number["B"], bj(10, 14, 8, 30), bj(10, 14, 9)),
         ("EXPLANATION_OVERDUE", "blue", complaint_number, bj(10, 15, 5, 12), bj(10, 15, 6)),
-        ("COMPLAINT_UNANSWERED", "blue", complaint_number, bj(10, 17, 14, 48), bj(10, 17, 15)),
-        ("COMPLAINT_UNANSWERED", "red", complaint_number, bj(10, 20, 10, 0), bj(10, 20, 10)),
+        ("COMPLAINT_UNANSWERED", "blue", complaint_number, bj(10, 13, 10) + timedelta(days=9) * 0.6, bj(10, 18, 20)),
         ("RECLASSIFIED_AFTER_HANDLED", "yellow", number["C"], bj(10, 20, 10, 20), bj(10, 20, 11)),
     ]
     resolved = {
@@ -172,8 +172,7 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
         ("EXPLANATION_OVERDUE", "blue", True): (bj(10, 15, 9), "explained"),
         ("INCIDENT_UNASSIGNED", "yellow", True): (bj(10, 14, 9), "escalated"),
         ("INCIDENT_UNASSIGNED", "red", True): (bj(10, 14, 10), "dispatched"),
-        ("COMPLAINT_UNANSWERED", "blue", True): (bj(10, 20, 10), "escalated"),
-        ("COMPLAINT_UNANSWERED", "red", True): (bj(10, 21, 9), "answered"),
+        ("COMPLAINT_UNANSWERED", "blue", True): (bj(10, 21, 9), "answered"),
         ("RECLASSIFIED_AFTER_HANDLED", "yellow", True): (bj(10, 22, 12), "rectified"),
     }
     # The rectification notice carried its own due date: 3 working days after the finding.
@@ -189,7 +188,7 @@ def test_a_month_of_deadlines_across_national_day(app, world, citizen, officer, 
     ]
     assert (
         db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "warning.raised"))
-        == 10
+        == 9
     )
     # The console notices: blue and yellow to the officer in charge and the county's legal officer, red to the
     # supervisors above.

@@ -1,11 +1,14 @@
-"""Working days on the Chinese calendar with its make-up working days (调休), and the year file an operator loads."""
+"""Working days on the Chinese calendar with its make-up working days (调休), a provisional year computed from the
+statutory holidays where no official data exists, and the year file an operator loads."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import chinese_calendar
 import pytest
 
 from casework.clock import CHINA
-from supervision.calendar import Calendar, CalendarFileError, CalendarMissing, add_days, parse_year_file
+from supervision import statutory
+from supervision.calendar import Calendar, CalendarFileError, YearSource, add_days, due, parse_year_file
 
 
 def bj(year, month, day, hour=0, minute=0):
@@ -37,13 +40,75 @@ def test_beijing_date_decides_the_day_not_utc():
     assert calendar.add_working_days(start, 1) == bj(2025, 10, 9, 1)
 
 
-def test_a_year_with_no_data_is_missing_never_guessed():
+def test_a_year_with_no_data_is_counted_provisionally_and_marked_so():
     calendar = Calendar()
-    with pytest.raises(CalendarMissing) as missing:
-        calendar.add_working_days(bj(2026, 12, 30, 10), 3)
-    assert missing.value.year == 2027
-    loaded = Calendar({2027: {date(2027, 1, 1): "holiday"}})
-    assert loaded.add_working_days(bj(2026, 12, 30, 10), 3) == bj(2027, 1, 5, 10)  # 31 Dec, (1 Jan off), 4, 5 Jan
+    assert calendar.source(2026) is YearSource.PACKAGE and calendar.source(2027) is YearSource.PROVISIONAL
+    # Mon 28 Dec 2026 10:00 + 7 working days: 29, 30, 31 Dec, (Fri 1 Jan 元旦 off), 4, 5, 6, 7 Jan.
+    counted = calendar.count_working_days(bj(2026, 12, 28, 10), 7)
+    assert counted.at == bj(2027, 1, 7, 10) and counted.provisional and counted.years == (2027,)
+    within = calendar.count_working_days(bj(2026, 12, 1, 10), 3)
+    assert within.at == bj(2026, 12, 4, 10) and not within.provisional
+    # A loaded year is official: the same count is no longer provisional, and its 调休 counts.
+    loaded = Calendar({2027: {date(2027, 1, 1): "holiday", date(2027, 1, 2): "workday"}})
+    official = loaded.count_working_days(bj(2026, 12, 28, 10), 7)
+    assert official.at == bj(2027, 1, 6, 10) and not official.provisional
+    # Calendar days never depend on holidays.
+    assert not due(bj(2026, 12, 28, 10), 30).provisional
+
+
+def test_a_count_into_2028_works_too():
+    calendar = Calendar()
+    # 春节 2028: 除夕 Tue 25 Jan to 初三 Fri 28 Jan, all weekdays, no 补假. From Thu 20 Jan: 21, 24, 31 Jan, 1-4, 7, 8,
+    # 9 Feb is the tenth working day.
+    counted = calendar.count_working_days(bj(2028, 1, 20, 9), 10)
+    assert counted.at == bj(2028, 2, 9, 9) and counted.years == (2028,)
+    spanning = calendar.count_working_days(bj(2026, 12, 30, 9), 300)
+    assert spanning.years == (2027, 2028)
+
+
+def test_the_provisional_2027_from_the_statutory_rules():
+    year = statutory.provisional_year(2027)
+    holidays = dict(year.holidays)
+    # 春节 2027: 初一 is Sat 6 Feb (lunar-python), so 除夕 Fri 5 Feb to 初三 Mon 8 Feb.
+    assert [d for d, name in year.holidays if name == "春节"] == [date(2027, 2, d) for d in (5, 6, 7, 8)]
+    assert holidays[date(2027, 4, 5)] == "清明节"
+    assert holidays[date(2027, 6, 9)] == "端午节" and holidays[date(2027, 9, 15)] == "中秋节"
+    # Sat 6 and Sun 7 Feb are made up on the first weekdays after the break (art. 6), as are 1-2 May and 2-3 Oct.
+    assert year.make_up_days == [
+        date(2027, 2, 9),
+        date(2027, 2, 10),
+        date(2027, 5, 3),
+        date(2027, 5, 4),
+        date(2027, 10, 4),
+        date(2027, 10, 5),
+    ]
+    calendar = Calendar()
+    assert not calendar.is_working_day(date(2027, 2, 5)) and not calendar.is_working_day(date(2027, 2, 10))
+    assert calendar.is_working_day(date(2027, 2, 11))
+    # No make-up working weekend is guessed: every weekend of the provisional year is a rest day.
+    day = date(2027, 1, 1)
+    while day.year == 2027:
+        if day.weekday() >= 5:
+            assert not calendar.is_working_day(day), day
+        day += timedelta(days=1)
+    assert all(kind == "holiday" for _, kind, _ in calendar.special_days(2027))
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_statutory_rules_agree_with_the_official_years(year):
+    """The rules and the lunar package give, for the years with official data, holidays the official data has."""
+    computed = statutory.provisional_year(year)
+    assert len(computed.holidays) == 13  # 1 + 4 + 1 + 2 + 1 + 1 + 3 days, since 2025
+    english = {
+        "元旦": "New Year's Day",
+        "春节": "Spring Festival",
+        "清明节": "Tomb-sweeping Day",
+        "劳动节": "Labour Day",
+    }
+    english |= {"端午节": "Dragon Boat Festival", "中秋节": "Mid-autumn Festival", "国庆节": "National Day"}
+    for day, name in computed.holidays:
+        on_holiday, official_name = chinese_calendar.get_holiday_detail(day)
+        assert on_holiday and official_name == english[name], (day, name, official_name)
 
 
 def test_a_loaded_year_overrides_the_package():
