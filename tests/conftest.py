@@ -47,6 +47,20 @@ def pytest_configure(config):
         if services.IN_CI:
             pytest.exit(f"CI=true and {left_out}", returncode=3)
         services.SKIPPED["postgresql"] = left_out
+    if services.IN_CI and not hasattr(config, "workerinput"):
+        # The run's own process checks every service before any test: a parallel worker that stopped on a missing
+        # one would only crash, with the reason lost.
+        for service, problem in services.preflight():
+            pytest.exit(f"CI=true and {service} is not available: {problem}", returncode=3)
+
+
+def pytest_runtest_logreport(report):
+    """A test skipped for a missing service, in this process or a parallel worker: remembered for the banner."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        service, found, problem = reason.partition(" not available: ")
+        if found and service in services.SERVICES:
+            services.SKIPPED.setdefault(service, problem)
 
 
 def pytest_collection_modifyitems(config, items):

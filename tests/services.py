@@ -6,6 +6,8 @@ With CI=true a missing service fails the run, and so does a run that leaves one 
 Parallel runs are kept apart by WX110_TEST_SLOT: each slot has its own PostgreSQL database, SQLite file and Redis
 database (its rq queues and keys live there, so one slot's flushdb never touches another's). A slot claims its
 Redis database for the whole run with a named connection; a second slot on the same database stops at once.
+Under pytest-xdist every worker is a slot of its own (`<slot>-gw0`, `<slot>-gw1`, ...), with Redis databases
+counted down from 14 for the default slot.
 """
 
 import os
@@ -17,7 +19,9 @@ import psycopg
 import pytest
 from redis import Redis
 
-SLOT = os.environ.get("WX110_TEST_SLOT", "main")
+BASE_SLOT = os.environ.get("WX110_TEST_SLOT", "main")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... in a worker of a parallel run
+SLOT = f"{BASE_SLOT}-{WORKER}" if WORKER else BASE_SLOT
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DATABASE = f"wx110_test_{SLOT}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -25,13 +29,18 @@ CHROMIUM = "/usr/bin/chromium"
 _CLAIM_NAME = "wx110-test-slot-"
 
 
-def _default_redis_url(slot: str) -> str:
-    """Database 15 for the default slot; any other slot gets one of 0-14 by its name (a clash is refused)."""
-    database = 15 if slot == "main" else zlib.crc32(slot.encode()) % 15
+def _default_redis_url(slot: str, worker: str = "") -> str:
+    """Database 15 for the default slot, 14, 13, ... for its parallel workers; any other slot gets one of 0-14 by
+    its name, its workers the next ones (a clash is refused)."""
+    index = int(worker.removeprefix("gw") or 0) if worker else -1
+    if slot == "main":
+        database = 15 if index < 0 else 14 - index % 15
+    else:
+        database = (zlib.crc32(slot.encode()) + max(index, 0)) % 15
     return f"redis://127.0.0.1:6379/{database}"
 
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL") or _default_redis_url(SLOT)
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or _default_redis_url(BASE_SLOT, WORKER)
 _claim: Redis | None = None  # held open for the whole run: its name marks the database as this slot's
 SKIPPED: dict[str, str] = {}  # service -> why; printed in a red banner at the end of the run
 
@@ -110,6 +119,29 @@ def browser_problem() -> str | None:
     if not shutil.which(CHROMIUM):
         return f"{CHROMIUM} is missing: install Debian's chromium package (see README)"
     return None
+
+
+SERVICES = ("postgresql", "redis", "browser", "pgbouncer", "fault suite", "faketime")
+
+
+def preflight() -> list[tuple[str, str]]:
+    """Every service the suite needs that is missing, with why (checked once, before any test, under CI)."""
+    from tests import pgbouncer
+    from tests.faults import cluster
+
+    problems = {
+        "postgresql": postgres_problem(),
+        "redis": redis_problem(),
+        "browser": browser_problem(),
+        "pgbouncer": pgbouncer.problem(),
+        "fault suite": cluster.problem(),
+        "faketime": faketime_problem(),
+    }
+    return [(service, problem) for service, problem in problems.items() if problem]
+
+
+def faketime_problem() -> str | None:
+    return None if shutil.which("faketime") else "the faketime program is missing (Debian package faketime)"
 
 
 def left_out_by_setting(backends: list[str]) -> str | None:

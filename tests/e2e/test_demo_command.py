@@ -47,14 +47,15 @@ def demo_env(tmp_path, app_socket: socket.socket, fake_socket: socket.socket) ->
     }
 
 
-def start_demo(tmp_path, *drop: str):
-    """`./wx110 demo` serving on two sockets bound here and handed over; returns the process and both ports."""
+def start_demo(tmp_path, *drop: str, prefix: tuple[str, ...] = ()):
+    """`./wx110 demo` serving on two sockets bound here and handed over; returns the process and both ports.
+    `prefix` runs it under another command (e.g. `faketime <moment>`)."""
     app_socket, fake_socket = listening(), listening()
     env = demo_env(tmp_path, app_socket, fake_socket)
     for name in ("REDIS_URL", "WECHAT_API_BASE", "PUBLIC_BASE_URL", *drop):
         env.pop(name, None)
     process = subprocess.Popen(
-        ["bash", "./wx110", "demo"],
+        [*prefix, "bash", "./wx110", "demo"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -11,22 +11,7 @@ from casework import doorplates, seed
 from casework.db import db
 from casework.models import Incident
 from casework.status import Channel
-from tests import services
 from tests.live_server import serving
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # A missing playwright package or Chromium is a missing service: red banner, and a failed run under CI.
-    services.require("browser", services.browser_problem())
-    from playwright import sync_api  # imported only once it is known to be there
-
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=services.CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -119,9 +119,7 @@ def test_a_complaint_filed_in_late_december_gets_a_provisional_date_that_the_not
     # The red comes back against the moved date, at once (it is already past).
     sweep.sweep(now=bj(2027, 1, 7, 10, 1))
     again = db.session.scalars(
-        select(Warning).where(
-            Warning.colour == "red", Warning.clock_id == clock_.id, Warning.resolved_at.is_(None)
-        )
+        select(Warning).where(Warning.colour == "red", Warning.clock_id == clock_.id, Warning.resolved_at.is_(None))
     ).all()
     assert [w.due_at.astimezone(CHINA) for w in again] == [bj(2027, 1, 6, 10)]
 
