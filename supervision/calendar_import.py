@@ -61,6 +61,6 @@ def import_year(*, content: str, source: str, actor: Actor, now: datetime | None
     )
     publish(Event.CALENDAR_IMPORTED, year=parsed.year)
     moved = provisional.recount(year=parsed.year, actor=actor, now=now)
-    for target, before in clocks.recount(year=parsed.year, now=now):
-        moved.append(provisional.Moved(target.subject_number, target.kind, before, target.due_at, target.provisional))
+    for target, what, before, after in clocks.recount(year=parsed.year, now=now):
+        moved.append(provisional.Moved(target.subject_number, what, before, after, target.provisional))
     return Imported(year=parsed, moved=moved)

@@ -129,6 +129,9 @@ def start(
 
 def _arm(target: DeadlineClock, point: MonitoringPoint) -> None:
     """Compute the deadline (the window from the start, plus approved extensions) and the blue moment."""
+    target.provisional = False  # until a count below goes through a provisional year
+    if (target.detail or {}).get("rectify_provisional"):
+        target.detail = {k: v for k, v in target.detail.items() if k != "rectify_provisional"}
     if point.rule != "finding" and (target.window_days is not None or target.window_minutes is not None):
         span = points.Window(days=target.window_days, minutes=target.window_minutes, working=target.working_days)
         extra = int((target.detail or {}).get("extended_days", 0))
@@ -144,6 +147,21 @@ def _arm(target: DeadlineClock, point: MonitoringPoint) -> None:
     target.rectify_due_at = None
     moments = [m for m in (target.blue_at, target.due_at) if m is not None]
     target.next_check_at = min(moments) if moments else None
+
+
+def count_rectification(target: DeadlineClock, point: MonitoringPoint) -> calendar.Due:
+    """The rectification date of a yellow raised at the clock's deadline (the point's rectification window); a date
+    counted through a provisional holiday year marks the clock provisional, to be counted again with the notice."""
+    span = points.window(point.parameters, prefix="rectify_")
+    counted = span.count(target.due_at) if span else calendar.Due.fixed(target.due_at)
+    detail = dict(target.detail or {})
+    if counted.provisional:
+        detail["rectify_provisional"] = True
+        target.provisional = True
+    else:
+        detail.pop("rectify_provisional", None)
+    target.detail = detail
+    return counted
 
 
 def rearm(target: DeadlineClock, point: MonitoringPoint, *, now: datetime) -> None:
@@ -211,13 +229,13 @@ def extend(
     return target
 
 
-def recount(*, year: int, now: datetime) -> list[tuple[DeadlineClock, datetime | None]]:
-    """Count again every running clock whose deadline rests on a provisional year (after a year's notice was
-    loaded), in batches. A clock whose deadline moved starts a new occurrence: its open warnings are resolved
-    ("calendar_changed") and the sweep raises again against the new deadline. Returns (clock, deadline before)
-    for each clock that moved."""
+def recount(*, year: int, now: datetime) -> list[tuple[DeadlineClock, str, datetime | None, datetime | None]]:
+    """Count again every running clock whose deadline or rectification date rests on a provisional year (after a
+    year's notice was loaded), in batches. A clock whose deadline moved starts a new occurrence: its open warnings
+    are resolved ("calendar_changed") and the sweep raises again against the new deadline; a moved rectification
+    date moves on its open yellow too. Returns (clock, what moved, before, after) for each move."""
     by_code = points.all_points()
-    moved: list[tuple[DeadlineClock, datetime | None]] = []
+    moved: list[tuple[DeadlineClock, str, datetime | None, datetime | None]] = []
     last_id = 0
     while True:
         batch = db.session.scalars(
@@ -231,24 +249,32 @@ def recount(*, year: int, now: datetime) -> list[tuple[DeadlineClock, datetime |
             return moved
         for target in batch:
             last_id = target.id
+            point = by_code[target.kind]
             before, rectify_before = target.due_at, target.rectify_due_at
-            _arm(target, by_code[target.kind])
-            if target.due_at == before:
-                target.rectify_due_at = rectify_before  # unchanged: a yellow's rectification date stands
+            rectify_provisional = bool((target.detail or {}).get("rectify_provisional"))
+            _arm(target, point)
+            if target.due_at != before:
+                target.deadline_moves += 1
+                warnings.resolve_open(target, at=now, resolution="calendar_changed")
+                moved.append((target, target.kind, before, target.due_at))
+                _audit_recount(target, year, now, "due", before, target.due_at)
                 continue
-            target.deadline_moves += 1
-            warnings.resolve_open(target, at=now, resolution="calendar_changed")
-            moved.append((target, before))
-            audit.record(
-                actor=SUPERVISION,
-                action="clock.recounted",
-                subject=target,
-                at=now,
-                detail={
-                    "year": year,
-                    "due_before": before,
-                    "due_after": target.due_at,
-                    "provisional": target.provisional,
-                },
-            )
+            target.rectify_due_at = rectify_before  # the deadline stands, and with it a yellow's rectification
+            if rectify_before is not None and rectify_provisional:
+                counted = count_rectification(target, point)
+                if counted.at != rectify_before:
+                    target.rectify_due_at = counted.at
+                    warnings.move_rectification(target, counted.at)
+                    moved.append((target, f"{target.kind} rectification", rectify_before, counted.at))
+                    _audit_recount(target, year, now, "rectify", rectify_before, counted.at)
         db.session.flush()
+
+
+def _audit_recount(target: DeadlineClock, year: int, now: datetime, what: str, before, after) -> None:
+    audit.record(
+        actor=SUPERVISION,
+        action="clock.recounted",
+        subject=target,
+        at=now,
+        detail={"year": year, "what": what, "before": before, "after": after, "provisional": target.provisional},
+    )

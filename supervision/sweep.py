@@ -95,8 +95,7 @@ def _visit(target: DeadlineClock, point: MonitoringPoint, now: datetime, result:
     red_at = target.due_at
     if "yellow" in colours:
         if target.due_at <= now and target.rectify_due_at is None:
-            span = points.window(point.parameters, prefix="rectify_")
-            target.rectify_due_at = span.after(target.due_at) if span else target.due_at
+            target.rectify_due_at = clocks.count_rectification(target, point).at
         red_at = target.rectify_due_at
         if target.due_at <= now:
             _raise(target, point, Colour.YELLOW, target.due_at, now, result, rectify_due_at=target.rectify_due_at)

@@ -105,6 +105,15 @@ def raise_once(
     return warning
 
 
+def move_rectification(target: DeadlineClock, due_at: datetime) -> None:
+    """The clock's rectification date moved (a holiday notice was loaded): its open yellow says the new date."""
+    db.session.execute(
+        update(Warning)
+        .where(Warning.clock_id == target.id, Warning.colour == Colour.YELLOW.value, Warning.resolved_at.is_(None))
+        .values(rectify_due_at=due_at)
+    )
+
+
 def recipients(unit: Unit | None, officer_id: int | None, colour: Colour) -> list[Officer]:
     """Who is told: the officer (else the unit's officers) and the unit's legal officer (the nearest one up the
     tree); for red, instead of the legal officer, the unit's own supervisors and those of the nearest unit above

@@ -1,15 +1,18 @@
 """Shared fixtures: an app on a real, migrated database (SQLite and PostgreSQL), real Redis, and actors."""
 
 import os
+import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
+import psycopg
 import pytest
 from flask_migrate import upgrade
 from redis import Redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 
 from casework import citizens, clock, seed
 from casework.db import db
@@ -70,7 +73,10 @@ def pytest_collection_modifyitems(config, items):
     ]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = kept
+    # The longest file first: a parallel run hands files out in this order, and the fault suite (minutes on one
+    # worker) started last would leave the other workers idle at the end.
+    kept.sort(key=lambda item: 0 if item.get_closest_marker("faults") else 1)  # stable: the rest keep their order
+    items[:] = kept
 
 
 def _param_backend(item) -> str | None:
@@ -121,9 +127,17 @@ def base_config(backend: str, **overrides) -> dict:
     return config
 
 
-def _migrate(app, backend: str) -> None:
-    with app.app_context():
-        if backend not in _migrated:
+def _prepare(backend: str, *, seeded: bool) -> None:
+    """Give the next test a database as a fresh one: migrated, and with the demo world when `seeded`.
+
+    The first time in a process, the database is migrated and two snapshots are taken, empty and seeded (a
+    PostgreSQL database used as a TEMPLATE, a copy of the SQLite file), by an app of the plain test configuration
+    (in-process jobs, so the seed's follow-ups are done before the picture is taken, whatever the first test's own
+    configuration). Each test then starts from a clone of one of them instead of emptying every table and seeding
+    the world again."""
+    if backend not in _migrated:
+        maker = create_app(base_config(backend))
+        with maker.app_context():
             if backend == "postgresql":
                 with db.engine.begin() as connection:
                     connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -132,9 +146,16 @@ def _migrate(app, backend: str) -> None:
                 db.engine.dispose()
                 Path(db.engine.url.database).unlink(missing_ok=True)
             upgrade()
-            _migrated.add(backend)
-        _empty(backend)
-        db.session.remove()
+            _empty(backend)  # what a test starts from: every table empty (rows a migration seeded included)
+            db.session.remove()
+            _snapshot(backend, "empty")
+            seed.load_categories()
+            seed.load_world()
+            maker.extensions["wx110.dispatcher"].drain()
+            db.session.remove()
+            _snapshot(backend, "world")
+        _migrated.add(backend)
+    _restore(backend, "world" if seeded else "empty")
 
 
 def _empty(backend: str) -> None:
@@ -148,6 +169,41 @@ def _empty(backend: str) -> None:
         else:
             for name in reversed(tables):
                 connection.execute(text(f"DELETE FROM {name}"))
+
+
+def _snapshot_name(backend: str, kind: str) -> str:
+    if backend == "postgresql":
+        return f"{services.PG_DATABASE}_{kind}"
+    return str(Path(_SQLITE_DIR) / f"snapshot-{services.SLOT}-{kind}.sqlite3")
+
+
+def _snapshot(backend: str, kind: str) -> None:
+    db.engine.dispose()
+    if backend == "postgresql":
+        with psycopg.connect(services.PG_ADMIN_URL, autocommit=True) as admin:
+            # A template must have no session: one left by an earlier run's process is ended.
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (services.PG_DATABASE,),
+            )
+            admin.execute(f'DROP DATABASE IF EXISTS "{_snapshot_name(backend, kind)}"')
+            admin.execute(f'CREATE DATABASE "{_snapshot_name(backend, kind)}" TEMPLATE "{services.PG_DATABASE}"')
+    else:
+        with sqlite3.connect(db.engine.url.database) as source, sqlite3.connect(_snapshot_name(backend, kind)) as copy:
+            source.backup(copy)
+
+
+def _restore(backend: str, kind: str) -> None:
+    """The test's database becomes a clone of the snapshot (any connection left to it is ended first)."""
+    if backend == "postgresql":
+        with psycopg.connect(services.PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{services.PG_DATABASE}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{services.PG_DATABASE}" TEMPLATE "{_snapshot_name(backend, kind)}"')
+    else:
+        target = Path(make_url(database_uri(backend)).database)
+        for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(_snapshot_name(backend, kind), target)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -173,9 +229,12 @@ def make_app(backend, request):
     built = []
 
     def build(**overrides):
+        seeded = "world" in request.fixturenames
+        if not built:
+            _prepare(backend, seeded=seeded)
         app = create_app(base_config(backend, **overrides))
         if not built:
-            _migrate(app, backend)
+            app.extensions["tests.seeded"] = seeded
         built.append(app)
         return app
 
@@ -263,9 +322,11 @@ def redis(redis_url, request):
 
 @pytest.fixture
 def world(ctx):
-    """The demo units, officers, categories and doorplates (no incidents)."""
-    seed.load_categories()
-    seed.load_world()
+    """The demo units, officers, categories and doorplates (no incidents): the app's database was cloned from the
+    seeded snapshot (a test's second app shares the first one's database)."""
+    if not ctx.extensions.get("tests.seeded"):
+        seed.load_categories()
+        seed.load_world()
     return seed
 
 

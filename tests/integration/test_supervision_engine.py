@@ -312,3 +312,37 @@ def test_the_complaint_workflow_drives_its_clocks_through_a_second_review_to_the
     settle()
     assert db.session.get(complaints.Complaint, complaint.id).state is ComplaintStatus.CLOSED
     assert running(points.COMPLAINT_UNANSWERED) == [] and running(points.EXPLANATION_OVERDUE) == []
+
+
+def test_a_rectification_date_counted_through_a_provisional_year_is_marked_and_moved_by_the_notice(
+    app, world, citizen, officer, tmp_path
+):
+    incident = incidents.report(
+        citizen=citizen,
+        channel=Channel.WECHAT,
+        description="楼下有人吵架",
+        doorplate=seed.doorplate("DH-0001"),
+        now=bj(2026, 12, 30, 9),
+    )
+    for minutes, status in ((1, S.DISPATCHED), (5, S.ON_SCENE), (30, S.HANDLED)):
+        incidents.change_status(incident=incident, actor=officer, status=status, now=bj(2026, 12, 30, 9, minutes))
+    fraud = db.session.scalar(select(Category).where(Category.code == "0102"))
+    incidents.recategorise(
+        incident=incident, actor=officer, category=fraud, reason="核实后调整", now=bj(2026, 12, 30, 10)
+    )
+    drain(app)
+    sweep.sweep(now=bj(2026, 12, 30, 10, 1))
+    yellow = db.session.scalar(select(Warning).where(Warning.colour == "yellow", Warning.incident_id == incident.id))
+    # A finding's rectification: 3 working days from Wed 30 Dec 10:00 on the statutory holidays: 31 Dec, 4, 5 Jan.
+    assert yellow.rectify_due_at.astimezone(CHINA) == bj(2027, 1, 5, 10) and yellow.clock.provisional
+
+    notice = tmp_path / "2027.csv"
+    notice.write_text(YEAR_2027, encoding="utf-8")  # Sat 2 Jan worked
+    result = app.test_cli_runner().invoke(args=["calendar", "import", str(notice)])
+    assert "RECLASSIFIED_AFTER_HANDLED rectification: 2027-01-05 10:00 -> 2027-01-04 10:00" in result.output
+    db.session.expire_all()
+    yellow = db.session.get(Warning, yellow.id)
+    assert yellow.rectify_due_at.astimezone(CHINA) == bj(2027, 1, 4, 10) and yellow.resolved_at is None
+    assert yellow.clock.rectify_due_at == yellow.rectify_due_at and not yellow.clock.provisional
+    sweep.sweep(now=bj(2027, 1, 4, 10))
+    assert db.session.scalar(select(Warning).where(Warning.colour == "red", Warning.clock_id == yellow.clock_id))
