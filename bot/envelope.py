@@ -174,6 +174,23 @@ def _refuse_replayed_nonce(timestamp: str, nonce: str, body: bytes, window: int,
         raise Refused(403, "nonce already used for another message")
 
 
+# WeChat's deepest message (a photo-menu event: SendPicsInfo > PicList > item > PicMd5Sum) nests five levels.
+MAX_NESTING = 8
+
+
+def _nesting(data: dict) -> int:
+    """How deep the parsed message nests, counted without recursion (a hostile body nests thousands deep)."""
+    deepest, waiting = 0, [(data, 1)]
+    while waiting and deepest <= MAX_NESTING:
+        value, level = waiting.pop()
+        deepest = max(deepest, level)
+        if isinstance(value, dict):
+            waiting.extend((inner, level + 1) for inner in value.values())
+        elif isinstance(value, list):
+            waiting.extend((inner, level + 1) for inner in value)
+    return deepest
+
+
 def parse(xml: bytes, encrypted: bool = False, nonce: str = "") -> Opened:
     """Parse and check a plaintext message XML (also how a captured message is read back by its job)."""
     try:
@@ -192,6 +209,8 @@ def parse(xml: bytes, encrypted: bool = False, nonce: str = "") -> Opened:
     for name, value in data.items():
         if isinstance(value, list):  # a repeated element: ambiguous, so refused
             raise Refused(400, f"repeated element {name}")
+    if _nesting(data) > MAX_NESTING:
+        raise Refused(400, "message nested too deeply")
     return Opened(msg=msg, data=data, encrypted=encrypted, nonce=nonce, xml=xml)
 
 

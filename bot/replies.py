@@ -69,7 +69,8 @@ NO_COMPLAINTS = "您还没有投诉记录。"
 COMPLAINTS_HEADER = "您的投诉(最近{count}条):"
 COMPLAINT_LINE = "{number}(警情 {incident}){status} {time}"
 COMPLAINT_ANSWER_LINE = "  答复:{answer}"
-COMPLAINT_FIRST_ANSWER_LINE = "  首次答复:{answer}(不满意,已复查)"
+COMPLAINT_FIRST_ANSWER_REVIEWING = "  首次答复:{answer}(您评价不满意,督察部门正在复查)"
+COMPLAINT_FIRST_ANSWER_REVIEWED = "  首次答复:{answer}(您评价不满意,已复查,复查答复见下)"
 NOTHING_TO_RATE = "您没有待评价的投诉答复。"
 RATE_PICK = "请选择要评价答复的投诉,回复序号:\n{lines}"
 RATE_ASK_SCORE = "请对投诉 {number} 的答复评分:回复1到5的数字(5为非常满意,1、2为不满意)。"
@@ -134,8 +135,9 @@ def complaint_lines(complaints: list[Complaint]) -> list[str]:
                 number=c.number, incident=c.incident.number, status=c.state.label, time=_time(c.filed_at)
             )
         )
-        if c.first_answer:
-            lines.append(COMPLAINT_FIRST_ANSWER_LINE.format(answer=c.first_answer))
+        if c.first_answer:  # "reviewed" only once the review's own answer exists
+            template = COMPLAINT_FIRST_ANSWER_REVIEWED if c.answer else COMPLAINT_FIRST_ANSWER_REVIEWING
+            lines.append(template.format(answer=c.first_answer))
         if c.answer:
             lines.append(COMPLAINT_ANSWER_LINE.format(answer=c.answer))
     return lines

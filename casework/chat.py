@@ -70,6 +70,32 @@ def mark_delivered(*, message_id: int, via: str, now: datetime | None = None) ->
 
 
 @use_case
+def mark_shown_on_tracking_page(*, incident: Incident, now: datetime | None = None) -> int:
+    """A web reporter opened their tracking page, which shows every message: the officers' messages not yet
+    delivered are now delivered (via the page; audited each); returns how many."""
+    now = now or clock.now()
+    waiting = db.session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.incident_id == incident.id,
+            ChatMessage.sender_kind == SenderKind.OFFICER.value,
+            ChatMessage.delivered_at.is_(None),
+        )
+        .with_for_update()
+    ).all()
+    for message in waiting:
+        message.delivered_at = now
+        audit.record(
+            actor=System("notify"),
+            action="chat.message_delivered",
+            subject=message,
+            at=now,
+            detail={"incident_id": incident.id, "via": "tracking_page"},
+        )
+    return len(waiting)
+
+
+@use_case
 def mark_undelivered(*, message_id: int, reason: Undelivered, now: datetime | None = None) -> ChatMessage | None:
     """Record that an officer's message could not reach the citizen, and why (the console shows it); None when
     it had reached them or was already so marked."""

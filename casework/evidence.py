@@ -49,7 +49,7 @@ def mark_stored(
                 actor_kind=FETCHER.kind,
                 actor_id=None,
                 public_note=notes.EVIDENCE_STORED.format(kind=AttachmentKind(attachment.kind).label),
-                internal_note=f"附件 #{attachment.id} 已保存 {sha256}",
+                internal_note=f"{AttachmentKind(attachment.kind).label}证据已保存,sha256 {sha256[:12]}",
             )
         )
     audit.record(
@@ -93,7 +93,7 @@ def record_fetch_failure(
                 actor_kind=FETCHER.kind,
                 actor_id=None,
                 public_note=notes.EVIDENCE_FAILED.format(kind=AttachmentKind(attachment.kind).label),
-                internal_note=f"附件 #{attachment.id} 下载失败(已尝试{attachment.attempts}次):{attachment.error[:200]}",
+                internal_note=f"{AttachmentKind(attachment.kind).label}证据获取失败(已尝试{attachment.attempts}次)",
             )
         )
     audit.record(

@@ -309,7 +309,7 @@ def _attach(
         "evidence",
         now,
         public=(notes.EVIDENCE if storage_key else notes.EVIDENCE_RECEIVING).format(kind=kind.label),
-        internal=f"附件 #{attachment.id} {kind.value} {sha256 or '待下载'}",
+        internal=f"{kind.label}证据 {'已保存,sha256 ' + sha256[:12] if sha256 else '待从微信获取'}",
     )
     audit.record(
         actor=actor,
@@ -383,16 +383,19 @@ def recategorise(
     reason = text.clean(reason, missing="请说明调整类别的原因", limit=500, what="原因")
     if not category.active:
         raise InvalidInput("警情类别无效")
+    if category.parent_id is None:  # a type heading has no handling guide of its own
+        raise InvalidInput(f"「{category.name}」是警情大类,请选择其下的具体类别")
     if incident.category_id == category.id:
         raise Conflict("类别未变化")
     now = now or clock.now()
     before = incident.category.code if incident.category else None
+    before_name = incident.category.name if incident.category else "未分类"
     incident.category = category
     incident.updated_at = now
     # An accepted incident's case follows the new category's type while it still may (else this is refused).
     case_file.follow_category(incident, category, actor=actor, at=now, reason=reason)
     entry = _timeline(
-        incident, actor, "recategorised", now, internal=f"类别由 {before or '未分类'} 调整为 {category.code}:{reason}"
+        incident, actor, "recategorised", now, internal=f"类别由「{before_name}」调整为「{category.name}」:{reason}"
     )
     audit.record(
         actor=actor,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework import audit, clock, notes, per_transaction, settings
+from casework import audit, clock, notes, per_transaction, settings, words
 from casework.db import db
 from casework.events import Event, publish
 from casework.models import Doorplate, DoorplateStatus, Incident, System, TimelineEntry, Unit
@@ -44,6 +44,7 @@ def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None
     before = incident.unit_id
     incident.unit_id = unit.id
     if before is not None:
+        previous = db.session.get(Unit, before)
         db.session.add(
             TimelineEntry(
                 incident=incident,
@@ -52,7 +53,7 @@ def route_new_incident(incident_id: int, *, now: datetime | None = None) -> None
                 actor_kind=ROUTER.kind,
                 actor_id=None,
                 public_note=notes.REROUTED.format(unit=unit.name),
-                internal_note=f"按新位置由单位 #{before} 改派 {unit.name}({how})",
+                internal_note=f"按新位置由{previous.name}改派{unit.name}({words.word('routing', how)})",
             )
         )
     audit.record(

@@ -20,7 +20,7 @@ from console.auth import me, requires
 from console.views import csrf, headers
 from media import sniff
 from media.storage import TooLarge, storage
-from supervision import clocks, points
+from supervision import board, clocks, points
 from supervision.models import DeadlineClock, SubjectType
 
 bp = Blueprint("cases", __name__, url_prefix="/console/cases")
@@ -264,10 +264,12 @@ def stage(case_id: int):
 @requires(*CASE_ROLES)
 def measure_list(case_id: int):
     case = _viewed(case_id, "measures")
+    listed = measures.measures_of(case)
     return render_template(
         "console/case_measures.html",
         case=case,
-        measures=measures.measures_of(case),
+        measures=listed,
+        warned=board.open_warnings_of(SubjectType.MEASURE, [m.id for m in listed]),
         kinds=measures.KINDS,
         approvers=_approvers(),
     )

@@ -58,6 +58,7 @@ def complaint(complaint_id: int):
     return render_template(
         "console/supervision_complaint.html",
         c=record,
+        investigator=supervision.investigator(record),
         steps=supervision.steps(record),
         verdicts=list(Verdict),
         may_act=may_investigate(officer, record),

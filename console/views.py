@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from casework import (
     case_file,
+    categories,
     chat,
     clock,
     complaint_inbox,
@@ -25,6 +26,7 @@ from casework import (
     queries,
     queue_marks,
     viewing,
+    words,
 )
 from casework.access import scope_of
 from casework.db import db
@@ -82,6 +84,12 @@ def age(moment: datetime) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}小时"
     return f"{seconds // 86400}天"
+
+
+@bp.app_template_filter("word")
+def word(code: str | None, table: str) -> str:
+    """An internal code in the words an officer reads (one table for the whole console: `casework.words`)."""
+    return words.word(table, code)
 
 
 @bp.app_template_filter("beijing")
@@ -250,16 +258,12 @@ def _case_page(record, revealed=None):
             for c in complaints.of_incident(record)
         ],
         messages=chat.messages(incident=record, viewer=officer, limit=500),
-        categories=_categories(),
+        category_tree=categories.tree(),
         units=_units(officer),
         officers=db.session.scalars(
             select(Officer).where(Officer.active, scope_of(officer).clause(Officer.unit_id)).order_by(Officer.badge_no)
         ).all(),
     )
-
-
-def _categories() -> list[Category]:
-    return db.session.scalars(select(Category).where(Category.active).order_by(Category.code)).all()
 
 
 def _units(officer) -> list[Unit]:
@@ -341,7 +345,7 @@ def phone_in():
             flash(f"已登记警情 {record.number}")
             return redirect(url_for("console.incident", incident_id=record.id))
     return render_template(
-        "console/phone_in.html", categories=_categories(), units=_units(officer), form=request.form
+        "console/phone_in.html", category_tree=categories.tree(), units=_units(officer), form=request.form
     ), (400 if request.method == "POST" else 200)
 
 

@@ -1,12 +1,14 @@
 """Text messages to web reporters, through a pluggable sender chosen by SMS_SENDER.
 
-A sender is anything with `send(phone: str, text: str) -> None`. `log` (the default) writes the message to the
-application log with the number masked, for development and for deployments without an SMS gateway; a
-deployment names its own as `package.module:factory`, where `factory(app)` returns the sender.
+A sender is anything with `send(phone: str, text: str) -> None`. `log` (the default) sends nothing: it writes the
+message to the application log as a warning (visible in the demo), with the number masked, for development and
+for deployments without an SMS gateway; a deployment names its own as `package.module:factory`, where
+`factory(app)` returns the sender. What the reporter is told follows what happened (`Outcome`).
 """
 
 import importlib
 import logging
+from enum import StrEnum
 from typing import Protocol
 
 from flask import Flask, current_app
@@ -20,15 +22,23 @@ class Sender(Protocol):
     def send(self, phone: str, text: str) -> None: ...
 
 
+class Outcome(StrEnum):
+    SENT = "sent"  # handed to the SMS gateway
+    NOT_CONFIGURED = "not_configured"  # no gateway (SMS_SENDER=log): nothing was sent
+    FAILED = "failed"  # the gateway refused or failed
+
+
 class LoggingSender:
-    """Writes each message to the log instead of sending it (the number masked, the text whole)."""
+    """Sends nothing: writes each message to the log instead (the number masked, the text whole)."""
+
+    delivers = False  # a reporter is never told that a text went out
 
     def __init__(self):
-        self.sent: list[tuple[str, str]] = []  # what this process "sent", for the demo and tests
+        self.sent: list[tuple[str, str]] = []  # what this process would have sent, for the demo and tests
 
     def send(self, phone: str, text: str) -> None:
         self.sent.append((phone, text))
-        log.info("sms to %s: %s", mask_phone(phone), text)
+        log.warning("sms NOT sent (no SMS gateway, SMS_SENDER=log) to %s: %s", mask_phone(phone), text)
 
 
 def init_app(app: Flask) -> None:
@@ -46,11 +56,13 @@ def sender() -> Sender:
     return current_app.extensions["wx110.sms"]
 
 
-def send(phone: str, text: str) -> bool:
-    """Send one text; a failing gateway is logged, never shown to the reporter as a failed report."""
+def send(phone: str, text: str) -> Outcome:
+    """Send one text, and say what happened; a failing gateway is logged, never shown to the reporter as a failed
+    report."""
+    chosen = sender()
     try:
-        sender().send(phone, text)
+        chosen.send(phone, text)
     except Exception:
         log.exception("sms to %s failed", mask_phone(phone))
-        return False
-    return True
+        return Outcome.FAILED
+    return Outcome.SENT if getattr(chosen, "delivers", True) else Outcome.NOT_CONFIGURED

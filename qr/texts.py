@@ -21,5 +21,9 @@ TRACKING_ADD = "补充情况或给民警留言"
 TRACKING_SENT = "留言已发送，民警会看到。"
 TRACKING_INVALID_TITLE = "链接无效"
 TRACKING_INVALID_BODY = "这个查询链接无法识别或已过期。紧急情况请直接拨打110。"
-TRACKING_SAVED = "查询进度、给民警留言的链接已通过短信发到您的手机；也可以收藏上面的页面。"
+TRACKING_SAVED = {  # what happened to the text with the tracking link, and nothing else
+    "sent": "查询进度、给民警留言的链接已通过短信发到您的手机；也可以收藏上面的页面。",
+    "not_configured": "本系统未开通短信通知，没有发送短信。请收藏或记下上面的链接，用它查询进度、给民警留言：",
+    "failed": "短信发送失败。请收藏或记下上面的链接，用它查询进度、给民警留言：",
+}
 SMS_RECEIVED = "【110报警】已收到您的报警，警情编号 {number}。查询进度、补充情况：{url}"

@@ -70,6 +70,7 @@ def tracking(signed: str):
     incident = _incident(signed)
     if incident is None:
         return _not_found()
+    chat.mark_shown_on_tracking_page(incident=incident)  # the page shows every officer's message to the reporter
     return _page(incident, signed)
 
 

@@ -97,8 +97,10 @@ def web_report(token: str):
         return _form(doorplate, token, error=error.message, status=400)
     log.info("web report %s at doorplate %s by %s", incident.number, doorplate.code, mask_phone(citizen.phone))
     link = tracking.link_for(incident)
-    sms.send(citizen.phone, texts.SMS_RECEIVED.format(number=incident.number, url=link))
-    return render_template("qr/received.html", texts=texts, doorplate=doorplate, incident=incident, link=link)
+    texted = sms.send(citizen.phone, texts.SMS_RECEIVED.format(number=incident.number, url=link))
+    return render_template(
+        "qr/received.html", texts=texts, doorplate=doorplate, incident=incident, link=link, texted=texted
+    )
 
 
 def _doorplate_or_none(token: str) -> Doorplate | None:

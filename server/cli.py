@@ -89,11 +89,9 @@ def demo_command():
     evaluation_demo.load()
     _drain()
     click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
-    click.echo(
-        "console officers (/console/login): badge 100007 (省厅指挥中心接警员), 100001 (市局接警员), "
-        f"100002 (东湖派出所民警), 100005 (市局督察), 100000 (管理员), 100009 (市局法制员, 执法考评组织), "
-        f"100008 (江滨派出所法制员, 评查人), password {seed.DEMO_PASSWORD}"
-    )
+    click.echo(f"console officers (/console/login), each with the password {seed.DEMO_PASSWORD}:")
+    for line in seed.roster():
+        click.echo(f"  {line}")
 
 
 audit_cli = AppGroup("audit", help="The audit chain.")

@@ -36,7 +36,8 @@ PAGE_TITLES = {
     429: "操作过于频繁",
     500: "系统繁忙",
 }
-PAGE_HINT = "紧急情况请直接拨打110。"
+PAGE_HINT = "紧急情况请直接拨打110。"  # a citizen's page
+CONSOLE_HINT = "如需帮助,请联系本单位系统管理员。"  # an officer's page: the way back is the console, not 110
 
 pages = Blueprint("server_errors", __name__, template_folder="templates")
 
@@ -95,7 +96,13 @@ def channel_of_request() -> str:
 
 def _page(status: int, message: str) -> Response:
     title = PAGE_TITLES.get(status) or PAGE_TITLES[500 if status >= 500 else 400]
-    body = render_template("server/error.html", status=status, title=title, message=message, hint=PAGE_HINT)
+    if request.path == "/console" or request.path.startswith("/console/"):
+        hint, back, back_label = CONSOLE_HINT, "/console/", "返回接警处警台"
+    else:
+        hint, back, back_label = PAGE_HINT, "/", "返回首页"
+    body = render_template(
+        "server/error.html", status=status, title=title, message=message, hint=hint, back=back, back_label=back_label
+    )
     response = make_response(body, status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -180,6 +180,26 @@ def incidents_warned(colour: str | None = None):
     return query
 
 
+def open_warnings_of(subject_type: SubjectType, subject_ids: list[int]) -> dict[int, Warning]:
+    """The most severe open warning of each subject of one kind (a case's measures, its property items), so that
+    every page that shows a watched thing shows its warning."""
+    found: dict[int, Warning] = {}
+    if not subject_ids:
+        return found
+    rows = db.session.scalars(
+        select(Warning).where(
+            Warning.subject_type == subject_type.value,
+            Warning.subject_id.in_(subject_ids),
+            Warning.resolved_at.is_(None),
+        )
+    )
+    for warning in rows:
+        current = found.get(warning.subject_id)
+        if current is None or Colour(warning.colour).rank > Colour(current.colour).rank:
+            found[warning.subject_id] = warning
+    return found
+
+
 def open_colours(incident_ids: list[int]) -> dict[int, str]:
     """The most severe open warning colour of each incident (its own, its case's or its complaints')."""
     if not incident_ids:

@@ -173,6 +173,17 @@ def answer(*, complaint: Complaint, officer: Officer, text: str, now: datetime |
     return complaint
 
 
+def investigator(complaint: Complaint) -> str:
+    """Who investigates the complaint, as its page names it: once accepted, the 督察 of the accepting supervisor's
+    unit (not the unit complained about); before that, the supervision departments that may take it on."""
+    if complaint.accepted_by_id is not None:
+        officer = db.session.get(Officer, complaint.accepted_by_id)
+        return f"{officer.unit.name}督察({officer.name})"
+    if complaint.investigating_unit is None:
+        return "未分派"
+    return f"待督察部门受理({complaint.investigating_unit.name}及上级单位督察)"
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a complaint's life as the console shows it: what, when, by when it was due."""

@@ -9,6 +9,7 @@ citizen). The media it holds from the start include a short sample video under S
 `send video` works in the demo.
 """
 
+import functools
 import hashlib
 import io
 import secrets
@@ -17,14 +18,36 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import qrcode
 from flask import Flask, Response, jsonify, request
+from PIL import Image
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 SAMPLE_VIDEO_MEDIA_ID = "MEDIA123"
-# A few bytes shaped like the start of an MP4 (an ftyp box): enough for evidence storage, which keeps bytes as sent.
-SAMPLE_VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 1000
+
+
+@functools.cache
+def sample_video() -> bytes:
+    """A real, playable one-second 160×120 H.264 MP4 (a colour sweep), made once per process with the media stack
+    the service already uses (PyAV): what an officer's player shows for the demo's sample video."""
+    import av  # only the sample video needs the encoder
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.time_base = Fraction(1, 10)
+        stream.options = {"preset": "ultrafast"}
+        for index in range(10):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (160, 120), (index * 25 % 256, 80, 200)))
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
 
 
 class KeepAliveHandler(WSGIRequestHandler):
@@ -122,7 +145,7 @@ class FakeWeChat:
         self.calls: list[Call] = []
         self.tokens: dict[str, str] = {}  # token -> appid
         self.token_fetches = 0
-        self.media: dict[str, tuple[str, bytes]] = {SAMPLE_VIDEO_MEDIA_ID: ("video/mp4", SAMPLE_VIDEO)}
+        self.media: dict[str, tuple[str, bytes]] = {SAMPLE_VIDEO_MEDIA_ID: ("video/mp4", sample_video())}
         self.outside_window: set[str] = set()
         self.consents_exhausted: set[str] = set()
         self.codes: dict[str, dict] = {}
@@ -266,6 +289,12 @@ class FakeWeChat:
                     if call.path in paths and (call.body or {}).get("touser") == touser
                 ]
             return jsonify(sent=found)
+
+        @app.get("/fake/menu")
+        def published_menu():
+            """The menu last published with /cgi-bin/menu/create (what a citizen's WeChat shows), or none."""
+            with fake.lock:
+                return jsonify(menu=fake.menu)
 
         @app.put("/fake/media/<media_id>")
         def put_media(media_id):

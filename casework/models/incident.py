@@ -179,6 +179,8 @@ class ChatMessage(db.Model):
         """Whether an officer's message reached the citizen, in the console's words (None for others' messages)."""
         if self.sender_kind != SenderKind.OFFICER.value:
             return None
+        if self.incident.channel == "web":  # a web reporter reads the chat on their tracking page; no push exists
+            return "报警人已在进度页查看" if self.delivered_at is not None else "待报警人打开进度页查看(网页报警无推送)"
         if self.delivered_at is not None:
             return "已送达"
         if self.undelivered_reason:

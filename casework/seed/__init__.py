@@ -73,6 +73,26 @@ OFFICERS = [
     ("100009", "钱考", "330100", [Role.LEGAL_OFFICER]),  # the city's legal officer: organises evaluation plans
 ]
 
+# What each demo officer is there to show, beside their unit and roles (the roster printed by `flask demo` and
+# listed in the README's "Try it", both from `roster()`).
+ROSTER_NOTES = {
+    "100007": "指挥中心:看得到尚未分派到派出所的警情",
+    "100003": "兼管东湖派出所涉案财物管理室",
+    "100008": "执法考评的评查人",
+    "100009": "组织演示中的执法考评方案",
+}
+
+
+def roster() -> list[str]:
+    """Every demo officer: badge, name, unit and roles (and what they show), one line each, in badge order."""
+    units = {code: name for code, name, _level, _parent in UNITS}
+    lines = []
+    for badge, name, unit, roles in sorted(OFFICERS):
+        note = f"({ROSTER_NOTES[badge]})" if badge in ROSTER_NOTES else ""
+        lines.append(f"{badge} {name} · {units[unit]} · {'、'.join(r.label for r in roles)}{note}")
+    return lines
+
+
 DOORPLATES = [
     ("DH-0001", "示范市东湖区东湖路1号", 120.1551, 30.2741, "33010201"),
     ("DH-0002", "示范市东湖区东湖路3号", 120.1558, 30.2745, "33010201"),

@@ -13,14 +13,14 @@
     item.scrollIntoView({ block: "end" });
   }
 
-  function shown(xml) {
-    const text = xml.trim();
-    if (!text.startsWith("<xml")) return text === "success" ? "" : text;
-    const doc = new DOMParser().parseFromString(text, "text/xml");
-    const content = doc.querySelector("Content");
-    if (content) return content.textContent;
-    const titles = Array.from(doc.querySelectorAll("Title")).map((node) => node.textContent);
-    return titles.join("\n");
+  async function shown(body) {
+    // The server opens the answer: it holds the AES key that a sealed (safe-mode) answer needs.
+    const opened = await fetch(phone.dataset.open, {
+      method: "POST", body: body, headers: { "X-CSRFToken": token, "Content-Type": "text/xml" },
+      credentials: "same-origin",
+    });
+    if (!opened.ok) return "(无法解读的回复)";
+    return (await opened.json()).text;
   }
 
   async function send(kind, value, label) {
@@ -32,7 +32,8 @@
     if (!signed.ok) { bubble("(发送失败)", false); return; }
     const message = await signed.json();
     const answer = await fetch(message.url, { method: "POST", body: message.body, headers: { "Content-Type": "text/xml" } });
-    const reply = shown(await answer.text());
+    if (!answer.ok) { bubble("(公众号未受理该消息,HTTP " + answer.status + ")", false); return; }
+    const reply = await shown(await answer.text());
     if (reply) bubble(reply, false);
   }
 
@@ -47,8 +48,15 @@
     send("location", event.target.dataset.value, "[位置] " + event.target.dataset.value);
   });
   document.getElementById("send-video").addEventListener("click", () => send("video", "", "[视频]"));
-  document.getElementById("send-scan").addEventListener("click", () => {
+  function scan() {
     const code = document.getElementById("doorplate").value;
     send("scan", code, "[扫门牌] " + code);
+  }
+  document.getElementById("send-scan").addEventListener("click", scan);
+  document.querySelectorAll(".menu button[data-key]").forEach((button) => {
+    button.addEventListener("click", () => {
+      if (button.dataset.type === "scancode_waitmsg") { scan(); return; }
+      send("click", button.dataset.key, "[菜单] " + button.textContent);
+    });
   });
 })();

@@ -106,6 +106,45 @@ def test_landing_page_shows_the_chinese_address_and_its_form_reports(live, phone
     assert incident.channel == Channel.WEB.value and incident.address == address
     assert incident.description.startswith("楼下有人在撬电动车锁")
     db.session.rollback()
+    # No SMS gateway is configured here (SMS_SENDER=log): the page says no text was sent and shows the link itself.
+    outcome = phone.locator("#sms-outcome")
+    assert outcome.get_attribute("data-outcome") == "not_configured"
+    assert "没有发送短信" in outcome.inner_text() and "已通过短信" not in phone.inner_text("body")
+    assert "/t/" in phone.locator("#tracking-url").inner_text()
+
+
+GATEWAY_TEXTS: list[tuple[str, str]] = []
+
+
+class _Gateway:
+    """A deployment's SMS gateway, as `SMS_SENDER=package.module:factory` names one (a test stand-in)."""
+
+    delivers = True
+
+    def __init__(self, app):
+        pass
+
+    def send(self, phone: str, text: str) -> None:
+        GATEWAY_TEXTS.append((phone, text))
+
+
+def test_with_a_gateway_the_page_says_the_link_went_by_sms(make_app, phone):
+    app = make_app(SMS_SENDER=f"{__name__}:_Gateway")
+    with app.app_context():
+        seed.load_world()
+        token = doorplates.token_for(doorplates.by_code("DH-0001"))
+        db.session.rollback()
+        with serving(app, public=True) as base_url:
+            phone.goto(f"{base_url}/d/{token}")
+            phone.fill("#description", "门口有人打架")
+            phone.fill("#phone", "13800138001")
+            phone.click("#submit")
+            phone.wait_for_selector("#incident-number")
+            assert phone.locator("#sms-outcome").get_attribute("data-outcome") == "sent"
+            assert "已通过短信发到您的手机" in phone.locator("#sms-outcome").inner_text()
+            assert phone.locator("#tracking-url").count() == 0
+        db.session.remove()
+    assert GATEWAY_TEXTS and GATEWAY_TEXTS[-1][0] == "13800138001"
 
 
 def test_vendored_web_font_renders_chinese_where_the_system_has_none(live, phone):

@@ -146,6 +146,8 @@ def test_a_plan_end_to_end_in_the_browser(browser, live):
         for text in ("手机未入库", "受案登记表缺联系方式")
     }
     assert colours == {"手机未入库": "none", "受案登记表缺联系方式": "red"}
+    accepted = organiser.locator("#rectification-rows tr", has_text="手机未入库").locator(".colour").inner_text()
+    assert accepted == "已验收"  # not 已解除: what ended it is the acceptance
 
     organiser.goto(f"{base_url}/console/evaluation/plans")
     organiser.click("text=本月执法质量考评")

@@ -81,7 +81,18 @@ CASES = {
     "wrong aes key": lambda: simulator.signed(text_message(), simulator.Keys(TOKEN, "A" * 43, KEYS.appid), mode="safe"),
     "garbage ciphertext": lambda: _garbage_ciphertext(),
     "oversized body": lambda: (plain_query(), simulator.xml_of(text_message(Content="很" * 30000)).encode()),
+    "deeply nested menu click": lambda: simulator.signed(_nested(simulator.xml_of(_click())), KEYS),
+    "deeply nested text": lambda: simulator.signed(_nested(simulator.xml_of(text_message())), KEYS),
 }
+
+
+def _click() -> dict:
+    return simulator.event("click", "o-evil", "MENU_PROGRESS")
+
+
+def _nested(xml: str, depth: int = 5000) -> str:
+    """The message with 5,000 levels of elements in its last field (a signed body: it reaches the parser)."""
+    return xml.replace("</xml>", "<Deep>" + "<a>" * depth + "x" + "</a>" * depth + "</Deep></xml>")
 
 
 BAD_XML = (400, "malformed message")
@@ -106,6 +117,8 @@ REFUSED = {  # the exact answer to each: status and reason (never a 500, never "
     "wrong aes key": (400, "undecryptable body"),
     "garbage ciphertext": (400, "undecryptable body"),
     "oversized body": (413, "body too large"),
+    "deeply nested menu click": (400, "message nested too deeply"),
+    "deeply nested text": (400, "message nested too deeply"),
 }
 
 

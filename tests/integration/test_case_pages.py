@@ -251,3 +251,27 @@ def test_a_disguised_material_is_refused_and_nothing_is_filed(client, case):
     )
     assert "材料仅支持PDF、JPEG、PNG格式" in answer.get_data(as_text=True)
     assert db.session.scalar(select(Material).limit(1)) is None
+
+
+def test_the_measures_page_shows_the_warning_of_an_overdue_detention(app, client, case, officer):
+    """Every page that shows a watched thing shows its warning: a detention past its term is red on the measures
+    page too, not only on the supervision board."""
+    legal = seed.officer("100004")
+    started = clock.now() - timedelta(days=4)
+    detention = measures.start(
+        case=case,
+        actor=officer,
+        kind="detention",
+        person_name="张某",
+        approved_by=legal,
+        document_ref="拘字1号",
+        now=started,
+    )
+    db.session.commit()
+    app.extensions["wx110.dispatcher"].drain()  # the measure's clock
+    sweep.sweep(now=clock.now())
+    db.session.commit()
+    log_in(client, STATION_A)
+    page = client.get(f"/console/cases/{case.id}/measures").get_data(as_text=True)
+    row = re.search(rf'<tr id="measure-{detention.id}">.*?</tr>', page, re.DOTALL).group(0)
+    assert 'data-colour="red"' in row and "红色预警" in row

@@ -260,3 +260,18 @@ def _citizen():
     from casework import citizens
 
     return citizens.identify(oa_openid="o-categories")
+
+
+def test_a_type_heading_is_not_a_category_an_incident_can_take(app, world, citizen, officer):
+    """The seven major types are headings of the picker (optgroups), not categories: recategorising to one is
+    refused and changes nothing; the timeline speaks of categories by name."""
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="有人打架", doorplate=seed.doorplate("DH-0001")
+    )
+    db.session.commit()
+    with pytest.raises(InvalidInput, match="「常见案件类」是警情大类"):
+        incidents.recategorise(incident=incident, actor=officer, category=seed.category("01"), reason="调整")
+    db.session.rollback()
+    assert db.session.get(type(incident), incident.id).category_id is None
+    entry = incidents.recategorise(incident=incident, actor=officer, category=seed.category("0102"), reason="核实")
+    assert entry.internal_note == f"类别由「未分类」调整为「{seed.category('0102').name}」:核实"

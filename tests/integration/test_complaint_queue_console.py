@@ -143,3 +143,18 @@ def test_forms_need_their_csrf_token_pages_need_a_supervisor_and_another_unit_s_
     client.post(f"/console/supervision/complaints/{ours.id}/accept", data={"csrf_token": token})
     db.session.expire_all()
     assert db.session.get(Complaint, ours.id).state is ComplaintStatus.ACCEPTED
+
+
+def test_the_complaint_page_names_who_investigates_not_the_unit_complained_about(client, world, citizen):
+    supervisor = world.officer(SUPERVISOR)
+    complaint = routed(citizen, "DH-0001", "出警太慢", supervisor)
+    log_in(client, SUPERVISOR)
+    page = client.get(f"/console/supervision/complaints/{complaint.id}").get_data(as_text=True)
+    assert '<dd id="investigator">待督察部门受理(东湖派出所及上级单位督察)</dd>' in page
+    client.post(
+        f"/console/supervision/complaints/{complaint.id}/accept",
+        data={"csrf_token": csrf_of(page)},
+        follow_redirects=True,
+    )
+    page = client.get(f"/console/supervision/complaints/{complaint.id}").get_data(as_text=True)
+    assert '<dd id="investigator">示范市公安局督察(郑督)</dd>' in page and "调查单位" not in page

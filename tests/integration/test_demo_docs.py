@@ -2,12 +2,14 @@
 list` prints the tokens `send scan dp:<token>` needs, the doorplate examples run, the fake API holds the sample
 video `send video` names, and the fake login takes any code."""
 
+import io
 import re
 from pathlib import Path
 
+import av
 import requests
 
-from casework import doorplates
+from casework import doorplates, seed
 from casework.db import db
 from wechat.fake import SAMPLE_VIDEO_MEDIA_ID
 
@@ -52,9 +54,26 @@ def test_the_fake_api_holds_the_sample_video_and_takes_any_login_code(fake):
         params={"media_id": "MEDIA123", "access_token": token["access_token"]},
         timeout=10,
     ).json()
-    assert requests.get(video["video_url"], timeout=10).content[4:8] == b"ftyp"
+    played = requests.get(video["video_url"], timeout=10).content
+    assert played[4:8] == b"ftyp"
+    # the sample is a real video an officer's player can show: it decodes to frames of its size
+    with av.open(io.BytesIO(played)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) >= 5 and (frames[0].width, frames[0].height) == (160, 120)
     first = requests.get(f"{fake.base_url}/sns/jscode2session", params={"js_code": "0a1b2c"}, timeout=10).json()
     again = requests.get(f"{fake.base_url}/sns/jscode2session", params={"js_code": "0a1b2c"}, timeout=10).json()
     assert first["openid"] == again["openid"] and first["openid"].startswith("o-fake-")
     named = requests.get(f"{fake.base_url}/sns/jscode2session", params={"js_code": "code-alice"}, timeout=10).json()
     assert named["openid"] == "alice"
+
+
+def test_the_readme_and_flask_demo_list_the_same_officers_from_the_roster(app, ctx):
+    """One source for the demo officers: the README's block is the roster as generated, and `flask demo` prints it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- demo-roster[^>]*-->\n(.*?)<!-- /demo-roster -->", readme, re.DOTALL).group(1)
+    expected = "".join(f"- {line}\n" for line in seed.roster())
+    assert block == expected, "regenerate the README's demo-roster block from seed.roster()"
+    assert {line.split()[0] for line in seed.roster()} == {badge for badge, *_ in seed.OFFICERS}
+    printed = app.test_cli_runner().invoke(args=["demo"]).output
+    for line in seed.roster():
+        assert f"  {line}\n" in printed

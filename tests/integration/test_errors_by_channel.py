@@ -67,6 +67,15 @@ def test_browser_routes_answer_a_chinese_page(live):
     not_allowed = requests.post(f"{live}/test-errors/conflict", timeout=10, headers=BROWSER)
     assert_chinese_page(not_allowed, 405, "不支持该请求方法")
     assert "GET" in not_allowed.headers["Allow"]
+    assert '<a class="back" href="/">返回首页</a>' in get(f"{live}/no-such-page").text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_console_page_that_is_missing_speaks_to_the_officer_and_leads_back(live):
+    missing = get(f"{live}/console/no-such-page")
+    assert missing.status_code == 404 and "页面不存在" in missing.text
+    assert "110" not in missing.text  # a citizen's message has no place on an officer's page
+    assert "系统管理员" in missing.text and '<a class="back" href="/console/">返回接警处警台</a>' in missing.text
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
