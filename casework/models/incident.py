@@ -180,7 +180,9 @@ class ChatMessage(db.Model):
         if self.sender_kind != SenderKind.OFFICER.value:
             return None
         if self.incident.channel == "web":  # a web reporter reads the chat on their tracking page; no push exists
-            return "报警人已在进度页查看" if self.delivered_at is not None else "待报警人打开进度页查看(网页报警无推送)"
+            if self.delivered_at is not None:
+                return "已在报警人的进度页显示"
+            return "待报警人打开进度页查看(网页报警无推送)"
         if self.delivered_at is not None:
             return "已送达"
         if self.undelivered_reason:

@@ -115,3 +115,44 @@ def test_a_forged_or_expired_link_is_a_404_that_reveals_nothing(live):
     assert expired.status_code == 404 and "链接无效" in expired.text
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(ChatMessage)) == before
+
+
+def test_an_officer_s_reply_to_a_web_reporter_says_what_is_true_for_that_channel(live):
+    """A web reporter has no push: the reply waits for them on the tracking page, and the console says so until
+    they open it; then it says they saw it there (audited as delivered through the page)."""
+    from casework import chat
+    from casework.models import AuditEntry
+
+    app, base_url = live
+    received = web_report(base_url, "DH-0002", "门口有人吵架", "13800138003")
+    link = tracking_link(received.text)
+    number = re.search(r'id="incident-number">([^<]+)<', received.text).group(1)
+    db.session.rollback()
+    incident = db.session.scalar(select(Incident).where(Incident.number == number))
+    officer = db.session.scalar(select(Officer).where(Officer.badge_no == "100002"))
+    reply = chat.add_message(incident=incident, actor=officer, body="民警马上到,请在门口等候")
+    reply_id = reply.id
+    db.session.rollback()  # SQLite: no read transaction held here while the reply's jobs write
+    app.extensions["wx110.dispatcher"].drain()
+    waiting = db.session.get(ChatMessage, reply_id)
+    assert waiting.delivery_label == "待报警人打开进度页查看(网页报警无推送)" and waiting.delivered_at is None
+    db.session.rollback()  # SQLite: the page marks the reply delivered; no read transaction may hold it back
+
+    page = requests.get(link, timeout=10)
+    assert "民警马上到,请在门口等候" in page.text
+    db.session.rollback()
+    seen = db.session.get(ChatMessage, reply_id)
+    assert seen.delivery_label == "已在报警人的进度页显示" and seen.delivered_at is not None
+    delivered = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "chat.message_delivered", AuditEntry.subject_id == reply_id)
+    ).all()
+    assert len(delivered) == 1 and '"via": "tracking_page"' in delivered[0].detail
+    db.session.rollback()
+    requests.get(link, timeout=10)  # opened again: delivered once
+    db.session.rollback()
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "chat.message_delivered")
+        )
+        == 1
+    )
