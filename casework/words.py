@@ -1,5 +1,6 @@
 """The one place that turns the domain's internal codes into the words an officer reads: incident statuses,
-timeline steps, measure kinds and states, routing reasons, evidence kinds and states, case material kinds.
+timeline steps, measure kinds and states, routing reasons, evidence kinds and states, case material kinds, and a
+monitoring point's parameters and colours.
 
 Pages use it through the console's `word` filter and the domain's own notes through `word()`, so that no code
 (`reported`, `nearest_doorplate`, `video`, `active`) reaches an officer's page. A code a table does not know comes
@@ -35,6 +36,20 @@ ROUTING = {
 
 ATTACHMENT_STATE = {"pending": "待获取", "stored": "已保存", "failed": "获取失败"}
 
+# A monitoring point's parameters and colours, as the points page names them.
+POINT_PARAMETER = {
+    "days": "期限(天)",
+    "hours": "期限(小时)",
+    "minutes": "期限(分钟)",
+    "rectify_days": "整改期限(天)",
+    "rectify_hours": "整改期限(小时)",
+    "rectify_minutes": "整改期限(分钟)",
+    "blue_share": "蓝色提醒时点(期限的比例)",
+    "max_changes": "允许修改次数",
+    "working": "按工作日",
+}
+COLOUR = {"blue": "蓝", "yellow": "黄", "red": "红"}
+
 TABLES: dict[str, dict[str, str]] = {
     "status": {s.value: s.label for s in IncidentStatus},
     "timeline": TIMELINE,
@@ -44,7 +59,14 @@ TABLES: dict[str, dict[str, str]] = {
     "measure_kind": {code: kind.label for code, kind in measures.KINDS.items()},
     "measure_state": {s.value: s.label for s in MeasureState},
     "material_kind": dict(case_materials.KINDS),
+    "point_parameter": POINT_PARAMETER,
+    "colour": COLOUR,
 }
+
+
+def colour_path(path: str) -> str:
+    """A point's colour path ("blue,yellow,red") as the officer reads it ("蓝 → 黄 → 红")."""
+    return " → ".join(word("colour", colour.strip()) for colour in path.split(",") if colour.strip())
 
 
 def word(table: str, code: str | None) -> str:

@@ -70,7 +70,7 @@ def headers(response):
 
 @bp.app_context_processor
 def console_names() -> dict:
-    return {"roles": Role}
+    return {"roles": Role, "colour_path": words.colour_path}
 
 
 @bp.app_template_filter("age")

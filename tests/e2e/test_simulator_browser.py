@@ -5,8 +5,11 @@ Chinese, sealed and opened like WeChat's; `/` and the console link to it."""
 import pytest
 
 from bot.menu import menu
-from casework import seed
+from casework import citizens, complaints, incidents, seed
+from casework.complaint_status import ComplaintStatus
 from casework.db import db
+from casework.status import Channel
+from tests.complaint_steps import walk
 from tests.live_server import serving
 from tests.wechat_side import wechat_config
 
@@ -69,3 +72,28 @@ def test_every_kind_of_message_and_the_menu_get_their_real_answer_in_safe_mode(b
     assert answer_to(phone, 6)
     texts = phone.locator("#bubbles li.theirs").all_inner_texts()
     assert not any(word in text for text in texts for word in ("safe mode", "plaintext", "HTTP 4", "无法解读"))
+
+
+def test_after_a_low_rating_my_complaints_says_under_review_not_reviewed(browser, live):
+    """The complainant rates the answer 2 in the simulator: 「我的投诉」 then says the first answer is under review,
+    never that a review happened, while the complaint is back with supervision."""
+    openid = "o-sim-rating"
+    citizen = citizens.identify(oa_openid=openid)
+    incident = incidents.report(
+        citizen=citizen, channel=Channel.WECHAT, description="电动车被偷", doorplate=seed.doorplate("DH-0001")
+    )
+    complaint = complaints.file(citizen=citizen, incident=incident, body="出警太慢")
+    walk(complaint, ComplaintStatus.ANSWERED, supervisor=seed.officer("100005"), explainer=seed.officer("100002"))
+    db.session.commit()
+
+    phone = browser.new_context(viewport={"width": 420, "height": 900}, locale="zh-CN").new_page()
+    phone.goto(f"{live}/console/simulator/?openid={openid}")
+    phone.fill("#text", "评价投诉")
+    phone.click("#send")
+    assert "1到5" in answer_to(phone, 1)
+    phone.fill("#text", "2")
+    phone.click("#send")
+    assert "重新复查" in answer_to(phone, 2)
+    phone.click("#menu button[data-key='MY_COMPLAINTS']")
+    mine = answer_to(phone, 3)
+    assert "(您评价不满意,督察部门正在复查)" in mine and "已复查" not in mine, mine
