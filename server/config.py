@@ -323,8 +323,8 @@ GROUPS: dict[str, list[Setting]] = {
             "SMS_SENDER",
             str,
             "log",
-            "the SMS gateway for web reporters' tracking links: `log` (none: nothing is sent, the text goes to the log and "
-            "the page says so) or `package.module:factory`",
+            "the SMS gateway for web reporters' tracking links: `log` (none: nothing is sent, the text goes to the "
+            "log and the page says so) or `package.module:factory`",
         ),
         Setting(
             "LABEL_FONT",

@@ -4,13 +4,16 @@ A clock is marked `provisional` instead of `calendar_missing` (its deadline is c
 and recomputed when the year's notice is loaded), and counts how often a loaded calendar moved its deadline
 (`deadline_moves`: a new occurrence of its warnings). `provisional_due` keeps how a deadline stored in another
 table's column (a complaint's answer date) was counted, to count it again. Clocks that were waiting for a year are
-made due at once: the next sweep computes their deadline.
+made due at once: the next sweep computes their deadline. The complaint-answer point loses its own `days` (its
+clock now counts the complaint's own answer window, so that the 督察 warning and the complaint name one moment).
 
 Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-08 01:00:00
 
 """
+
+import json
 
 import sqlalchemy as sa
 from alembic import op
@@ -50,6 +53,7 @@ def upgrade():
         "UPDATE deadline_clock SET next_check_at = started_at "
         "WHERE calendar_missing AND stopped_at IS NULL AND next_check_at IS NULL"
     )
+    _complaint_point_days(lambda values: {k: v for k, v in values.items() if k not in ("days", "working")})
     op.drop_index("ix_deadline_clock_calendar_missing", table_name="deadline_clock")
     op.drop_column("deadline_clock", "calendar_missing")
     op.create_index(
@@ -60,6 +64,16 @@ def upgrade():
         postgresql_where=sa.text("provisional"),
         sqlite_where=sa.text("provisional"),
     )
+
+
+def _complaint_point_days(change) -> None:
+    point = sa.table("monitoring_point", sa.column("id"), sa.column("code"), sa.column("parameters", sa.JSON))
+    bind = op.get_bind()
+    for row_id, parameters in bind.execute(
+        sa.select(point.c.id, point.c.parameters).where(point.c.code == "COMPLAINT_UNANSWERED")
+    ):
+        values = json.loads(parameters) if isinstance(parameters, str) else dict(parameters or {})
+        bind.execute(point.update().where(point.c.id == row_id).values(parameters=change(values)))
 
 
 def downgrade():
@@ -77,6 +91,7 @@ def downgrade():
     )
     op.drop_column("deadline_clock", "deadline_moves")
     op.drop_column("deadline_clock", "provisional")
+    _complaint_point_days(lambda values: {"days": 7, "working": False, **values})
     with op.batch_alter_table("provisional_due", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_provisional_due_last_year"))
     op.drop_table("provisional_due")
