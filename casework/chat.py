@@ -57,7 +57,11 @@ def mark_delivered(*, message_id: int, via: str, now: datetime | None = None) ->
     message = db.session.get(ChatMessage, message_id, with_for_update=True, populate_existing=True)
     if message is None or message.delivered_at is not None:
         return None
-    now = now or clock.now()
+    _delivered(message, via=via, now=now or clock.now())
+    return message
+
+
+def _delivered(message: ChatMessage, *, via: str, now: datetime) -> None:
     message.delivered_at = now
     audit.record(
         actor=System("notify"),
@@ -66,7 +70,6 @@ def mark_delivered(*, message_id: int, via: str, now: datetime | None = None) ->
         at=now,
         detail={"incident_id": message.incident_id, "via": via},
     )
-    return message
 
 
 @use_case
@@ -84,14 +87,7 @@ def mark_shown_on_tracking_page(*, incident: Incident, now: datetime | None = No
         .with_for_update()
     ).all()
     for message in waiting:
-        message.delivered_at = now
-        audit.record(
-            actor=System("notify"),
-            action="chat.message_delivered",
-            subject=message,
-            at=now,
-            detail={"incident_id": incident.id, "via": "tracking_page"},
-        )
+        _delivered(message, via="tracking_page", now=now)
     return len(waiting)
 
 
