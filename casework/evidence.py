@@ -93,7 +93,7 @@ def record_fetch_failure(
                 actor_kind=FETCHER.kind,
                 actor_id=None,
                 public_note=notes.EVIDENCE_FAILED.format(kind=AttachmentKind(attachment.kind).label),
-                internal_note=f"{AttachmentKind(attachment.kind).label}证据获取失败(已尝试{attachment.attempts}次)",
+                internal_note=f"{AttachmentKind(attachment.kind).label}证据下载失败(已尝试{attachment.attempts}次)",
             )
         )
     audit.record(

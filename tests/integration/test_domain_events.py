@@ -171,7 +171,9 @@ def test_every_state_change_publishes_its_event(make_app, fake):
         evidence.mark_stored(attachment_id=pending.id, storage_key="ab/cd.jpg", sha256="0" * 64, size=10)
         evidence.record_fetch_failure(attachment_id=failing.id, error="timeout", give_up_after=1)
         incidents.set_location(incident=incident, actor=citizen, address="西湖区文三路1号")
-        category = db.session.scalars(select(Category).where(Category.active.is_(True))).first()
+        category = db.session.scalars(
+            select(Category).where(Category.active.is_(True), Category.parent_id.is_not(None))
+        ).first()  # a category, not a type heading
         incidents.recategorise(incident=incident, actor=dispatcher, category=category, reason="核实后调整")
         for status in (
             IncidentStatus.DISPATCHED,

@@ -10,6 +10,8 @@ import pytest
 from casework import case_materials, measures, words
 from casework.models import AttachmentKind, AttachmentState, MeasureState
 from casework.status import IncidentStatus
+from supervision import points
+from supervision.models import Colour
 
 ROOT = Path(__file__).resolve().parents[2]
 ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -41,6 +43,9 @@ CODES = {
     "measure_kind": set(measures.KINDS),
     "measure_state": {s.value for s in MeasureState},
     "material_kind": set(case_materials.KINDS),
+    "colour": {c.value for c in Colour},
+    # every parameter a monitoring point has (its category key is not shown)
+    "point_parameter": {key for _, _, _, parameters, _, _ in points.DEFAULTS for key in parameters} - {"category_key"},
 }
 
 
