@@ -195,7 +195,7 @@ def open_warnings_of(subject_type: SubjectType, subject_ids: list[int]) -> dict[
     )
     for warning in rows:
         current = found.get(warning.subject_id)
-        if current is None or Colour(warning.colour).rank > Colour(current.colour).rank:
+        if current is None or _worse(warning.colour, current.colour):
             found[warning.subject_id] = warning
     return found
 
@@ -211,6 +211,10 @@ def open_colours(incident_ids: list[int]) -> dict[int, str]:
         )
     )
     for incident_id, colour in rows:
-        if incident_id not in found or Colour(colour).rank > Colour(found[incident_id]).rank:
+        if incident_id not in found or _worse(colour, found[incident_id]):
             found[incident_id] = colour
     return found
+
+
+def _worse(colour: str, than: str) -> bool:
+    return Colour(colour).rank > Colour(than).rank

@@ -11,6 +11,7 @@ accepted on Friday 15:00 with 3 working days is due at 15:00 on the third workin
 """
 
 import csv
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -45,13 +46,12 @@ class YearSource(StrEnum):
 
 @dataclass(frozen=True)
 class Due:
-    """A deadline and how it was counted: from `start`, `days` (working or calendar); provisional when a
-    working-day count went through a year without official data (`years`: the provisional years it crossed)."""
+    """A deadline and how it was counted: `days` from `start`; provisional when a working-day count went through a
+    year without official data (`years`: the provisional years it crossed)."""
 
     at: datetime
     start: datetime | None = None
     days: int | None = None
-    working: bool = False
     years: tuple[int, ...] = ()
 
     @property
@@ -64,7 +64,9 @@ class Due:
         return cls(at=at)
 
 
+@functools.cache
 def _package_knows(year: int) -> bool:
+    """Whether the chinese-calendar package has the year's official data (it raises for any day of another year)."""
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
     except NotImplementedError:
@@ -88,15 +90,13 @@ class Calendar:
 
     def is_working_day(self, day: date) -> bool:
         """Whether `day` (a Beijing date) is a working day."""
-        if day.year in self.loaded:
+        source = self.source(day.year)
+        if source is YearSource.LOADED:
             kind = self.loaded[day.year].get(day)
-            if kind is not None:
-                return kind == "workday"
-            return day.weekday() < 5
-        try:
+            return kind == "workday" if kind is not None else day.weekday() < 5
+        if source is YearSource.PACKAGE:
             return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            return day.weekday() < 5 and day not in statutory.provisional_year(day.year).rest_days
+        return day.weekday() < 5 and day not in statutory.provisional_year(day.year).rest_days
 
     def knows(self, year: int) -> bool:
         """Whether the year rests on official data (loaded or from the package), not on a provisional computation."""
@@ -136,7 +136,7 @@ class Calendar:
             if self.is_working_day(day):
                 counted += 1
         at = local.replace(year=day.year, month=day.month, day=day.day).astimezone(start.tzinfo)
-        return Due(at=at, start=start, days=days, working=True, years=tuple(sorted(crossed)))
+        return Due(at=at, start=start, days=days, years=tuple(sorted(crossed)))
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """The moment `days` working days after `start`, at the same Beijing wall-clock time."""
@@ -183,20 +183,13 @@ def due(start: datetime, days: int, *, working: bool = False) -> Due:
     """`start` plus `days` calendar days, or `days` working days on the Chinese calendar (provisional when a year
     on the way has no official data)."""
     if not working:
-        return Due(at=start + timedelta(days=days), start=start, days=days, working=False)
+        return Due(at=start + timedelta(days=days), start=start, days=days)
     return current().count_working_days(start, days)
 
 
 def add_days(start: datetime, days: int, *, working: bool = False) -> datetime:
     """`start` plus `days` calendar days, or `days` working days on the Chinese calendar."""
     return due(start, days, working=working).at
-
-
-def provisional_years(*, now: datetime, ahead: int = 1) -> list[int]:
-    """The years from this one to `ahead` years on whose holidays counts now rest provisionally."""
-    this_year = clock.local(now).year
-    calendar = current()
-    return [year for year in range(this_year, this_year + ahead + 1) if not calendar.knows(year)]
 
 
 # -- the file an operator loads: one year of holidays and make-up working days -----------------------------------

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework import audit
+from casework import audit, per_transaction
 from casework.db import db
 from casework.models import Actor
 from supervision.calendar import Due, current
@@ -24,19 +24,12 @@ def assign(subject, field: str, due: Due | None) -> None:
     """Set `subject.<field>` to the deadline `due` (None clears it) and remember how it was counted while it rests
     on a provisional year. The subject must have its id (flushed)."""
     setattr(subject, field, due.at if due is not None else None)
-    table, subject_id = subject.__tablename__, subject.id
-    existing = db.session.scalar(
-        select(ProvisionalDue).where(
-            ProvisionalDue.subject_table == table,
-            ProvisionalDue.subject_id == subject_id,
-            ProvisionalDue.field == field,
-        )
-    )
+    existing = _row(subject, field)
     if due is None or not due.provisional:
         if existing is not None:
             db.session.delete(existing)
         return
-    row = existing or ProvisionalDue(subject_table=table, subject_id=subject_id, field=field)
+    row = existing or ProvisionalDue(subject_table=subject.__tablename__, subject_id=subject.id, field=field)
     row.start_at, row.days, row.value = due.start, due.days, due.at
     row.first_year, row.last_year = min(due.years), max(due.years)
     if existing is None:
@@ -52,18 +45,24 @@ def basis(subject, field: str) -> Due | None:
     if row is None or row.value != value:
         return Due.fixed(value)
     years = tuple(range(row.first_year, row.last_year + 1))
-    return Due(at=value, start=row.start_at, days=row.days, working=True, years=years)
+    return Due(at=value, start=row.start_at, days=row.days, years=years)
 
 
 def provisional_fields(subject) -> frozenset[str]:
     """Which of the subject's deadline columns rest on a provisional year (shown with 「暂定」)."""
     if subject is None or getattr(subject, "id", None) is None:
         return frozenset()
-    rows = db.session.execute(
-        select(ProvisionalDue.field, ProvisionalDue.value).where(
-            ProvisionalDue.subject_table == subject.__tablename__, ProvisionalDue.subject_id == subject.id
-        )
-    ).all()
+    table, subject_id = subject.__tablename__, subject.id
+    # Read once per transaction (a page marks several of a complaint's deadlines); forgotten when a row is written.
+    rows = per_transaction.value(
+        ProvisionalDue,
+        ("provisional_due", table, subject_id),
+        lambda: db.session.execute(
+            select(ProvisionalDue.field, ProvisionalDue.value).where(
+                ProvisionalDue.subject_table == table, ProvisionalDue.subject_id == subject_id
+            )
+        ).all(),
+    )
     return frozenset(field for field, value in rows if getattr(subject, field, None) == value)
 
 

@@ -95,14 +95,11 @@ def provisional_year(year: int) -> ProvisionalYear:
             owed.append((day, name))
         else:
             rest[day] = name
+    holiday_days = {day for day, _ in holidays}
     for day, name in owed:
         candidate = day + timedelta(days=1)
-        while candidate.weekday() >= 5 or candidate in rest or _is_holiday_day(candidate, holidays):
+        while candidate.weekday() >= 5 or candidate in rest or candidate in holiday_days:
             candidate += timedelta(days=1)
         if candidate.year == year:
             rest[candidate] = f"{name}补假"
     return ProvisionalYear(year=year, holidays=tuple(holidays), rest_days=rest)
-
-
-def _is_holiday_day(day: date, holidays: list[tuple[date, str]]) -> bool:
-    return any(day == holiday for holiday, _ in holidays)
