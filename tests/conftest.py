@@ -26,6 +26,9 @@ pytest_plugins = ["tests.miniapp_support"]  # mini-program fixtures: live_server
 
 BACKENDS = [b.strip() for b in os.environ.get("WX110_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 _SQLITE_DIR = tempfile.mkdtemp(prefix="wx110-test-")
+# The processes a test starts read the settings the test gives them (and the env file it names in WX110_ENV_FILE,
+# which the app loads itself), never the checkout's own `.env` that `./wx110 demo` writes, through Flask's CLI.
+os.environ["FLASK_SKIP_DOTENV"] = "1"
 _migrated: set[str] = set()
 
 
